@@ -1,0 +1,63 @@
+# Vigil: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
+BINARIES := vigil-ingest vigil-review vigilctl vigil-firehose
+GOTEST_FLAGS ?= -count=1 -timeout 30m
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build every binary into bin/
+	@mkdir -p bin
+	go build -o bin/vigil-ingest ./services/ingest/cmd/vigil-ingest
+	go build -o bin/vigil-review ./services/review/cmd/vigil-review
+	go build -o bin/vigilctl ./services/vigilctl/cmd/vigilctl
+	go build -o bin/vigil-firehose ./services/firehose/cmd/vigil-firehose
+
+.PHONY: up
+up: ## start the local stack (PostgreSQL and Kafka on loopback), installing what is missing
+	bash deploy/local/stack.sh up
+
+.PHONY: down
+down: ## stop the local stack
+	bash deploy/local/stack.sh down
+
+.PHONY: status
+status: ## say whether the local stack is up
+	bash deploy/local/stack.sh status
+
+.PHONY: demo
+demo: up build ## run the whole pipeline with generated posts and print the review URL
+	bash deploy/local/demo.sh start
+
+.PHONY: demo-down
+demo-down: ## stop the demo services (the stack keeps running; make down stops it)
+	bash deploy/local/demo.sh stop
+
+.PHONY: test
+test: up ## run every module's tests, integration tests included, against the local stack
+	@rc=0; for m in $(MODULES); do \
+		echo "=== go test $$m"; \
+		(cd $$m && VIGIL_INTEGRATION=require go test $(GOTEST_FLAGS) ./...) || rc=1; \
+	done; exit $$rc
+
+.PHONY: vet
+vet: ## go vet and gofmt every module
+	@for m in $(MODULES); do (cd $$m && go vet ./...); done
+	@test -z "$$(gofmt -l services migrations)" || { gofmt -l services migrations; exit 1; }
+
+.PHONY: bench
+bench: up ## run the side-by-side benchmarks and print BENCH lines
+	@for m in $(MODULES); do \
+		(cd $$m && VIGIL_BENCH=1 go test -count=1 -timeout 60m -run '^TestBench' -v ./... 2>&1) ; \
+	done | grep --line-buffered '^BENCH ' || true
+
+.PHONY: clean
+clean: ## remove build output (not the local stack's data; see make down)
+	rm -rf bin

@@ -1,0 +1,119 @@
+// Package app wires vigil-firehose: it produces generated posts into the
+// posts topic at a steady rate, for the demo and for load tests.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/vigil-moderation/vigil/services/firehose/internal/gen"
+	"github.com/vigil-moderation/vigil/services/moderation/envflag"
+	"github.com/vigil-moderation/vigil/services/moderation/kafka"
+	"github.com/vigil-moderation/vigil/services/moderation/observe"
+)
+
+// Config is vigil-firehose's configuration.
+type Config struct {
+	KafkaBrokers string
+	PostsTopic   string
+	Rate         float64
+	Count        int
+	MatchRate    float64
+	Seed         uint64
+	Platform     string
+	LogLevel     string
+	LogFormat    string
+}
+
+// Run parses args and produces posts until Count is reached or ctx ends.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c Config
+	fs := envflag.NewFlagSet("vigil-firehose", "Produces realistic generated posts into Kafka for the demo and load tests.", stderr)
+	fs.StringVar(&c.KafkaBrokers, "kafka-brokers", "127.0.0.1:9092", "comma-separated Kafka bootstrap brokers")
+	fs.StringVar(&c.PostsTopic, "posts-topic", kafka.TopicPosts, "topic to produce posts to")
+	fs.Float64Var(&c.Rate, "rate", 20, "posts per second (0 = as fast as possible)")
+	fs.IntVar(&c.Count, "count", 0, "stop after this many posts (0 = run until stopped)")
+	fs.Float64Var(&c.MatchRate, "match-rate", 0.03, "share of posts that match the demo rules (0..1)")
+	fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (same seed, same posts)")
+	fs.StringVar(&c.Platform, "platform", "demo", "platform name put in every post")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
+	if err := envflag.Parse(fs, args[1:], getenv); err != nil {
+		return err
+	}
+	if c.MatchRate < 0 || c.MatchRate > 1 {
+		return fmt.Errorf("match-rate %v: want 0..1", c.MatchRate)
+	}
+	if c.Rate < 0 {
+		return fmt.Errorf("rate %v: must not be negative", c.Rate)
+	}
+	log, err := observe.NewLogger(stderr, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	return produce(ctx, log, c)
+}
+
+func produce(ctx context.Context, log *slog.Logger, c Config) error {
+	brokers := strings.Split(c.KafkaBrokers, ",")
+	if err := kafka.EnsureTopics(ctx, brokers, 4, c.PostsTopic); err != nil {
+		return err
+	}
+	w := kafka.NewWriter(brokers, c.PostsTopic)
+	defer w.Close()
+	g := gen.New(gen.Options{Seed: c.Seed, MatchRate: c.MatchRate, Platform: c.Platform})
+	const chunk = 100
+	var interval time.Duration
+	if c.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / c.Rate)
+	}
+	start := time.Now()
+	sent := 0
+	log.InfoContext(ctx, "producing posts", "topic", c.PostsTopic, "rate", c.Rate, "count", c.Count, "seed", c.Seed)
+	for c.Count == 0 || sent < c.Count {
+		n := chunk
+		if c.Count > 0 {
+			n = min(n, c.Count-sent)
+		}
+		if interval > 0 {
+			// Pace in chunks of one tenth of a second's worth of posts.
+			n = min(n, max(1, int(c.Rate/10)))
+		}
+		msgs := make([]kafkago.Message, n)
+		for i := range msgs {
+			p := g.Next()
+			b, err := json.Marshal(p)
+			if err != nil {
+				return fmt.Errorf("encoding post: %w", err)
+			}
+			msgs[i] = kafkago.Message{Key: []byte(p.ID), Value: b}
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			if errors.Is(err, context.Canceled) {
+				break
+			}
+			return fmt.Errorf("producing posts: %w", err)
+		}
+		sent += n
+		if interval > 0 {
+			due := start.Add(time.Duration(sent) * interval)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(due)):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	log.Info("firehose stopped", "sent", sent, "seconds", time.Since(start).Seconds())
+	return nil
+}

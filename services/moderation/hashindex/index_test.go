@@ -1,0 +1,187 @@
+package hashindex
+
+import (
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func linear64(hs []uint64, q uint64, r int) []Result {
+	var out []Result
+	for i, h := range hs {
+		if d := bits.OnesCount64(h ^ q); d <= r {
+			out = append(out, Result{ID: uint32(i), Distance: d})
+		}
+	}
+	return out
+}
+
+func linear256(hs [][4]uint64, q [4]uint64, r int) []Result {
+	var out []Result
+	for i, h := range hs {
+		if d := dist(h[:], q[:]); d <= r {
+			out = append(out, Result{ID: uint32(i), Distance: d})
+		}
+	}
+	return out
+}
+
+func sorted(rs []Result) []Result {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b Result) int { return int(a.ID) - int(b.ID) })
+	return rs
+}
+
+// near flips k random bits of h.
+func near64(rng *rand.Rand, h uint64, k int) uint64 {
+	for _, b := range rng.Perm(64)[:k] {
+		h ^= 1 << b
+	}
+	return h
+}
+
+func near256(rng *rand.Rand, h [4]uint64, k int) [4]uint64 {
+	for _, b := range rng.Perm(256)[:k] {
+		h[b/64] ^= 1 << (b % 64)
+	}
+	return h
+}
+
+// TestSearchMatchesLinearScan is the exactness property: on random data
+// with planted near neighbours at every distance, the index returns exactly
+// what a linear scan returns, for many chunk counts and radii, with and
+// without an unbuilt tail.
+func TestSearchMatchesLinearScan64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 50, 3000, 20000} {
+		hs := make([]uint64, n)
+		for i := range hs {
+			if i > 0 && rng.IntN(3) == 0 {
+				hs[i] = near64(rng, hs[rng.IntN(i)], rng.IntN(16))
+			} else {
+				hs[i] = rng.Uint64()
+			}
+		}
+		for _, m := range []int{0, 3, 4, 5, 8} {
+			x, err := New64(hs[:n/2], nil, Options{Chunks: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]uint32, n-n/2)
+			for i := range ids {
+				ids[i] = uint32(n/2 + i)
+			}
+			x, err = x.Add64(hs[n/2:], ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x.Len() != n {
+				t.Fatalf("Len %d want %d", x.Len(), n)
+			}
+			for range 30 {
+				var q uint64
+				if n > 0 && rng.IntN(2) == 0 {
+					q = near64(rng, hs[rng.IntN(n)], rng.IntN(14))
+				} else {
+					q = rng.Uint64()
+				}
+				for _, r := range []int{0, 1, 5, 8, 10, 12, 20} {
+					got := sorted(x.Search64(nil, q, r))
+					want := linear64(hs, q, r)
+					if !slices.Equal(got, want) {
+						t.Fatalf("n=%d m=%d r=%d: got %v want %v", n, m, r, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSearchMatchesLinearScan256(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 10, 5000, 30000} {
+		hs := make([][4]uint64, n)
+		for i := range hs {
+			if i > 0 && rng.IntN(3) == 0 {
+				hs[i] = near256(rng, hs[rng.IntN(i)], rng.IntN(50))
+			} else {
+				hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+			}
+		}
+		for _, m := range []int{0, 12, 16, 20, 32} {
+			x, err := New256(hs, nil, Options{Chunks: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 20 {
+				var q [4]uint64
+				if n > 0 && rng.IntN(2) == 0 {
+					q = near256(rng, hs[rng.IntN(n)], rng.IntN(40))
+				} else {
+					q = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+				}
+				for _, r := range []int{0, 7, 16, 31, 32, 45} {
+					got := sorted(x.Search256(nil, q, r))
+					want := linear256(hs, q, r)
+					if !slices.Equal(got, want) {
+						t.Fatalf("n=%d m=%d r=%d: got %d results want %d", n, m, r, len(got), len(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSearchMany(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	hs := make([][4]uint64, 2000)
+	for i := range hs {
+		hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+	}
+	x, _ := New256(hs, nil, Options{})
+	qs := [][4]uint64{near256(rng, hs[7], 10), near256(rng, hs[7], 3), near256(rng, hs[9], 20), hs[9]}
+	got := x.SearchMany256(nil, qs, 31)
+	want := []Result{{ID: 7, Distance: 3, Query: 1}, {ID: 9, Distance: 0, Query: 3}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+func TestAddRebuilds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, _ := New64(nil, nil, Options{TailMax: 100})
+	var all []uint64
+	for i := 0; i < 1000; i++ {
+		h := rng.Uint64()
+		all = append(all, h)
+		y, err := x.Add64([]uint64{h}, []uint32{uint32(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Len() != i {
+			t.Fatal("Add mutated the receiver")
+		}
+		x = y
+	}
+	if len(x.tailID) > 100 {
+		t.Fatalf("tail %d never rebuilt", len(x.tailID))
+	}
+	for i, h := range all {
+		if rs := x.Search64(nil, h, 0); len(rs) != 1 || rs[0].ID != uint32(i) {
+			t.Fatalf("hash %d: %v", i, rs)
+		}
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	if _, err := New256(nil, nil, Options{Chunks: 6}); err == nil {
+		t.Error("6 chunks of 256 bits accepted")
+	}
+	if _, err := New64(nil, nil, Options{Chunks: 2}); err == nil {
+		t.Error("32-bit chunks accepted")
+	}
+	if _, err := New64([]uint64{1}, []uint32{1, 2}, Options{}); err == nil {
+		t.Error("id count mismatch accepted")
+	}
+}

@@ -1,0 +1,160 @@
+package moderation
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// PostVersion is the only schema version of the post event this build reads.
+const PostVersion = 1
+
+// Limits on a post event. They bound memory per message and are part of the
+// documented schema (schema/post.schema.json): a message over any of them is
+// invalid and goes to the dead-letter topic rather than being truncated.
+const (
+	MaxPostBytes     = 16 << 20 // a whole encoded message, inline media included
+	MaxIDBytes       = 256
+	MaxPlatformBytes = 64
+	MaxHandleBytes   = 256
+	MaxTextBytes     = 64 << 10
+	MaxLangBytes     = 35 // BCP 47 tags fit comfortably
+	MaxURLBytes      = 2048
+	MaxMediaItems    = 16
+	MaxMIMEBytes     = 128
+	MaxInlineMedia   = 10 << 20 // decoded bytes of one inline image
+)
+
+// Post is one public social-media post as it arrives on the posts topic.
+// The Kafka message key is the post ID.
+type Post struct {
+	V         int       `json:"v"`
+	ID        string    `json:"id"`
+	Platform  string    `json:"platform"`
+	Author    Author    `json:"author"`
+	Text      string    `json:"text"`
+	Lang      string    `json:"lang,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	URL       string    `json:"url,omitempty"`
+	Media     []Media   `json:"media,omitempty"`
+}
+
+// Author identifies who posted.
+type Author struct {
+	ID     string `json:"id"`
+	Handle string `json:"handle,omitempty"`
+}
+
+// Media is an image attached to a post, given either by URL or inline as
+// base64 in Data (encoding/json decodes base64 into []byte).
+type Media struct {
+	ID   string `json:"id"`
+	MIME string `json:"mime"`
+	URL  string `json:"url,omitempty"`
+	Data []byte `json:"data,omitempty"`
+}
+
+// DecodePost parses and validates one post event. Errors wrap ErrInvalid and
+// are *PostError values whose Reason is a short, bounded, metric-friendly code.
+func DecodePost(b []byte) (Post, error) {
+	var p Post
+	if len(b) > MaxPostBytes {
+		return p, &PostError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("message is %d bytes, limit %d", len(b), MaxPostBytes)}
+	}
+	if !utf8.Valid(b) {
+		return p, &PostError{Reason: ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
+	}
+	var probe struct {
+		V *int `json:"v"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return p, &PostError{Reason: ReasonNotJSON, Detail: err.Error()}
+	}
+	if probe.V == nil {
+		return p, &PostError{Reason: ReasonSchema, Field: "v", Detail: "schema version is missing"}
+	}
+	if *probe.V != PostVersion {
+		return p, &PostError{Reason: ReasonVersion, Field: "v", Detail: fmt.Sprintf("schema version %d is not supported (want %d)", *probe.V, PostVersion)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Post{}, &PostError{Reason: ReasonSchema, Detail: err.Error()}
+	}
+	if err := p.Validate(); err != nil {
+		return Post{}, err
+	}
+	return p, nil
+}
+
+// Validate checks required fields and size limits.
+func (p *Post) Validate() error {
+	if p.V != PostVersion {
+		return &PostError{Reason: ReasonVersion, Field: "v", Detail: fmt.Sprintf("schema version %d is not supported", p.V)}
+	}
+	checks := []struct {
+		field, val string
+		max        int
+		required   bool
+	}{
+		{"id", p.ID, MaxIDBytes, true},
+		{"platform", p.Platform, MaxPlatformBytes, true},
+		{"author.id", p.Author.ID, MaxIDBytes, true},
+		{"author.handle", p.Author.Handle, MaxHandleBytes, false},
+		{"text", p.Text, MaxTextBytes, false},
+		{"lang", p.Lang, MaxLangBytes, false},
+		{"url", p.URL, MaxURLBytes, false},
+	}
+	for _, c := range checks {
+		if err := checkField(c.field, c.val, c.max, c.required); err != nil {
+			return err
+		}
+	}
+	if p.CreatedAt.IsZero() {
+		return &PostError{Reason: ReasonSchema, Field: "created_at", Detail: "created_at is required (RFC 3339)"}
+	}
+	if len(p.Media) > MaxMediaItems {
+		return &PostError{Reason: ReasonTooLarge, Field: "media", Detail: fmt.Sprintf("%d media items, limit %d", len(p.Media), MaxMediaItems)}
+	}
+	for i, m := range p.Media {
+		f := fmt.Sprintf("media[%d]", i)
+		if err := checkField(f+".id", m.ID, MaxIDBytes, true); err != nil {
+			return err
+		}
+		if err := checkField(f+".mime", m.MIME, MaxMIMEBytes, true); err != nil {
+			return err
+		}
+		if err := checkField(f+".url", m.URL, MaxURLBytes, false); err != nil {
+			return err
+		}
+		switch {
+		case m.URL == "" && len(m.Data) == 0:
+			return &PostError{Reason: ReasonSchema, Field: f, Detail: "media needs either url or data"}
+		case m.URL != "" && len(m.Data) > 0:
+			return &PostError{Reason: ReasonSchema, Field: f, Detail: "media has both url and data"}
+		case len(m.Data) > MaxInlineMedia:
+			return &PostError{Reason: ReasonTooLarge, Field: f + ".data", Detail: fmt.Sprintf("inline image is %d bytes, limit %d", len(m.Data), MaxInlineMedia)}
+		}
+		if m.URL != "" && !strings.HasPrefix(m.URL, "https://") && !strings.HasPrefix(m.URL, "http://") {
+			return &PostError{Reason: ReasonSchema, Field: f + ".url", Detail: "media url must be http or https"}
+		}
+	}
+	return nil
+}
+
+func checkField(field, val string, max int, required bool) error {
+	switch {
+	case required && strings.TrimSpace(val) == "":
+		return &PostError{Reason: ReasonSchema, Field: field, Detail: field + " is required"}
+	case len(val) > max:
+		return &PostError{Reason: ReasonTooLarge, Field: field, Detail: fmt.Sprintf("%s is %d bytes, limit %d", field, len(val), max)}
+	}
+	return nil
+}
+
+// EncodeInline returns the base64 form used for inline media in JSON.
+func EncodeInline(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

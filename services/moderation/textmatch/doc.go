@@ -1,0 +1,63 @@
+// Package textmatch finds many literal terms in user text after normalising
+// away the tricks people use to dodge keyword filters, and reports every hit
+// as a byte span of the original text.
+//
+// It is a pure engine: it imports nothing of Vigil's, keeps no package-level
+// mutable state, and a compiled *Matcher is immutable and safe for concurrent
+// use by any number of goroutines.
+//
+// # Normalisation pipeline
+//
+// Both the terms (at compile time) and the text (during the scan) go through
+// the same pipeline, one rune at a time, fused into the matching loop so the
+// text is never copied:
+//
+//  1. StepIgnorables: default-ignorable code points (zero-width space and
+//     joiners, soft hyphen, bidi controls, variation selectors, tag
+//     characters, Hangul fillers) and the Arabic tatweel are dropped, as if
+//     they were not there.
+//  2. StepNFKC: compatibility decomposition (NFKD, the decomposing half of
+//     NFKC): fullwidth, mathematical, circled, superscript letters and
+//     ligatures become plain letters. Matching works on decomposed text, so
+//     NFC, NFD, NFKC and NFKD inputs all normalise alike.
+//  3. StepDiacritics: combining marks of the Latin, Greek and Cyrillic
+//     diacritic blocks, Arabic harakat and Hebrew points are removed
+//     (é→e, ё→е). Marks that are letters in other scripts (Indic vowel
+//     signs, kana voicing marks) are kept.
+//  4. StepCaseFold: full case folding (ß→ss, ς→σ, ı→i, K→k).
+//  5. StepConfusables: homoglyphs in the spirit of Unicode TR39 skeletons
+//     are folded to their Latin prototype for the scripts covered (Cyrillic,
+//     Greek, Latin extensions such as ø, ł, đ, and regional-indicator
+//     letters), so "kіll" with a Cyrillic і is "kill". Arabic/Persian yeh
+//     and kaf variants are unified too.
+//  6. StepLeet: a configurable table maps digits and symbols to letters
+//     (4→a, 3→e, 1→i, 0→o, 5→s, 7→t, 8→b, 9→g, @→a, $→s, !→i, |→l, +→t).
+//     Digits are always mapped; symbols only when a letter or digit follows,
+//     so "kill!" still ends a word while "sh!t" is "shit".
+//  7. StepSqueeze: a run of the same letter becomes one letter (kiiiill→kil,
+//     and the term "kill" is stored as "kil" too).
+//  8. StepSeparators: separator-insensitive matching. A run of ". - _ ' ’ *
+//     ~ ` ·" between two letters is a soft separator: it is removed (k.i.l.l
+//     is kill) but still counts as a possible word boundary. Spaces between
+//     single letters ("h a t e") are soft separators as well. Every other
+//     run of punctuation or white space is a hard separator, normalised to
+//     one space, which phrases match.
+//
+// # Word boundaries
+//
+// Terms match on word boundaries unless compiled with Substring. A boundary
+// is the start or end of the text, a hard or soft separator, or a character
+// of a script written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar)
+// or a symbol such as an emoji: Chinese and Japanese terms match anywhere,
+// while "kill" does not match inside "skill".
+//
+// # Matching
+//
+// All terms of a Matcher go into one Aho-Corasick automaton, compiled into a
+// dense byte-class DFA (premultiplied state ids, match flag in the
+// transition word) so the inner loop is one table load per byte, with an
+// ASCII fast path for the normaliser. Above a memory budget the deepest
+// states fall back to sparse rows. Terms may opt into fuzzy matching
+// (Fuzzy: 1), which adds their deletion, adjacent-transposition and, for
+// long terms, substitution variants to the same automaton.
+package textmatch

@@ -1,0 +1,44 @@
+package textmatch
+
+// Step names one step of the normalisation pipeline (see the package doc).
+type Step uint16
+
+// The normalisation steps, in pipeline order.
+const (
+	StepIgnorables Step = 1 << iota
+	StepNFKC
+	StepDiacritics
+	StepCaseFold
+	StepConfusables
+	StepLeet
+	StepSqueeze
+	StepSeparators
+
+	// AllSteps is every step; the zero Options enable all of them.
+	AllSteps = StepIgnorables | StepNFKC | StepDiacritics | StepCaseFold | StepConfusables | StepLeet | StepSqueeze | StepSeparators
+)
+
+// Options configure normalisation. The zero value is the documented default
+// pipeline with DefaultLeet.
+type Options struct {
+	// Disable turns pipeline steps off (zero: all on). Tests use it to check
+	// one step at a time; rule sets may use it to opt out of a step.
+	Disable Step
+	// Leet maps ASCII digits and symbols to the ASCII letter they stand
+	// for. Nil means DefaultLeet(); an empty non-nil map means none.
+	// Keys and values must be ASCII; values must be letters.
+	Leet map[rune]rune
+	// DenseBudget caps the bytes of the dense DFA table; states past it use
+	// slower sparse rows. Zero means 256 MiB.
+	DenseBudget int
+}
+
+func (o Options) has(s Step) bool { return o.Disable&s == 0 }
+
+// DefaultLeet returns a new copy of the default leetspeak table.
+func DefaultLeet() map[rune]rune {
+	return map[rune]rune{
+		'4': 'a', '@': 'a', '3': 'e', '1': 'i', '!': 'i', '0': 'o',
+		'5': 's', '$': 's', '7': 't', '+': 't', '8': 'b', '9': 'g', '|': 'l',
+	}
+}

@@ -1,0 +1,134 @@
+// Package cli implements vigilctl's commands. Each command is a Command in
+// the table built by commands(); a command lives in its own file and gets
+// its I/O from Env, so tests run it in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/vigil-moderation/vigil/services/moderation/envflag"
+)
+
+// ErrFailed means the command reported its failure itself (for example a
+// list of validation errors) and main should only set the exit status.
+var ErrFailed = errors.New("command failed")
+
+// Env is a command's view of the process.
+type Env struct {
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// IsTerminal reports whether w is a terminal (for progress bars).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// Command is one vigilctl subcommand (possibly with subcommands of its own,
+// dispatched by its Run).
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, env Env, args []string) error
+}
+
+func commands() []Command {
+	cmds := []Command{
+		migrateCommand(),
+	}
+	cmds = append(cmds, extraCommands()...)
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	return cmds
+}
+
+// extraCommands is extended by other files of this package through
+// registered constructors; see register.go.
+func extraCommands() []Command {
+	var out []Command
+	for _, c := range registered {
+		out = append(out, c())
+	}
+	return out
+}
+
+// Run runs the command named by args[1].
+func Run(ctx context.Context, args []string, env Env) error {
+	cmds := commands()
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: vigilctl COMMAND [flags] [args]\n\nCommands:\n")
+		for _, c := range cmds {
+			fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
+		}
+		fmt.Fprintf(w, "\nRun 'vigilctl COMMAND --help' for a command's flags.\n")
+	}
+	if len(args) < 2 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+		usage(env.Stdout)
+		if len(args) < 2 {
+			return fmt.Errorf("no command given")
+		}
+		return nil
+	}
+	for _, c := range cmds {
+		if c.Name == args[1] {
+			return c.Run(ctx, env, args[2:])
+		}
+	}
+	usage(env.Stderr)
+	return fmt.Errorf("unknown command %q", args[1])
+}
+
+// newFlags returns a flag set for a (sub)command whose flags also read
+// VIGIL_* environment variables.
+func newFlags(env Env, name, summary string) *flag.FlagSet {
+	return envflag.NewFlagSet("vigilctl "+name, summary, env.Stderr)
+}
+
+// parse parses args with environment twins.
+func parse(fs *flag.FlagSet, env Env, args []string) error {
+	return envflag.Parse(fs, args, env.Getenv)
+}
+
+// databaseFlag registers the shared --database-url flag.
+func databaseFlag(fs *flag.FlagSet) *string {
+	return fs.String("database-url", "postgres://vigil:vigil@127.0.0.1:5432/vigil?sslmode=disable", "PostgreSQL URL")
+}
+
+// subcommand dispatches args[0] among subs, for commands such as
+// "vigilctl rules validate".
+func subcommand(ctx context.Context, env Env, name string, args []string, subs []Command) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		w := env.Stdout
+		fmt.Fprintf(w, "Usage: vigilctl %s SUBCOMMAND [flags] [args]\n\nSubcommands:\n", name)
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-14s %s\n", s.Name, s.Summary)
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("%s: no subcommand given", name)
+		}
+		return nil
+	}
+	for _, s := range subs {
+		if s.Name == args[0] {
+			return s.Run(ctx, env, args[1:])
+		}
+	}
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.Name
+	}
+	return fmt.Errorf("%s: unknown subcommand %q (want one of %s)", name, args[0], strings.Join(names, ", "))
+}
