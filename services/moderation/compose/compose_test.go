@@ -1,0 +1,182 @@
+package compose_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+const root = "../../.."
+
+type composeFile struct {
+	Services map[string]struct {
+		Image string `yaml:"image"`
+		Build *struct {
+			Context string `yaml:"context"`
+			Target  string `yaml:"target"`
+		} `yaml:"build"`
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+		Ports       []string          `yaml:"ports"`
+	} `yaml:"services"`
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return c
+}
+
+// helpEnv builds a binary and returns the VIGIL_* variables its --help lists.
+func helpEnv(t *testing.T, target string, args ...string) map[string]bool {
+	t.Helper()
+	pkg := map[string]string{
+		"vigil-ingest":   "./services/ingest/cmd/vigil-ingest",
+		"vigil-review":   "./services/review/cmd/vigil-review",
+		"vigilctl":       "./services/vigilctl/cmd/vigilctl",
+		"vigil-firehose": "./services/firehose/cmd/vigil-firehose",
+	}[target]
+	if pkg == "" {
+		t.Fatalf("build target %q is not a Vigil binary", target)
+	}
+	bin := filepath.Join(t.TempDir(), target)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	out, _ := exec.Command(bin, append(args, "--help")...).CombinedOutput()
+	names := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$(VIGIL_[A-Z0-9_]+)`).FindAllStringSubmatch(string(out), -1) {
+		names[m[1]] = true
+	}
+	if len(names) == 0 {
+		t.Fatalf("%s --help lists no VIGIL_ variables:\n%s", target, out)
+	}
+	return names
+}
+
+func TestComposeMatchesServiceConfiguration(t *testing.T) {
+	c := loadCompose(t)
+	built := 0
+	for name, s := range c.Services {
+		if s.Build == nil {
+			if s.Image == "" {
+				t.Errorf("service %s has neither image nor build", name)
+			}
+			continue
+		}
+		built++
+		if _, err := os.Stat(filepath.Join(root, s.Build.Context, "Dockerfile")); err != nil {
+			t.Errorf("service %s: no Dockerfile in %s", name, s.Build.Context)
+		}
+		df, _ := os.ReadFile(filepath.Join(root, "Dockerfile"))
+		if !strings.Contains(string(df), "AS "+s.Build.Target+"\n") {
+			t.Errorf("service %s: Dockerfile has no target %s", name, s.Build.Target)
+		}
+		env := helpEnv(t, s.Build.Target, s.Command...)
+		for k := range s.Environment {
+			if strings.HasPrefix(k, "VIGIL_") && !env[k] {
+				t.Errorf("service %s sets %s, which %s does not read", name, k, s.Build.Target)
+			}
+		}
+		if addr, ok := s.Environment["VIGIL_HTTP_ADDR"]; ok {
+			port := addr[strings.LastIndex(addr, ":")+1:]
+			found := false
+			for _, p := range s.Ports {
+				if strings.HasSuffix(p, ":"+port) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("service %s listens on %s but publishes %v", name, port, s.Ports)
+			}
+		}
+	}
+	for _, want := range []string{"kafka", "postgres", "prometheus", "grafana", "ingest", "review", "firehose"} {
+		if _, ok := c.Services[want]; !ok {
+			t.Errorf("docker-compose.yml has no %s service", want)
+		}
+	}
+	if built < 4 {
+		t.Errorf("only %d services are built from the repo", built)
+	}
+}
+
+func TestPrometheusScrapesComposeServices(t *testing.T) {
+	c := loadCompose(t)
+	b, err := os.ReadFile(filepath.Join(root, "deploy/prometheus/prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		ScrapeConfigs []struct {
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range p.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			for _, target := range st.Targets {
+				host, port, _ := strings.Cut(target, ":")
+				s, ok := c.Services[host]
+				if !ok {
+					t.Errorf("prometheus scrapes %s, which is not a compose service", target)
+					continue
+				}
+				if !strings.HasSuffix(s.Environment["VIGIL_HTTP_ADDR"], ":"+port) {
+					t.Errorf("prometheus scrapes %s but the service listens on %q", target, s.Environment["VIGIL_HTTP_ADDR"])
+				}
+			}
+		}
+	}
+}
+
+// TestDashboardsUseRealMetrics checks every vigil_ metric a dashboard
+// queries is defined somewhere in the services' code.
+func TestDashboardsUseRealMetrics(t *testing.T) {
+	var code strings.Builder
+	_ = filepath.WalkDir(filepath.Join(root, "services"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			b, _ := os.ReadFile(p)
+			code.Write(b)
+		}
+		return nil
+	})
+	files, _ := filepath.Glob(filepath.Join(root, "dashboards", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no dashboards")
+	}
+	metric := regexp.MustCompile(`vigil_[a-z0-9_]+`)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		var d map[string]any
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		for _, m := range metric.FindAllString(string(b), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+			if !strings.Contains(code.String(), `"`+base+`"`) {
+				t.Errorf("%s queries %s, which no service defines", filepath.Base(f), m)
+			}
+		}
+	}
+}

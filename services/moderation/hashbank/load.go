@@ -1,0 +1,288 @@
+package hashbank
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+// File formats (documented for rule engineers in docs/hashing.md).
+//
+// CSV (.csv): optional leading "# key: value" lines set bank fields (bank,
+// type, threshold, min_quality, dihedral, category, severity, source), then
+// a header row naming the columns, of which id and hash are required and
+// category, source, external_id optional, then one row per entry.
+//
+// JSON lines (.jsonl): an optional first line {"bank": …, "type": …, …}
+// with the same fields, then one object per entry {"id", "hash",
+// "category", "source", "external_id"}.
+//
+// In both, the bank name defaults to the file name without extension.
+
+// header is the bank-level part of a file.
+type header struct {
+	Bank       string `json:"bank"`
+	Type       string `json:"type"`
+	Threshold  int    `json:"threshold,omitempty"`
+	MinQuality int    `json:"min_quality,omitempty"`
+	Dihedral   *bool  `json:"dihedral,omitempty"`
+	Category   string `json:"category,omitempty"`
+	Severity   string `json:"severity,omitempty"`
+	Source     string `json:"source,omitempty"`
+}
+
+type jsonEntry struct {
+	ID         string `json:"id"`
+	Hash       string `json:"hash"`
+	Category   string `json:"category,omitempty"`
+	Source     string `json:"source,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+}
+
+func (h header) apply(b *Bank) error {
+	if h.Bank != "" {
+		b.Name = h.Bank
+	}
+	b.HashType = strings.ToLower(h.Type)
+	b.Threshold = h.Threshold
+	b.MinQuality = h.MinQuality
+	b.Dihedral = h.Dihedral
+	b.Category = h.Category
+	b.Source = h.Source
+	if h.Severity != "" {
+		sev, err := moderation.ParseSeverity(h.Severity)
+		if err != nil {
+			return fmt.Errorf("severity %q: %w", h.Severity, err)
+		}
+		b.Severity = sev
+	}
+	return nil
+}
+
+// ParseCSV reads a bank in the CSV format. name is used when the file has
+// no "# bank:" line. The result is validated; errors wrap
+// moderation.ErrInvalid.
+func ParseCSV(r io.Reader, name string) (Bank, error) {
+	b := Bank{Name: name}
+	br := bufio.NewReader(r)
+	var h header
+	h.Bank = name
+	for {
+		peek, err := br.Peek(1)
+		if err != nil || peek[0] != '#' {
+			break
+		}
+		line, err := br.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return b, fmt.Errorf("reading bank %s: %w", name, err)
+		}
+		k, v, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "#")), ":")
+		if !ok {
+			continue // a plain comment
+		}
+		v = strings.TrimSpace(v)
+		var perr error
+		switch strings.TrimSpace(strings.ToLower(k)) {
+		case "bank":
+			h.Bank = v
+		case "type":
+			h.Type = v
+		case "threshold":
+			h.Threshold, perr = strconv.Atoi(v)
+		case "min_quality":
+			h.MinQuality, perr = strconv.Atoi(v)
+		case "dihedral":
+			var d bool
+			d, perr = strconv.ParseBool(v)
+			h.Dihedral = &d
+		case "category":
+			h.Category = v
+		case "severity":
+			h.Severity = v
+		case "source":
+			h.Source = v
+		}
+		if perr != nil {
+			return b, fmt.Errorf("bank %s: header %q: %w: %w", name, k, perr, moderation.ErrInvalid)
+		}
+	}
+	if err := h.apply(&b); err != nil {
+		return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
+	}
+	cr := csv.NewReader(br)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cols, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return b.withDefaults()
+	}
+	if err != nil {
+		return b, fmt.Errorf("bank %s: reading header row: %w: %w", name, err, moderation.ErrInvalid)
+	}
+	col := map[string]int{}
+	for i, c := range cols {
+		col[strings.ToLower(strings.TrimSpace(c))] = i
+	}
+	if _, ok := col["id"]; !ok {
+		return b, fmt.Errorf("bank %s: header row lacks an id column: %w", name, moderation.ErrInvalid)
+	}
+	if _, ok := col["hash"]; !ok {
+		return b, fmt.Errorf("bank %s: header row lacks a hash column: %w", name, moderation.ErrInvalid)
+	}
+	get := func(rec []string, k string) string {
+		if i, ok := col[k]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
+		}
+		b.Entries = append(b.Entries, Entry{
+			ID: get(rec, "id"), Hash: strings.ToLower(get(rec, "hash")),
+			Category: get(rec, "category"), Source: get(rec, "source"), ExternalID: get(rec, "external_id"),
+		})
+	}
+	return b.withDefaults()
+}
+
+// ParseJSONL reads a bank in the JSON-lines format; see ParseCSV.
+func ParseJSONL(r io.Reader, name string) (Bank, error) {
+	b := Bank{Name: name}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	first := true
+	line := 0
+	for sc.Scan() {
+		line++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		if first {
+			first = false
+			var probe map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &probe); err != nil {
+				return b, fmt.Errorf("bank %s line %d: %w: %w", name, line, err, moderation.ErrInvalid)
+			}
+			if _, isHeader := probe["type"]; isHeader {
+				var h header
+				h.Bank = name
+				dec := json.NewDecoder(bytes.NewReader(raw))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&h); err != nil {
+					return b, fmt.Errorf("bank %s header: %w: %w", name, err, moderation.ErrInvalid)
+				}
+				if err := h.apply(&b); err != nil {
+					return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
+				}
+				continue
+			}
+		}
+		var e jsonEntry
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return b, fmt.Errorf("bank %s line %d: %w: %w", name, line, err, moderation.ErrInvalid)
+		}
+		b.Entries = append(b.Entries, Entry{ID: e.ID, Hash: strings.ToLower(e.Hash), Category: e.Category, Source: e.Source, ExternalID: e.ExternalID})
+	}
+	if err := sc.Err(); err != nil {
+		return b, fmt.Errorf("reading bank %s: %w", name, err)
+	}
+	return b.withDefaults()
+}
+
+// LoadDir reads every *.csv and *.jsonl file directly in dir (not
+// subdirectories) as one bank each, sorted by file name. Errors name the
+// file and wrap moderation.ErrInvalid for bad content.
+func LoadDir(dir string) ([]Bank, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading banks: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	var banks []Bank
+	for _, n := range names {
+		ext := filepath.Ext(n)
+		if ext != ".csv" && ext != ".jsonl" {
+			continue
+		}
+		b, err := LoadFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, err
+		}
+		banks = append(banks, b)
+	}
+	return banks, nil
+}
+
+// LoadFile reads one bank file, choosing the format by extension.
+func LoadFile(path string) (Bank, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Bank{}, fmt.Errorf("loading bank: %w", err)
+	}
+	defer f.Close()
+	ext := filepath.Ext(path)
+	name := strings.TrimSuffix(filepath.Base(path), ext)
+	var b Bank
+	switch ext {
+	case ".csv":
+		b, err = ParseCSV(f, name)
+	case ".jsonl":
+		b, err = ParseJSONL(f, name)
+	default:
+		return Bank{}, fmt.Errorf("loading bank %s: unknown extension %q: %w", path, ext, moderation.ErrInvalid)
+	}
+	if err != nil {
+		return Bank{}, fmt.Errorf("loading %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// WriteCSV writes a bank in the CSV format ParseCSV reads.
+func WriteCSV(w io.Writer, b Bank) error {
+	b, err := b.withDefaults()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "# bank: %s\n# type: %s\n# threshold: %d\n", b.Name, b.HashType, b.Threshold)
+	if b.HashType == "pdq" {
+		fmt.Fprintf(w, "# min_quality: %d\n# dihedral: %t\n", b.MinQuality, *b.Dihedral)
+	}
+	fmt.Fprintf(w, "# category: %s\n# severity: %s\n", b.Category, b.Severity)
+	if b.Source != "" {
+		fmt.Fprintf(w, "# source: %s\n", b.Source)
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "hash", "category", "source", "external_id"})
+	for _, e := range b.Entries {
+		cw.Write([]string{e.ID, e.Hash, e.Category, e.Source, e.ExternalID})
+	}
+	cw.Flush()
+	return cw.Error()
+}

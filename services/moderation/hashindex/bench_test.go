@@ -1,0 +1,228 @@
+package hashindex
+
+import (
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// linearScan64 is the baseline: a tight loop over a flat slice.
+func linearScan64(dst []Result, hs []uint64, q uint64, r int) []Result {
+	for i, h := range hs {
+		if d := bits.OnesCount64(h ^ q); d <= r {
+			dst = append(dst, Result{ID: uint32(i), Distance: d})
+		}
+	}
+	return dst
+}
+
+// linearScan256 is the baseline for PDQ: four popcounts per hash over a
+// flat []uint64, bounds checks hoisted.
+func linearScan256(dst []Result, flat []uint64, q [4]uint64, r int) []Result {
+	n := len(flat) / 4
+	flat = flat[:4*n]
+	for i := 0; i < n; i++ {
+		h := flat[4*i : 4*i+4 : 4*i+4]
+		d := bits.OnesCount64(h[0]^q[0]) + bits.OnesCount64(h[1]^q[1]) + bits.OnesCount64(h[2]^q[2]) + bits.OnesCount64(h[3]^q[3])
+		if d <= r {
+			dst = append(dst, Result{ID: uint32(i), Distance: d})
+		}
+	}
+	return dst
+}
+
+type data64 struct {
+	hs      []uint64
+	queries []uint64
+}
+
+func gen64(n, nq, r int) data64 {
+	rng := rand.New(rand.NewPCG(11, uint64(n)))
+	d := data64{hs: make([]uint64, n)}
+	for i := range d.hs {
+		d.hs[i] = rng.Uint64()
+	}
+	// Half the queries are near-duplicates of stored hashes (distance ≤ r),
+	// half random (the common case: an image that is in no bank).
+	for i := 0; i < nq; i++ {
+		if i%2 == 0 {
+			d.queries = append(d.queries, near64(rng, d.hs[rng.IntN(n)], rng.IntN(r+1)))
+		} else {
+			d.queries = append(d.queries, rng.Uint64())
+		}
+	}
+	return d
+}
+
+type data256 struct {
+	hs      [][4]uint64
+	flat    []uint64
+	queries [][4]uint64
+}
+
+func gen256(n, nq int) data256 {
+	rng := rand.New(rand.NewPCG(13, uint64(n)))
+	d := data256{hs: make([][4]uint64, n)}
+	for i := range d.hs {
+		// 1 in 100 is a planted near-duplicate of an earlier hash.
+		if i > 0 && i%100 == 0 {
+			d.hs[i] = near256(rng, d.hs[rng.IntN(i)], 5+rng.IntN(20))
+		} else {
+			d.hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+		}
+	}
+	for _, h := range d.hs {
+		d.flat = append(d.flat, h[:]...)
+	}
+	for i := 0; i < nq; i++ {
+		if i%2 == 0 {
+			d.queries = append(d.queries, near256(rng, d.hs[rng.IntN(n)], rng.IntN(32)))
+		} else {
+			d.queries = append(d.queries, [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
+		}
+	}
+	return d
+}
+
+func BenchmarkSearch64R8(b *testing.B) {
+	d := gen64(1<<20, 1024, 8)
+	x, _ := New64(d.hs, nil, Options{})
+	var buf []Result
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		buf = x.Search64(buf[:0], d.queries[i%len(d.queries)], 8)
+	}
+}
+
+func BenchmarkSearch256R31(b *testing.B) {
+	d := gen256(1<<20, 1024)
+	x, _ := New256(d.hs, nil, Options{})
+	var buf []Result
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		buf = x.Search256(buf[:0], d.queries[i%len(d.queries)], 31)
+	}
+}
+
+func heapBytes() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func ratioLine(name string, ours, base testing.BenchmarkResult) {
+	o, bl := float64(ours.NsPerOp()), float64(base.NsPerOp())
+	fmt.Printf("BENCH %s %.0f queries/s vs linear-scan %.0f queries/s ratio %.1f\n", name, 1e9/o, 1e9/bl, bl/o)
+}
+
+// TestBenchIndex prints BENCH lines comparing the index with a tuned linear
+// scan over 1,000,000 hashes in the same process. Runs only with
+// VIGIL_BENCH=1.
+func TestBenchIndex(t *testing.T) {
+	if os.Getenv("VIGIL_BENCH") != "1" {
+		t.Skip("set VIGIL_BENCH=1")
+	}
+	const n = 1_000_000
+	for _, r := range []int{8, 12} {
+		d := gen64(n, 4096, r)
+		before := heapBytes()
+		start := time.Now()
+		x, err := New64(d.hs, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		build := time.Since(start)
+		mem := heapBytes() - before
+		// Check exactness on the benchmark queries while we are here.
+		for _, q := range d.queries[:64] {
+			if len(x.Search64(nil, q, r)) != len(linearScan64(nil, d.hs, q, r)) {
+				t.Fatal("index and scan disagree")
+			}
+		}
+		var buf []Result
+		ours := testing.Benchmark(func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				buf = x.Search64(buf[:0], d.queries[i%len(d.queries)], r)
+			}
+		})
+		base := testing.Benchmark(func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				buf = linearScan64(buf[:0], d.hs, d.queries[i%len(d.queries)], r)
+			}
+		})
+		ratioLine(fmt.Sprintf("hashindex/64bit-1M-r%d", r), ours, base)
+		if r == 8 {
+			fmt.Printf("BENCH hashindex/64bit-1M-build %.3f s\n", build.Seconds())
+			fmt.Printf("BENCH hashindex/64bit-1M-memory %.1f MB (raw hashes %.1f MB, ratio %.2f; %d tables)\n",
+				float64(mem)/1e6, float64(8*n)/1e6, float64(mem)/float64(8*n), len(x.tables))
+		}
+		runtime.KeepAlive(x)
+	}
+
+	d := gen256(n, 4096)
+	before := heapBytes()
+	start := time.Now()
+	x, err := New256(d.hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := time.Since(start)
+	mem := heapBytes() - before
+	hits := 0
+	for _, q := range d.queries[:64] {
+		got, want := len(x.Search256(nil, q, 31)), len(linearScan256(nil, d.flat, q, 31))
+		if got != want {
+			t.Fatal("index and scan disagree")
+		}
+		hits += got
+	}
+	if hits == 0 {
+		t.Fatal("no planted near-duplicates found")
+	}
+	var buf []Result
+	ours := testing.Benchmark(func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			buf = x.Search256(buf[:0], d.queries[i%len(d.queries)], 31)
+		}
+	})
+	base := testing.Benchmark(func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			buf = linearScan256(buf[:0], d.flat, d.queries[i%len(d.queries)], 31)
+		}
+	})
+	ratioLine("hashindex/pdq-1M-r31", ours, base)
+	fmt.Printf("BENCH hashindex/pdq-1M-build %.3f s\n", build.Seconds())
+	fmt.Printf("BENCH hashindex/pdq-1M-memory %.1f MB (raw hashes %.1f MB, ratio %.2f; %d tables)\n",
+		float64(mem)/1e6, float64(32*n)/1e6, float64(mem)/float64(32*n), len(x.tables))
+
+	// Eight dihedral variants in one call vs one query.
+	rng := rand.New(rand.NewPCG(17, 19))
+	var qs [][8][4]uint64
+	for i := 0; i < 512; i++ {
+		var v [8][4]uint64
+		v[0] = d.queries[i]
+		for k := 1; k < 8; k++ {
+			v[k] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+		}
+		qs = append(qs, v)
+	}
+	dih := testing.Benchmark(func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			buf = x.SearchMany256(buf[:0], qs[i%len(qs)][:], 31)
+		}
+	})
+	one := testing.Benchmark(func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			buf = x.Search256(buf[:0], qs[i%len(qs)][0], 31)
+		}
+	})
+	fmt.Printf("BENCH hashindex/pdq-1M-dihedral8 %.1f us/call vs single-query %.1f us/call ratio %.2f (cost of 8 = %.2fx one)\n",
+		float64(dih.NsPerOp())/1e3, float64(one.NsPerOp())/1e3, float64(one.NsPerOp())/float64(dih.NsPerOp()),
+		float64(dih.NsPerOp())/float64(one.NsPerOp()))
+	runtime.KeepAlive(x)
+}

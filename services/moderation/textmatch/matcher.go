@@ -1,0 +1,196 @@
+package textmatch
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// Term is one literal to find.
+type Term struct {
+	// Text is the term as written; it is normalised like the scanned text.
+	Text string
+	// Substring lets the term match inside words; by default it must start
+	// and end on word boundaries.
+	Substring bool
+	// Fuzzy is the edit distance tolerated: 0 (exact) or 1. Distance 1
+	// adds the term's deletions and adjacent transpositions (first letter
+	// kept) when it has at least FuzzyMinRunes runes, and substitutions
+	// when it has at least FuzzySubstRunes.
+	Fuzzy int
+}
+
+// Limits of fuzzy matching: shorter terms have too many real-word
+// neighbours for an edit to be safe.
+const (
+	FuzzyMinRunes   = 4
+	FuzzySubstRunes = 6
+)
+
+// Hit is one occurrence of a term in the original text.
+type Hit struct {
+	Term       int32 // index into the terms given to Compile
+	Start, End int32 // byte span in the original text
+	Word       int32 // index of the word the hit starts in (for proximity)
+	Fuzzy      bool  // found through a fuzzy variant, not the term itself
+}
+
+// Matcher finds all terms in one pass over text. It is immutable and safe
+// for concurrent use.
+type Matcher struct {
+	n       *Normalizer
+	d       *dfa
+	pats    []patInfo
+	nterms  int
+	maxRune int
+}
+
+type patInfo struct {
+	term      int32
+	runes     int16
+	substring bool
+	fuzzy     bool
+}
+
+// TermError says why a term cannot be compiled.
+type TermError struct {
+	Index int    // index of the term
+	Text  string // the term as given
+	Msg   string
+}
+
+func (e *TermError) Error() string { return fmt.Sprintf("term %d %q: %s", e.Index, e.Text, e.Msg) }
+
+// NormalizeTerm returns the normalised runes of a term as Compile sees them,
+// or an error message if the term is empty after normalisation or too long.
+func (n *Normalizer) NormalizeTerm(text string) (string, error) {
+	b, _ := n.Normalize(nil, nil, text)
+	s := string(b)
+	for len(s) > 0 && s[0] == ' ' {
+		s = s[1:]
+	}
+	for len(s) > 0 && s[len(s)-1] == ' ' {
+		s = s[:len(s)-1]
+	}
+	switch {
+	case s == "":
+		return "", fmt.Errorf("term is empty after normalisation")
+	case utf8.RuneCountInString(s) > MaxTermRunes:
+		return "", fmt.Errorf("term is longer than %d runes after normalisation", MaxTermRunes)
+	}
+	return s, nil
+}
+
+// Compile normalises terms and builds the automaton. Returns a *TermError
+// for the first term that is empty after normalisation, too long, or asks
+// for an unsupported fuzzy distance.
+func Compile(terms []Term, opts Options) (*Matcher, error) {
+	n, err := NewNormalizer(opts)
+	if err != nil {
+		return nil, err
+	}
+	m := &Matcher{n: n, nterms: len(terms)}
+	pats := make([]string, 0, len(terms))
+	for i, t := range terms {
+		s, err := n.NormalizeTerm(t.Text)
+		if err != nil {
+			return nil, &TermError{Index: i, Text: t.Text, Msg: err.Error()}
+		}
+		if t.Fuzzy < 0 || t.Fuzzy > 1 {
+			return nil, &TermError{Index: i, Text: t.Text, Msg: "fuzzy distance must be 0 or 1"}
+		}
+		rs := []rune(s)
+		pats = append(pats, s)
+		m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(len(rs)), substring: t.Substring})
+		if len(rs) > m.maxRune {
+			m.maxRune = len(rs)
+		}
+		if t.Fuzzy == 1 {
+			for _, v := range fuzzyVariants(rs, opts.has(StepSqueeze)) {
+				pats = append(pats, string(v))
+				m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(len(v)), substring: t.Substring, fuzzy: true})
+			}
+		}
+	}
+	d, err := buildDFA(pats, opts.DenseBudget)
+	if err != nil {
+		return nil, fmt.Errorf("compiling %d terms: %w", len(terms), err)
+	}
+	m.d = d
+	return m, nil
+}
+
+// Normalizer returns the normaliser the matcher applies.
+func (m *Matcher) Normalizer() *Normalizer { return m.n }
+
+// Len is the number of terms.
+func (m *Matcher) Len() int { return m.nterms }
+
+// MemBytes is the approximate heap size of the compiled automaton.
+func (m *Matcher) MemBytes() int { return m.d.memBytes() + 12*len(m.pats) }
+
+// States is the number of automaton states.
+func (m *Matcher) States() int { return m.d.nStates }
+
+// FindAll appends every hit in text to dst, in order of their end, and
+// returns it. It allocates only when dst must grow.
+func (m *Matcher) FindAll(text string, dst []Hit) []Hit {
+	var sc scanner
+	sc.init(m.n, m, text)
+	sc.hits = dst
+	sc.run()
+	return sc.hits
+}
+
+// fuzzyVariants lists the distinct distance-1 variants of rs (deletions,
+// adjacent transpositions, and for long terms substitutions by a-z), never
+// touching the first rune or a space.
+func fuzzyVariants(rs []rune, squeeze bool) [][]rune {
+	if len(rs) < FuzzyMinRunes {
+		return nil
+	}
+	seen := map[string]bool{string(rs): true}
+	var out [][]rune
+	add := func(v []rune) {
+		if squeeze {
+			v = squeezeRunes(v)
+		}
+		if len(v) < 3 || seen[string(v)] {
+			return
+		}
+		seen[string(v)] = true
+		out = append(out, v)
+	}
+	for i := 1; i < len(rs); i++ {
+		if rs[i] == ' ' {
+			continue
+		}
+		v := append(append([]rune{}, rs[:i]...), rs[i+1:]...)
+		add(v)
+		if i+1 < len(rs) && rs[i+1] != ' ' && rs[i] != rs[i+1] {
+			v := append([]rune{}, rs...)
+			v[i], v[i+1] = v[i+1], v[i]
+			add(v)
+		}
+		if len(rs) >= FuzzySubstRunes && rs[i] < utf8.RuneSelf {
+			for c := 'a'; c <= 'z'; c++ {
+				if c != rs[i] {
+					v := append([]rune{}, rs...)
+					v[i] = c
+					add(v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func squeezeRunes(v []rune) []rune {
+	out := v[:0:0]
+	for i, r := range v {
+		if i > 0 && r == v[i-1] && r != ' ' {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,468 @@
+package textmatch
+
+import (
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Span is a half-open byte range [Start, End) of the original text.
+type Span struct {
+	Start, End int
+}
+
+// Normalizer applies the normalisation pipeline. It is immutable and safe
+// for concurrent use.
+type Normalizer struct {
+	opts Options
+	// ascii[b] is kind<<8 | symbol for ASCII byte b after every enabled
+	// step; for kindLeetSym the symbol is the letter it may stand for.
+	ascii [128]uint16
+}
+
+// NewNormalizer checks opts and builds the per-byte tables. Returns an
+// error if the leet table has non-ASCII keys or non-letter values.
+func NewNormalizer(opts Options) (*Normalizer, error) {
+	n := &Normalizer{opts: opts}
+	leet := opts.Leet
+	if leet == nil {
+		leet = DefaultLeet()
+	}
+	for b := 0; b < 128; b++ {
+		c := byte(b)
+		kind, sym := kindHard, c
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			kind = kindWord
+		case c >= 'A' && c <= 'Z':
+			kind = kindWord
+			if opts.has(StepCaseFold) {
+				sym = c + 'a' - 'A'
+			}
+		case c == ' ', c == '\t', c == '\n', c == '\r', c == '\v', c == '\f':
+			kind = kindSpace
+		case opts.has(StepSeparators) && containsByte(softASCII, c):
+			kind = kindSoft
+		}
+		n.ascii[b] = uint16(kind)<<8 | uint16(sym)
+	}
+	if opts.has(StepLeet) {
+		for k, v := range leet {
+			if k >= 0x80 || k < 0x21 || v >= 0x80 || !unicode.IsLetter(v) {
+				return nil, fmt.Errorf("leet mapping %q→%q: keys must be printable ASCII and values ASCII letters", k, v)
+			}
+			v = unicode.ToLower(v)
+			if k >= '0' && k <= '9' || unicode.IsLetter(k) {
+				n.ascii[k] = uint16(kindWord)<<8 | uint16(v)
+			} else {
+				n.ascii[k] = uint16(kindLeetSym)<<8 | uint16(v)
+			}
+		}
+	}
+	return n, nil
+}
+
+func containsByte(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Normalize appends the normalised form of text to dst and, for each rune
+// of the result, the span of original bytes it came from to spans. Hard
+// separators appear as one ' '. It is the same pipeline Matcher fuses into
+// its scan, exposed for tests, tools and term compilation.
+func (n *Normalizer) Normalize(dst []byte, spans []Span, text string) ([]byte, []Span) {
+	var sc scanner
+	sc.init(n, nil, text)
+	sc.rec = true
+	sc.out, sc.spans = dst, spans
+	sc.run()
+	return sc.out, sc.spans
+}
+
+// String is Normalize without the spans.
+func (n *Normalizer) String(text string) string {
+	b, _ := n.Normalize(nil, nil, text)
+	return string(b)
+}
+
+// Ring of the most recent symbols: long enough for the longest pattern.
+const (
+	ringSize = 256
+	ringMask = ringSize - 1
+	// MaxTermRunes is the longest term, in normalised runes.
+	MaxTermRunes = ringSize - 2
+)
+
+// Symbol flags.
+const (
+	fSoft    = 1 << iota // a soft separator precedes this symbol
+	fNoSpace             // a no-space script character or symbol: a boundary itself
+	fSpace               // this symbol is a hard separator
+)
+
+type symInfo struct {
+	start, end, word int32
+	flags            uint8
+}
+
+// Pending separator kinds, ordered: a run takes the strongest.
+const (
+	sepNone uint8 = iota
+	sepSoft
+	sepSpace
+	sepHard
+)
+
+// scanner is the fused normalise-and-match loop. It lives on the caller's
+// stack: one scan allocates nothing but the hits it appends.
+type scanner struct {
+	n    *Normalizer
+	m    *Matcher
+	d    *dfa
+	text string
+
+	s        uint32 // automaton state id
+	nsym     int32  // symbols emitted so far
+	prev     rune   // last word symbol, for squeezing; -1 after a hard separator
+	sep      uint8
+	sepStart int32
+	tokLen   int32 // runes in the current token
+	word     int32
+	pend     uint32 // state whose outputs wait for the next symbol; 0 none
+	pendSym  int32
+
+	squeeze, separators bool
+
+	hits []Hit
+
+	rec   bool
+	out   []byte
+	spans []Span
+
+	ring [ringSize]symInfo
+}
+
+func (sc *scanner) init(n *Normalizer, m *Matcher, text string) {
+	sc.n, sc.m, sc.text = n, m, text
+	if m != nil {
+		sc.d = m.d
+	}
+	sc.prev = -1
+	sc.squeeze = n.opts.has(StepSqueeze)
+	sc.separators = n.opts.has(StepSeparators)
+}
+
+// run scans the whole text.
+func (sc *scanner) run() {
+	text := sc.text
+	n := sc.n
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			e := n.ascii[c]
+			kind, sym := uint8(e>>8), rune(e&0xFF)
+			if kind == kindWord {
+				// Fast path: a letter continuing a word.
+				if sc.sep == sepNone && sc.pend == 0 && !sc.rec {
+					sc.tokLen++
+					if sym == sc.prev && sc.squeeze {
+						sc.ring[(sc.nsym-1)&ringMask].end = int32(i + 1)
+						i++
+						continue
+					}
+					sc.ring[sc.nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: sc.word}
+					sc.nsym++
+					sc.prev = sym
+					if sc.d != nil {
+						d := sc.d
+						s := sc.s
+						if s < d.denseLimit {
+							s = d.trans[s+uint32(d.cls[byte(sym)])]
+						} else {
+							s = d.slow(s, d.cls[byte(sym)])
+						}
+						if s&matchFlag != 0 {
+							s &^= matchFlag
+							sc.pend, sc.pendSym = s, sc.nsym-1
+						}
+						sc.s = s
+					}
+					i++
+					continue
+				}
+				sc.wordSym(sym, i, i+1, 0)
+				i++
+				continue
+			}
+			if kind == kindLeetSym {
+				if i+1 < len(text) && sc.isWordStart(i+1) {
+					sc.wordSym(sym, i, i+1, 0)
+				} else {
+					sc.sepChar(kindHard, i)
+				}
+				i++
+				continue
+			}
+			sc.sepChar(kind, i)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		sc.slowRune(r, i, i+size)
+		i += size
+	}
+	sc.finish()
+}
+
+// isWordStart reports whether the rune at text[i:] is a letter or digit.
+func (sc *scanner) isWordStart(i int) bool {
+	c := sc.text[i]
+	if c < utf8.RuneSelf {
+		k := uint8(sc.n.ascii[c] >> 8)
+		return k == kindWord
+	}
+	r, _ := utf8.DecodeRuneInString(sc.text[i:])
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+// nextIsBoundary reports whether the token that begins with the rune ending
+// at byte i is one rune long: what follows is not a word character.
+func (sc *scanner) nextIsBoundary(i int) bool {
+	for i < len(sc.text) {
+		c := sc.text[i]
+		if c < utf8.RuneSelf {
+			k := uint8(sc.n.ascii[c] >> 8)
+			return k != kindWord
+		}
+		r, size := utf8.DecodeRuneInString(sc.text[i:])
+		if isIgnorable(r) || unicode.Is(unicode.Mn, r) {
+			i += size
+			continue
+		}
+		return !(unicode.IsLetter(r) || unicode.IsNumber(r))
+	}
+	return true
+}
+
+// slowRune runs a non-ASCII rune through the pipeline.
+func (sc *scanner) slowRune(r rune, a, b int) {
+	o := sc.n.opts
+	if r == utf8.RuneError && b-a == 1 {
+		sc.sepChar(kindHard, a)
+		return
+	}
+	if o.has(StepIgnorables) && isIgnorable(r) {
+		return
+	}
+	if o.has(StepNFKC) {
+		if dec := norm.NFKD.PropertiesString(sc.text[a:b]).Decomposition(); dec != nil {
+			for len(dec) > 0 {
+				d, size := utf8.DecodeRune(dec)
+				dec = dec[size:]
+				sc.foldRune(d, a, b)
+			}
+			return
+		}
+	}
+	sc.foldRune(r, a, b)
+}
+
+// foldRune applies the per-rune steps after decomposition.
+func (sc *scanner) foldRune(r rune, a, b int) {
+	o := sc.n.opts
+	if r < utf8.RuneSelf {
+		sc.asciiRune(byte(r), a, b)
+		return
+	}
+	if o.has(StepDiacritics) && isStrippableMark(r) {
+		return
+	}
+	if o.has(StepConfusables) {
+		r = confusableUpper(r)
+	}
+	if o.has(StepCaseFold) {
+		if r == 'ß' || r == 'ẞ' {
+			sc.asciiRune('s', a, b)
+			sc.asciiRune('s', a, b)
+			return
+		}
+		r = unicode.ToLower(unicode.ToUpper(r))
+	}
+	if o.has(StepConfusables) {
+		r = confusableLower(r)
+	}
+	if r < utf8.RuneSelf {
+		sc.asciiRune(byte(r), a, b)
+		return
+	}
+	switch k := classifyRune(r); k {
+	case kindWord:
+		var f uint8
+		if isNoSpace(r) {
+			f = fNoSpace
+		}
+		if unicode.IsMark(r) && sc.nsym > 0 && sc.sep == sepNone {
+			// A kept combining mark continues the previous letter.
+			f = sc.ring[(sc.nsym-1)&ringMask].flags & fNoSpace
+		}
+		sc.wordSym(r, a, b, f)
+	case kindSoft:
+		if !sc.separators {
+			k = kindHard
+		}
+		sc.sepChar(k, a)
+	default:
+		sc.sepChar(k, a)
+	}
+}
+
+// asciiRune handles an ASCII rune produced by decomposition or folding.
+func (sc *scanner) asciiRune(c byte, a, b int) {
+	e := sc.n.ascii[c]
+	kind, sym := uint8(e>>8), rune(e&0xFF)
+	switch kind {
+	case kindWord:
+		sc.wordSym(sym, a, b, 0)
+	case kindLeetSym:
+		if b < len(sc.text) && sc.isWordStart(b) {
+			sc.wordSym(sym, a, b, 0)
+		} else {
+			sc.sepChar(kindHard, a)
+		}
+	default:
+		sc.sepChar(kind, a)
+	}
+}
+
+// sepChar records one separator character at byte a.
+func (sc *scanner) sepChar(kind uint8, a int) {
+	var k uint8
+	switch kind {
+	case kindIgnore:
+		return
+	case kindSoft:
+		k = sepSoft
+	case kindSpace:
+		k = sepSpace
+	default:
+		k = sepHard
+	}
+	if sc.sep == sepNone {
+		sc.sepStart = int32(a)
+	}
+	if k > sc.sep {
+		sc.sep = k
+	}
+}
+
+// wordSym emits one word symbol for original bytes [a,b).
+func (sc *scanner) wordSym(sym rune, a, b int, flags uint8) {
+	if sc.sep != sepNone {
+		kind := sc.sep
+		sc.sep = sepNone
+		if kind == sepSpace && sc.separators && sc.tokLen == 1 && sc.nextIsBoundary(b) {
+			kind = sepSoft // "h a t e"
+		}
+		if kind == sepSoft && sc.separators && sc.nsym > 0 {
+			flags |= fSoft
+		} else if sc.nsym > 0 {
+			sc.hardSep(int(sc.sepStart), a)
+		}
+		sc.tokLen = 0
+	}
+	sc.tokLen++
+	if sc.squeeze && sym == sc.prev && flags&fNoSpace == 0 {
+		sc.ring[(sc.nsym-1)&ringMask].end = int32(b)
+		if sc.rec {
+			sc.spans[len(sc.spans)-1].End = b
+		}
+		return
+	}
+	if sc.pend != 0 {
+		sc.resolve(flags&(fSoft|fNoSpace) != 0)
+	}
+	sc.push(sym, a, b, flags)
+	sc.prev = sym
+}
+
+// hardSep emits the ' ' symbol for a hard separator spanning [a,b).
+func (sc *scanner) hardSep(a, b int) {
+	if sc.pend != 0 {
+		sc.resolve(true)
+	}
+	sc.push(' ', a, b, fSpace)
+	sc.word++
+	sc.prev = -1
+}
+
+// push appends a symbol to the ring and feeds it to the automaton.
+func (sc *scanner) push(sym rune, a, b int, flags uint8) {
+	sc.ring[sc.nsym&ringMask] = symInfo{start: int32(a), end: int32(b), word: sc.word, flags: flags}
+	sc.nsym++
+	if sc.rec {
+		sc.out = utf8.AppendRune(sc.out, sym)
+		sc.spans = append(sc.spans, Span{a, b})
+		return
+	}
+	d := sc.d
+	if d == nil {
+		return
+	}
+	s := sc.s
+	if sym < utf8.RuneSelf {
+		s = d.next(s, d.cls[byte(sym)])
+	} else {
+		var buf [utf8.UTFMax]byte
+		k := utf8.EncodeRune(buf[:], sym)
+		for j := 0; j < k; j++ {
+			s = d.next(s&^matchFlag, d.cls[buf[j]])
+		}
+	}
+	if s&matchFlag != 0 {
+		s &^= matchFlag
+		sc.pend, sc.pendSym = s, sc.nsym-1
+	}
+	sc.s = s
+}
+
+// finish flushes the pending match at the end of the text.
+func (sc *scanner) finish() {
+	if sc.pend != 0 {
+		sc.resolve(true)
+	}
+}
+
+// resolve reports the patterns recognised at symbol pendSym, now that what
+// follows it is known: boundaryAfter says whether a word boundary follows.
+func (sc *scanner) resolve(boundaryAfter bool) {
+	st, j := sc.pend, sc.pendSym
+	sc.pend = 0
+	m := sc.m
+	last := &sc.ring[j&ringMask]
+	endOK := boundaryAfter || last.flags&fNoSpace != 0
+	for _, p := range sc.d.outputs(st) {
+		pat := &m.pats[p]
+		start := j - int32(pat.runes) + 1
+		if start < 0 || j-start >= ringSize-1 {
+			continue
+		}
+		first := &sc.ring[start&ringMask]
+		if !pat.substring {
+			if !endOK {
+				continue
+			}
+			if start > 0 && first.flags&(fSoft|fNoSpace) == 0 &&
+				sc.ring[(start-1)&ringMask].flags&(fSpace|fNoSpace) == 0 {
+				continue
+			}
+		}
+		sc.hits = append(sc.hits, Hit{Term: pat.term, Start: first.start, End: last.end, Word: first.word, Fuzzy: pat.fuzzy})
+	}
+}
