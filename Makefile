@@ -8,6 +8,13 @@ BINARIES := vigil-ingest vigil-review vigilctl vigil-firehose
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 export GOFLAGS ?= -buildvcs=false
 
+# Tests reach the local stack through these; override the VIGIL_PG_* and
+# VIGIL_KAFKA_* settings of deploy/local/lib.sh to move it.
+VIGIL_PG_PORT ?= 5432
+VIGIL_KAFKA_PORT ?= 9092
+export TEST_DATABASE_URL ?= postgres://vigil:vigil@127.0.0.1:$(VIGIL_PG_PORT)/vigil?sslmode=disable
+export TEST_KAFKA_BROKERS ?= 127.0.0.1:$(VIGIL_KAFKA_PORT)
+
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
