@@ -180,3 +180,41 @@ func TestDashboardsUseRealMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeDocumentsEveryVariable keeps the README's configuration table
+// true: every VIGIL_ variable a service reads is documented, and every
+// documented one is read by some service or by the local stack scripts.
+// vigilctl's per-command flags are documented by its --help.
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, bin := range []string{"vigil-ingest", "vigil-review", "vigil-firehose"} {
+		for k := range helpEnv(t, bin) {
+			read[k] = true
+		}
+	}
+	scripts, _ := filepath.Glob(filepath.Join(root, "deploy/local/*.sh"))
+	for _, s := range scripts {
+		b, _ := os.ReadFile(s)
+		for _, m := range regexp.MustCompile(`VIGIL_[A-Z0-9_]+`).FindAllString(string(b), -1) {
+			read[m] = true
+		}
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("`(VIGIL_[A-Z0-9_]+)`").FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = true
+	}
+	for k := range read {
+		if !documented[k] && !strings.HasPrefix(k, "VIGIL_PG_") && !strings.HasPrefix(k, "VIGIL_KAFKA_") && !strings.HasPrefix(k, "VIGIL_DEMO_") && k != "VIGIL_LOCAL_DIR" {
+			t.Errorf("%s is read by a binary but not documented in README.md", k)
+		}
+	}
+	for k := range documented {
+		if !read[k] && k != "VIGIL_INTEGRATION" && k != "VIGIL_BENCH" {
+			t.Errorf("README.md documents %s, which nothing reads", k)
+		}
+	}
+}

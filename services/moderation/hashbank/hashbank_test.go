@@ -67,8 +67,6 @@ func TestSetMatchThresholdsAndLabels(t *testing.T) {
 	}
 
 	// Low-quality PDQ hashes are not matched.
-	hs := imagehash.Hashes{}
-	_ = hs
 	flat := image.NewGray(image.Rect(0, 0, 100, 100))
 	ms, hsFlat, _ := set.MatchImage(h, imagehash.Decoded{Image: flat, Orientation: 1}, "m3")
 	if hsFlat.PDQ.Quality >= 50 || len(ms) != 0 {

@@ -132,7 +132,7 @@ func TestBenchIndex(t *testing.T) {
 		d := gen64(n, 4096, r)
 		before := heapBytes()
 		start := time.Now()
-		x, err := New64(d.hs, nil, Options{})
+		x, err := New64(d.hs, nil, Options{Chunks: benchChunks64()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,4 +225,13 @@ func TestBenchIndex(t *testing.T) {
 		float64(dih.NsPerOp())/1e3, float64(one.NsPerOp())/1e3, float64(one.NsPerOp())/float64(dih.NsPerOp()),
 		float64(dih.NsPerOp())/float64(one.NsPerOp()))
 	runtime.KeepAlive(x)
+}
+
+func benchChunks64() int {
+	if v := os.Getenv("VIGIL_BENCH_CHUNKS64"); v != "" {
+		var m int
+		fmt.Sscan(v, &m)
+		return m
+	}
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 // Result is one stored hash within the query radius.
@@ -33,10 +34,11 @@ type Index struct {
 	data   []uint64 // built hashes, words per entry, in table-0 order
 	ids    []uint32 // id of each built entry
 	chunks []chunk
-	tables []table // tables[0] has no ids: data is stored in its order
+	tables []table  // tables[0] has no ids: data is stored in its order
 	tail   []uint64 // hashes added since the build, linear scan
 	tailID []uint32
 	opt    Options
+	pool   *sync.Pool // *scratch buffers for queries
 }
 
 type chunk struct {
@@ -84,7 +86,7 @@ func build(words int, flat []uint64, ids []uint32, opt Options) (*Index, error) 
 	if m%words != 0 || m > 64 || (64+m/words-1)/(m/words) > 24 {
 		return nil, fmt.Errorf("building index: %d chunks for %d-bit hashes: want a multiple of %d with chunks of at most 24 bits", m, nbits, words)
 	}
-	x := &Index{words: words, opt: opt, chunks: makeChunks(words, m)}
+	x := &Index{words: words, opt: opt, chunks: makeChunks(words, m), pool: &sync.Pool{}}
 	x.buildTables(flat, ids)
 	return x, nil
 }
@@ -328,39 +330,36 @@ func (x *Index) search(dst []Result, q []uint64, radius, qi int) []Result {
 				radii[t] = base - 1
 			}
 		}
+		cand := x.scratch()
 		for t := 0; t < m; t++ {
 			if radii[t] < 0 {
 				continue
 			}
 			c := x.chunks[t]
 			tb := &x.tables[t]
-			visit := func(k uint32) {
-				lo, hi := tb.off[k], tb.off[k+1]
-				for j := lo; j < hi; j++ {
-					p := j
-					if tb.pos != nil {
-						p = tb.pos[j]
-					}
-					h := x.data[int(p)*w : int(p)*w+w]
-					d := dist(h, q)
-					if d > radius {
-						continue
-					}
-					// Found already through an earlier table?
-					seen := false
-					for u := 0; u < t; u++ {
-						if radii[u] >= 0 && bits.OnesCount32(x.chunks[u].key(h)^qkeys[u]) <= radii[u] {
-							seen = true
-							break
-						}
-					}
-					if !seen {
-						dst = append(dst, Result{ID: x.ids[p], Distance: d, Query: qi})
+			// Gather candidate positions first, then verify them in a tight
+			// loop: independent loads let the CPU overlap cache misses.
+			cand.pos = probe(cand.pos[:0], tb, qkeys[t], c.nbits, radii[t])
+			for _, p := range cand.pos {
+				h := x.data[int(p)*w : int(p)*w+w]
+				d := dist(h, q)
+				if d > radius {
+					continue
+				}
+				// Found already through an earlier table?
+				seen := false
+				for u := 0; u < t; u++ {
+					if radii[u] >= 0 && bits.OnesCount32(x.chunks[u].key(h)^qkeys[u]) <= radii[u] {
+						seen = true
+						break
 					}
 				}
+				if !seen {
+					dst = append(dst, Result{ID: x.ids[p], Distance: d, Query: qi})
+				}
 			}
-			probe(qkeys[t], c.nbits, radii[t], visit)
 		}
+		x.pool.Put(cand)
 	}
 	for i := range x.tailID {
 		if d := dist(x.tail[i*w:i*w+w], q); d <= radius {
@@ -370,22 +369,58 @@ func (x *Index) search(dst []Result, q []uint64, radius, qi int) []Result {
 	return dst
 }
 
-// probe calls visit for every key within Hamming distance r of k in an
-// nbits-bit space, each once.
-func probe(k uint32, nbits, r int, visit func(uint32)) {
-	visit(k)
-	if r <= 0 {
-		return
+// probe appends the data positions in every bucket within Hamming
+// distance r of key k (nbits-bit keys), each bucket once.
+func probe(dst []uint32, tb *table, k uint32, nbits, r int) []uint32 {
+	add := func(dst []uint32, key uint32) []uint32 {
+		lo, hi := tb.off[key], tb.off[key+1]
+		if tb.pos == nil {
+			for j := lo; j < hi; j++ {
+				dst = append(dst, j)
+			}
+			return dst
+		}
+		return append(dst, tb.pos[lo:hi]...)
 	}
-	var rec func(key uint32, from, left int)
-	rec = func(key uint32, from, left int) {
-		for b := from; b < nbits; b++ {
-			kk := key ^ 1<<b
-			visit(kk)
-			if left > 1 {
-				rec(kk, b+1, left-1)
+	dst = add(dst, k)
+	switch {
+	case r <= 0:
+	case r == 1:
+		for a := 0; a < nbits; a++ {
+			dst = add(dst, k^1<<a)
+		}
+	case r == 2:
+		for a := 0; a < nbits; a++ {
+			ka := k ^ 1<<a
+			dst = add(dst, ka)
+			for b := a + 1; b < nbits; b++ {
+				dst = add(dst, ka^1<<b)
 			}
 		}
+	default:
+		var rec func(dst []uint32, key uint32, from, left int) []uint32
+		rec = func(dst []uint32, key uint32, from, left int) []uint32 {
+			for b := from; b < nbits; b++ {
+				kk := key ^ 1<<b
+				dst = add(dst, kk)
+				if left > 1 {
+					dst = rec(dst, kk, b+1, left-1)
+				}
+			}
+			return dst
+		}
+		dst = rec(dst, k, 0, r)
 	}
-	rec(k, 0, r)
+	return dst
+}
+
+type scratch struct{ pos []uint32 }
+
+// scratch returns a candidate buffer from the index's own pool (not a
+// package-level one), so concurrent queries do not allocate per call.
+func (x *Index) scratch() *scratch {
+	if s, ok := x.pool.Get().(*scratch); ok {
+		return s
+	}
+	return &scratch{}
 }

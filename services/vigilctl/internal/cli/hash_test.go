@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-moderation/vigil/services/moderation/demoimage"
+	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
+)
+
+func runHash(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errb}
+	err := Run(context.Background(), append([]string{"vigilctl", "hash"}, args...), env)
+	return out.String(), errb.String(), err
+}
+
+func TestHashCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "demo0.png")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, demoimage.Image(0)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want := imagehash.PDQ(demoimage.Image(0))
+
+	out, _, err := runHash(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out); got != want.Hash.String()+",100,"+p && !strings.HasPrefix(got, want.Hash.String()+",") {
+		t.Errorf("pdq line %q, want hash %s", got, want.Hash)
+	}
+	if parts := strings.Split(strings.TrimSpace(out), ","); len(parts) != 3 || parts[2] != p {
+		t.Errorf("pdq line %q: want hex,quality,file", out)
+	}
+	ph, _ := imagehash.PHash(demoimage.Image(0))
+	out, _, err = runHash(t, "--algo", "phash", p)
+	if err != nil || strings.TrimSpace(out) != ph.String()+","+p {
+		t.Errorf("phash: %q %v, want %s,%s", out, err, ph, p)
+	}
+	for _, a := range []string{"dhash", "ahash"} {
+		out, _, err = runHash(t, "--algo", a, p)
+		if parts := strings.Split(strings.TrimSpace(out), ","); err != nil || len(parts) != 2 || len(parts[0]) != 16 {
+			t.Errorf("%s: %q %v", a, out, err)
+		}
+	}
+
+	// A bad file is reported, the others still hashed, the exit is a failure.
+	bad := filepath.Join(dir, "bad.jpg")
+	os.WriteFile(bad, []byte("not an image"), 0o644)
+	out, errOut, err := runHash(t, bad, p)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(errOut, "bad.jpg") || !strings.Contains(out, p) {
+		t.Errorf("bad file: out %q err %q %v", out, errOut, err)
+	}
+	if _, _, err := runHash(t, "--algo", "md5", p); err == nil {
+		t.Error("unknown algo accepted")
+	}
+	if _, _, err := runHash(t); err == nil {
+		t.Error("no files accepted")
+	}
+}
