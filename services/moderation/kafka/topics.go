@@ -19,18 +19,24 @@ const (
 // EnsureTopics creates the named topics if they do not exist and waits
 // until the broker reports metadata for all of them.
 func EnsureTopics(ctx context.Context, brokers []string, partitions int, names ...string) error {
-	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second}
+	return Net{Brokers: brokers}.EnsureTopics(ctx, partitions, names...)
+}
+
+// EnsureTopics creates the named topics if they do not exist and waits
+// until the broker reports metadata for all of them.
+func (n Net) EnsureTopics(ctx context.Context, partitions int, names ...string) error {
+	cl := n.Client(10 * time.Second)
 	req := &kafkago.CreateTopicsRequest{}
-	for _, n := range names {
-		req.Topics = append(req.Topics, kafkago.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: 1})
+	for _, t := range names {
+		req.Topics = append(req.Topics, kafkago.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: 1})
 	}
 	res, err := cl.CreateTopics(ctx, req)
 	if err != nil {
 		return fmt.Errorf("creating topics %v: %w", names, err)
 	}
-	for n, e := range res.Errors {
+	for t, e := range res.Errors {
 		if e != nil && !errors.Is(e, kafkago.TopicAlreadyExists) {
-			return fmt.Errorf("creating topic %s: %w", n, e)
+			return fmt.Errorf("creating topic %s: %w", t, e)
 		}
 	}
 	for {
@@ -56,11 +62,61 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, names .
 
 // Ping checks that a broker answers a metadata request.
 func Ping(ctx context.Context, brokers []string) error {
+	return Net{Brokers: brokers}.Ping(ctx)
+}
+
+// Ping checks that a broker answers a metadata request within 3 s.
+func (n Net) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 3 * time.Second}
-	if _, err := cl.Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
+	if _, err := n.Client(3*time.Second).Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
 		return fmt.Errorf("asking kafka for metadata: %w", err)
 	}
 	return nil
+}
+
+// Partitions returns the partition ids of topic.
+func (n Net) Partitions(ctx context.Context, topic string) ([]int, error) {
+	md, err := n.Client(10*time.Second).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata of %s: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		var e error = kafkago.UnknownTopicOrPartition
+		if len(md.Topics) == 1 {
+			e = md.Topics[0].Error
+		}
+		return nil, fmt.Errorf("reading metadata of %s: %w", topic, e)
+	}
+	ids := make([]int, 0, len(md.Topics[0].Partitions))
+	for _, p := range md.Topics[0].Partitions {
+		ids = append(ids, p.ID)
+	}
+	return ids, nil
+}
+
+// Offsets returns the first and next (high-water mark) offsets of every
+// partition of topic.
+func (n Net) Offsets(ctx context.Context, topic string) (first, next map[int]int64, err error) {
+	ids, err := n.Partitions(ctx, topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for _, id := range ids {
+		req.Topics[topic] = append(req.Topics[topic], kafkago.FirstOffsetOf(id), kafkago.LastOffsetOf(id))
+	}
+	res, err := n.Client(10*time.Second).ListOffsets(ctx, req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing offsets of %s: %w", topic, err)
+	}
+	first, next = map[int]int64{}, map[int]int64{}
+	for _, po := range res.Topics[topic] {
+		if po.Error != nil {
+			return nil, nil, fmt.Errorf("listing offsets of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		first[po.Partition] = po.FirstOffset
+		next[po.Partition] = po.LastOffset
+	}
+	return first, next, nil
 }

@@ -3,11 +3,13 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -89,9 +91,27 @@ func (q *Queue) Enqueue(ctx context.Context, flags []moderation.Flag) error {
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
-		return fmt.Errorf("enqueueing %d flags: %w", len(flags), interpretError(err))
+		return fmt.Errorf("enqueueing %d flags: %w", len(flags), rejectedData(interpretError(err)))
 	}
 	return nil
+}
+
+// rejectedData wraps moderation.ErrInvalid around errors that say the data
+// itself is unacceptable (SQLSTATE classes 22 data exception, 23 integrity
+// violation, 54 program limit exceeded): retrying the same rows can never
+// succeed, so the caller must set the offending flag aside (the worker
+// bisects the batch to find it). Every other error (connection loss,
+// serialization failure, shutdown) is left as it is and is worth retrying.
+func rejectedData(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.Is(err, moderation.ErrInvalid) || !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return fmt.Errorf("%w: %s (SQLSTATE %s)", moderation.ErrInvalid, pgErr.Message, pgErr.Code)
+	}
+	return err
 }
 
 func spansOrEmpty(s []moderation.Span) []moderation.Span {

@@ -1,5 +1,6 @@
 // Package app wires vigil-ingest together: configuration, the Kafka
-// consumer, the engine, the Postgres queue and the operator endpoints.
+// consumer group, the engine, the media fetcher, the Postgres queue, the
+// outbox relay and the operator endpoints.
 package app
 
 import (
@@ -8,17 +9,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vigil-moderation/vigil/migrations"
 	"github.com/vigil-moderation/vigil/services/moderation/engine"
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
+	"github.com/vigil-moderation/vigil/services/moderation/hashbank"
+	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
 	"github.com/vigil-moderation/vigil/services/moderation/kafka"
+	"github.com/vigil-moderation/vigil/services/moderation/media"
 	"github.com/vigil-moderation/vigil/services/moderation/observe"
+	"github.com/vigil-moderation/vigil/services/moderation/outbox"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 	"github.com/vigil-moderation/vigil/services/moderation/ruleset"
 )
@@ -29,16 +37,50 @@ type Config struct {
 	PostsTopic   string
 	DLQTopic     string
 	GroupID      string
+	Partitions   int
 	DatabaseURL  string
+	DBMaxConns   int
 	RulesDir     string
+	BanksDir     string
 	HTTPAddr     string
 	LogLevel     string
 	LogFormat    string
-	BatchSize    int
-	BatchWait    time.Duration
 	Migrate      bool
+
+	BatchSize         int
+	BatchWait         time.Duration
+	QueueCapacity     int
+	FetchMaxWait      time.Duration
+	FetchMaxBytes     int
+	CommitInterval    time.Duration
+	ShutdownGrace     time.Duration
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	RetryMin          time.Duration
+	RetryMax          time.Duration
+
+	MediaTimeout       time.Duration
+	MediaMaxBytes      int64
+	MediaMaxRedirects  int
+	MediaAllowHosts    string
+	MediaAllowLoopback bool
+	MediaAllowPrivate  bool
+	MediaAttempts      int
+	MediaConcurrency   int
+	MediaFetch         bool
+	ImageMaxPixels     int64
+	ImageMaxSide       int
+
+	OutboxRelay bool
+
 	// Ready, if set, is called with the bound HTTP address (tests use :0).
 	Ready func(addr string)
+	// KafkaDial, if set, opens every broker connection (tests route them
+	// through a proxy they can cut).
+	KafkaDial kafka.DialFunc
+	// Registry, if set, receives the metrics instead of a fresh registry
+	// (tests read it after the worker stopped).
+	Registry *prometheus.Registry
 }
 
 // Flags registers the configuration flags on fs.
@@ -47,14 +89,41 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PostsTopic, "posts-topic", kafka.TopicPosts, "topic to consume posts from")
 	fs.StringVar(&c.DLQTopic, "dlq-topic", kafka.TopicDLQ, "topic for messages that cannot be processed")
 	fs.StringVar(&c.GroupID, "group-id", "vigil-ingest", "Kafka consumer group")
+	fs.IntVar(&c.Partitions, "partitions", 4, "partitions of the posts and dead-letter topics when this worker creates them")
 	fs.StringVar(&c.DatabaseURL, "database-url", "postgres://vigil:vigil@127.0.0.1:5432/vigil?sslmode=disable", "PostgreSQL URL of the review queue")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 8, "maximum Postgres connections")
 	fs.StringVar(&c.RulesDir, "rules-dir", "rules", "directory of rule files (used until a rule set is published)")
+	fs.StringVar(&c.BanksDir, "banks-dir", "", "directory of hash-bank files (CSV or JSON lines); empty: no image matching")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:9101", "address for /healthz, /readyz and /metrics")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
-	fs.IntVar(&c.BatchSize, "batch-size", 500, "maximum posts per database batch")
-	fs.DurationVar(&c.BatchWait, "batch-wait", 100*time.Millisecond, "longest wait to fill a batch")
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply database migrations at start")
+
+	fs.IntVar(&c.BatchSize, "batch-size", 500, "maximum posts per batch (per partition)")
+	fs.DurationVar(&c.BatchWait, "batch-wait", 50*time.Millisecond, "longest wait to fill a batch")
+	fs.IntVar(&c.QueueCapacity, "queue-capacity", 1000, "messages prefetched per partition; the backpressure bound")
+	fs.DurationVar(&c.FetchMaxWait, "fetch-max-wait", 250*time.Millisecond, "longest a fetch waits at the broker for new messages")
+	fs.IntVar(&c.FetchMaxBytes, "fetch-max-bytes", 8<<20, "maximum bytes of one fetch response")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", 200*time.Millisecond, "how often durable offsets are committed")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long in-flight batches may run after SIGTERM or a rebalance")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", 10*time.Second, "consumer-group session timeout: how soon a dead worker's partitions move")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", time.Second, "consumer-group heartbeat interval")
+	fs.DurationVar(&c.RetryMin, "retry-min", 100*time.Millisecond, "first backoff after a transient failure")
+	fs.DurationVar(&c.RetryMax, "retry-max", 10*time.Second, "longest backoff after repeated transient failures")
+
+	fs.BoolVar(&c.MediaFetch, "media-fetch", true, "fetch media given by URL (false: refuse them)")
+	fs.DurationVar(&c.MediaTimeout, "media-timeout", 5*time.Second, "timeout of one media fetch")
+	fs.Int64Var(&c.MediaMaxBytes, "media-max-bytes", 10<<20, "largest media body fetched")
+	fs.IntVar(&c.MediaMaxRedirects, "media-max-redirects", 3, "redirects followed per media fetch")
+	fs.StringVar(&c.MediaAllowHosts, "media-allow-hosts", "", "comma-separated hosts media may be fetched from (.example.com for subdomains); empty: any public host")
+	fs.BoolVar(&c.MediaAllowLoopback, "media-allow-loopback", false, "allow media URLs on loopback addresses (tests only)")
+	fs.BoolVar(&c.MediaAllowPrivate, "media-allow-private", false, "allow media URLs on private and link-local addresses (on-premises only)")
+	fs.IntVar(&c.MediaAttempts, "media-attempts", 3, "tries per media URL on timeouts and 5xx before dead-lettering")
+	fs.IntVar(&c.MediaConcurrency, "media-concurrency", 4, "posts with media loaded and hashed at once per batch")
+	fs.Int64Var(&c.ImageMaxPixels, "image-max-pixels", imagehash.DefaultMaxPixels, "largest image (width × height from its header) decoded")
+	fs.IntVar(&c.ImageMaxSide, "image-max-side", imagehash.DefaultMaxSide, "longest image side decoded")
+
+	fs.BoolVar(&c.OutboxRelay, "outbox-relay", true, "relay the transactional outbox to Kafka (one relay holds the lock at a time)")
 }
 
 // Run parses args and runs the worker until ctx is done.
@@ -68,65 +137,195 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return RunConfig(ctx, cfg, stderr)
 }
 
+// DefaultConfig returns the configuration the flags default to.
+func DefaultConfig() Config {
+	var cfg Config
+	cfg.Flags(flag.NewFlagSet("", flag.ContinueOnError))
+	return cfg
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.BatchSize <= 0 || c.BatchSize > 10000:
+		return fmt.Errorf("batch-size %d: want 1..10000", c.BatchSize)
+	case c.QueueCapacity < 1:
+		return fmt.Errorf("queue-capacity %d: want at least 1", c.QueueCapacity)
+	case c.BatchWait <= 0 || c.CommitInterval <= 0 || c.ShutdownGrace <= 0:
+		return errors.New("batch-wait, commit-interval and shutdown-grace must be positive")
+	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
+		return errors.New("want 0 < retry-min <= retry-max")
+	}
+	return nil
+}
+
 // RunConfig runs the worker with cfg until ctx is done.
 func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	log, err := observe.NewLogger(logOut, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
-	if cfg.BatchSize <= 0 || cfg.BatchSize > 10000 {
-		return fmt.Errorf("batch-size %d: want 1..10000", cfg.BatchSize)
+	if err := cfg.validate(); err != nil {
+		return err
 	}
-	brokers := strings.Split(cfg.KafkaBrokers, ",")
-	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, 8)
+	knet := kafka.Net{Brokers: strings.Split(cfg.KafkaBrokers, ","), Dial: cfg.KafkaDial, Logger: log}
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if cfg.Migrate {
-		if err := migrations.UpURL(ctx, cfg.DatabaseURL, log); err != nil {
-			return err
-		}
-	}
-	rules, err := ruleset.LoadDir(cfg.RulesDir)
-	if err != nil {
-		return fmt.Errorf("loading rules: %w", err)
-	}
-	log.InfoContext(ctx, "rules loaded", "dir", cfg.RulesDir, "rules", rules.Len())
 
-	reg := observe.NewRegistry()
+	eng, err := loadEngine(ctx, log, cfg)
+	if err != nil {
+		return err
+	}
+	// The engine in use; a rule reload swaps what this returns.
+	engineFn := func() *engine.Engine { return eng }
+
+	reg := cfg.Registry
+	if reg == nil {
+		reg = observe.NewRegistry()
+	}
 	metrics := NewMetrics(reg)
+	ready := NewReadiness(metrics)
 	health := observe.NewHealth(reg)
 	health.AddCheck("postgres", func(ctx context.Context) error { return postgres.Ping(ctx, pool) })
-	health.AddCheck("kafka", func(ctx context.Context) error { return kafka.Ping(ctx, brokers) })
-	health.SetInfo("rule_version", fmt.Sprint(rules.Version()))
+	health.AddCheck("kafka", knet.Ping)
+	health.AddCheck("pipeline", ready.Check)
+	health.SetInfo("rule_version", fmt.Sprint(eng.Rules().Version()))
 	mux := http.NewServeMux()
 	health.Register(mux)
 
-	w := &Worker{
-		Log:       log,
-		Engine:    engine.New(rules),
-		Queue:     postgres.NewQueue(pool),
-		Metrics:   metrics,
-		BatchSize: cfg.BatchSize,
-		BatchWait: cfg.BatchWait,
-	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return observe.ListenAndServe(ctx, log, cfg.HTTPAddr, mux, cfg.Ready) })
-	g.Go(func() error {
-		if err := kafka.EnsureTopics(ctx, brokers, 4, cfg.PostsTopic, cfg.DLQTopic); err != nil {
-			return err
+	retry := &retrier{log: log, metrics: metrics, ready: ready, backoff: Backoff{Min: cfg.RetryMin, Max: cfg.RetryMax}}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return observe.ListenAndServe(gctx, log, cfg.HTTPAddr, mux, cfg.Ready) })
+
+	// Dependencies may be down at start: wait for them, not ready meanwhile.
+	if cfg.Migrate {
+		err := retry.do(gctx, gctx, "postgres", func(ctx context.Context) error {
+			return migrations.UpURL(ctx, cfg.DatabaseURL, log)
+		}, nil)
+		if err != nil {
+			return stopped(g, err)
 		}
-		reader := kafka.NewReader(kafka.ConsumerConfig{Brokers: brokers, Topic: cfg.PostsTopic, GroupID: cfg.GroupID, Logger: log})
-		dlq := kafka.NewWriter(brokers, cfg.DLQTopic)
-		defer dlq.Close()
-		defer reader.Close()
-		return w.Run(ctx, reader, dlq)
-	})
+	}
+	topics := []string{cfg.PostsTopic, cfg.DLQTopic}
+	if cfg.OutboxRelay {
+		topics = append(topics, kafka.TopicActions)
+	}
+	err = retry.do(gctx, gctx, "kafka_admin", func(ctx context.Context) error {
+		return knet.EnsureTopics(ctx, cfg.Partitions, topics...)
+	}, nil)
+	if err != nil {
+		return stopped(g, err)
+	}
+
+	consumerCfg := kafka.ConsumerConfig{
+		Net: knet, Topic: cfg.PostsTopic, GroupID: cfg.GroupID,
+		MaxWait: cfg.FetchMaxWait, QueueCapacity: cfg.QueueCapacity, MaxBytes: cfg.FetchMaxBytes,
+		SessionTimeout: cfg.SessionTimeout, HeartbeatInterval: cfg.HeartbeatInterval,
+	}
+	group, err := kafka.NewGroup(consumerCfg)
+	if err != nil {
+		return fmt.Errorf("creating consumer group: %w", err)
+	}
+	dlq := kafka.NewWriterConfig(kafka.WriterConfig{Net: knet, Topic: cfg.DLQTopic, MaxAttempts: 3})
+	defer dlq.Close()
+
+	var fetcher *media.Fetcher
+	if cfg.MediaFetch {
+		var hosts []string
+		for _, h := range strings.Split(cfg.MediaAllowHosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		fetcher = media.NewFetcher(media.Options{
+			Timeout: cfg.MediaTimeout, MaxBytes: cfg.MediaMaxBytes, MaxRedirects: cfg.MediaMaxRedirects,
+			AllowHosts: hosts, AllowLoopback: cfg.MediaAllowLoopback, AllowPrivate: cfg.MediaAllowPrivate,
+		})
+	}
+	consumer := &Consumer{
+		Log: log, Metrics: metrics, Ready: ready, Group: group, Topic: cfg.PostsTopic,
+		Open: func(partition int, offset int64) (PartitionReader, error) {
+			return kafka.NewPartitionReader(consumerCfg, partition, offset)
+		},
+		Processor: &Processor{
+			Log: log, Metrics: metrics, Engine: engineFn, Queue: postgres.NewQueue(pool), DLQ: dlq,
+			Media: &MediaLoader{
+				Fetcher: fetcher, Attempts: cfg.MediaAttempts, Metrics: metrics,
+				Backoff: Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second},
+				Limits:  imagehash.Limits{MaxBytes: max(cfg.MediaMaxBytes, 1), MaxPixels: cfg.ImageMaxPixels, MaxSide: cfg.ImageMaxSide},
+			},
+			MediaConcurrency: cfg.MediaConcurrency, Group: cfg.GroupID, Now: time.Now, retry: retry,
+		},
+		BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, CommitInterval: cfg.CommitInterval, Grace: cfg.ShutdownGrace,
+	}
+	g.Go(func() error { return consumer.Run(gctx) })
+
+	if cfg.OutboxRelay {
+		store := postgres.NewOutbox(pool, postgres.SystemClock{})
+		broker := kafka.NewOutboxBroker(knet)
+		defer broker.Close()
+		relay := &outbox.Relay{
+			Lock: func(ctx context.Context) (outbox.Session, error) {
+				s, err := store.Lock(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
+			Broker: broker, Log: log.With("component", "outbox"), Metrics: outbox.NewMetrics(reg),
+		}
+		g.Go(func() error { return relay.Run(gctx) })
+	}
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	log.Info("vigil-ingest stopped")
 	return err
+}
+
+// stopped ends start-up: a stop while waiting for dependencies is a clean
+// exit.
+func stopped(g *errgroup.Group, err error) error {
+	werr := g.Wait()
+	if errors.Is(err, errStopped) || errors.Is(err, context.Canceled) {
+		if werr != nil && !errors.Is(werr, context.Canceled) {
+			return werr
+		}
+		return nil
+	}
+	return err
+}
+
+// loadEngine compiles the rules and hash banks from files.
+func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*engine.Engine, error) {
+	rules, err := ruleset.LoadDir(cfg.RulesDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading rules: %w", err)
+	}
+	log.InfoContext(ctx, "rules loaded", "dir", cfg.RulesDir, "rules", rules.Len())
+	if cfg.BanksDir == "" {
+		return engine.New(rules), nil
+	}
+	if _, err := os.Stat(cfg.BanksDir); err != nil {
+		return nil, fmt.Errorf("hash banks: %w", err)
+	}
+	banks, err := hashbank.LoadDir(cfg.BanksDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading hash banks: %w", err)
+	}
+	set, err := hashbank.NewSet(banks)
+	if err != nil {
+		return nil, fmt.Errorf("compiling hash banks: %w", err)
+	}
+	guard := hashbank.NewGuard(postgres.SystemClock{}, hashbank.GuardOptions{
+		OnQuarantine: func(q hashbank.QuarantineState) {
+			log.Error("hash-bank entry quarantined: it matched an abnormal share of media", "bank", q.Bank, "entry", q.EntryID,
+				"matches", q.Matches, "observed", q.Observed)
+		},
+	})
+	log.InfoContext(ctx, "hash banks loaded", "dir", cfg.BanksDir, "banks", len(banks), "entries", set.Len())
+	return engine.New(rules, engine.WithBanks(set), engine.WithGuard(guard)), nil
 }

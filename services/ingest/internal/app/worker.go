@@ -5,203 +5,225 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/engine"
 )
-
-// Reader is the part of a kafka-go consumer-group reader the worker uses.
-type Reader interface {
-	FetchMessage(ctx context.Context) (kafkago.Message, error)
-	CommitMessages(ctx context.Context, msgs ...kafkago.Message) error
-}
 
 // MessageWriter writes messages to a topic (the dead-letter topic).
 type MessageWriter interface {
 	WriteMessages(ctx context.Context, msgs ...kafkago.Message) error
 }
 
-// Worker consumes posts in batches. Within a batch every flag is made
-// durable, and every rejected message dead-lettered, before the batch's
-// offsets are committed: a crash replays at most one batch, and the
-// idempotent enqueue makes the replay harmless.
-type Worker struct {
-	Log       *slog.Logger
-	Engine    *engine.Engine
-	Queue     moderation.Enqueuer
-	Metrics   *Metrics
-	BatchSize int
-	BatchWait time.Duration
-	Now       func() time.Time
+// Processor turns one batch of post messages from one partition into
+// durable effects: flags in the review queue and dead letters in Kafka.
+// When Process returns nil, everything the batch produced is durable and
+// its offsets may be committed; when it returns an error (only errStopped,
+// wrapped), nothing of the batch may be committed.
+type Processor struct {
+	Log     *slog.Logger
+	Metrics *Metrics
+	// Engine returns the engine to use for the next batch; a rule reload
+	// swaps what it returns (one atomic load per batch).
+	Engine func() *engine.Engine
+	Queue  moderation.Enqueuer
+	DLQ    MessageWriter
+	Media  *MediaLoader
+	// MediaConcurrency is how many posts with media are loaded, decoded and
+	// hashed at once within a batch (default 4).
+	MediaConcurrency int
+	Group            string // consumer group, put in dead-letter headers
+	Now              func() time.Time
+	retry            *retrier
 }
 
-// Run processes batches until ctx is done.
-func (w *Worker) Run(ctx context.Context, r Reader, dlq MessageWriter) error {
-	now := w.Now
-	if now == nil {
-		now = time.Now
-	}
-	for {
-		batch, err := w.fetch(ctx, r)
-		if err != nil {
-			return err
-		}
-		start := now()
-		if err := w.process(ctx, batch, dlq, now); err != nil {
-			return err
-		}
-		if err := retry(ctx, w.Log, w.Metrics, "commit", func() error { return r.CommitMessages(ctx, batch...) }); err != nil {
-			return err
-		}
-		w.Metrics.BatchSize.Observe(float64(len(batch)))
-		w.Metrics.BatchSeconds.Observe(now().Sub(start).Seconds())
-	}
+// outcome of one message of a batch.
+type outcome struct {
+	flag   *moderation.Flag
+	reject *rejection
 }
 
-// fetch blocks for the first message, then gathers more until the batch is
-// full or BatchWait has passed.
-func (w *Worker) fetch(ctx context.Context, r Reader) ([]kafkago.Message, error) {
-	m, err := r.FetchMessage(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("fetching posts: %w", err)
-	}
-	batch := []kafkago.Message{m}
-	wctx, cancel := context.WithTimeout(ctx, w.BatchWait)
-	defer cancel()
-	for len(batch) < w.BatchSize {
-		m, err := r.FetchMessage(wctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("fetching posts: %w", ctx.Err())
-			}
-			break
-		}
-		batch = append(batch, m)
-	}
-	return batch, nil
-}
-
-func (w *Worker) process(ctx context.Context, batch []kafkago.Message, dlq MessageWriter, now func() time.Time) error {
-	var flags []moderation.Flag
-	var dead []kafkago.Message
-	for _, m := range batch {
-		w.Metrics.Consumed.Inc()
+// Process handles batch (messages of one partition, in offset order). stop
+// ends retries between attempts; work cancels attempts in flight (it ends
+// a grace period after stop).
+func (p *Processor) Process(stop, work context.Context, batch []kafkago.Message) error {
+	start := p.Now()
+	p.Metrics.InFlight.Add(float64(len(batch)))
+	defer p.Metrics.InFlight.Sub(float64(len(batch)))
+	eng := p.Engine()
+	outs := make([]outcome, len(batch))
+	g, gctx := errgroup.WithContext(work)
+	g.SetLimit(max(p.MediaConcurrency, 1))
+	for i, m := range batch {
 		post, err := moderation.DecodePost(m.Value)
 		if err != nil {
-			dead = append(dead, deadLetter(m, err, now()))
+			outs[i].reject = postRejection(err)
 			continue
 		}
-		v, err := w.Engine.Evaluate(ctx, post)
-		if err != nil {
-			return fmt.Errorf("evaluating post %s: %w", post.ID, err)
+		if len(post.Media) == 0 {
+			// Text only: keyword matching costs microseconds, no goroutine.
+			if err := p.evaluate(work, eng, m, post, nil, &outs[i]); err != nil {
+				return err
+			}
+			continue
 		}
-		if v.Flagged() {
-			flags = append(flags, moderation.Flag{
-				Post: post, Verdict: v, FlaggedAt: now(),
-				Source: moderation.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset},
-			})
+		g.Go(func() error {
+			imgs, err := p.Media.Load(stop, gctx, post)
+			var rj *rejection
+			switch {
+			case errors.As(err, &rj):
+				outs[i].reject = rj
+				return nil
+			case err != nil:
+				return err
+			}
+			return p.evaluate(gctx, eng, m, post, imgs, &outs[i])
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	p.Metrics.BatchSeconds.WithLabelValues("evaluate").Observe(p.Now().Sub(start).Seconds())
+
+	var flags []moderation.Flag
+	var flagMsgs []kafkago.Message
+	var dead []kafkago.Message
+	now := p.Now()
+	for i, o := range outs {
+		switch {
+		case o.reject != nil:
+			dead = append(dead, deadLetter(batch[i], o.reject.reason, o.reject.err.Error(), p.Group, now))
+		case o.flag != nil:
+			flags = append(flags, *o.flag)
+			flagMsgs = append(flagMsgs, batch[i])
 		}
 	}
 	if len(flags) > 0 {
-		if err := retry(ctx, w.Log, w.Metrics, "enqueue", func() error { return w.Queue.Enqueue(ctx, flags) }); err != nil {
+		t := p.Now()
+		stored, rejected, err := p.store(stop, work, flags, flagMsgs)
+		if err != nil {
 			return err
 		}
-		t := now()
-		for _, f := range flags {
-			w.Metrics.QueueDelay.Observe(t.Sub(f.Post.CreatedAt).Seconds())
+		dead = append(dead, rejected...)
+		queued := p.Now()
+		p.Metrics.BatchSeconds.WithLabelValues("store").Observe(queued.Sub(t).Seconds())
+		for _, f := range stored {
+			p.Metrics.FlaggedPosts.Inc()
+			p.Metrics.QueueDelay.Observe(queued.Sub(f.Post.CreatedAt).Seconds())
 			for _, m := range f.Verdict.Matches {
 				label := m.RuleID
 				if label == "" {
 					label = "bank:" + m.Bank
 				}
-				w.Metrics.Flagged.WithLabelValues(label, m.Category).Inc()
+				p.Metrics.Flagged.WithLabelValues(label, m.Category).Inc()
 			}
 		}
 	}
 	if len(dead) > 0 {
-		if err := retry(ctx, w.Log, w.Metrics, "dead_letter", func() error { return dlq.WriteMessages(ctx, dead...) }); err != nil {
+		t := p.Now()
+		err := p.retry.do(stop, work, "kafka_dlq", func(ctx context.Context) error {
+			return p.DLQ.WriteMessages(ctx, dead...)
+		}, nil)
+		if err != nil {
 			return err
 		}
+		p.Metrics.BatchSeconds.WithLabelValues("dead_letter").Observe(p.Now().Sub(t).Seconds())
 		for _, d := range dead {
-			reason := headerValue(d.Headers, HeaderReason)
-			w.Metrics.DeadLettered.WithLabelValues(reason).Inc()
-			w.Log.WarnContext(ctx, "post dead-lettered", "reason", reason, "detail", headerValue(d.Headers, HeaderError),
-				"topic", headerValue(d.Headers, HeaderTopic), "partition", headerValue(d.Headers, HeaderPartition),
-				"offset", headerValue(d.Headers, HeaderOffset))
+			reason := HeaderValue(d.Headers, HeaderReason)
+			p.Metrics.DeadLettered.WithLabelValues(reason).Inc()
+			p.Log.WarnContext(work, "post dead-lettered", "reason", reason, "detail", HeaderValue(d.Headers, HeaderError),
+				"topic", HeaderValue(d.Headers, HeaderTopic), "partition", HeaderValue(d.Headers, HeaderPartition),
+				"offset", HeaderValue(d.Headers, HeaderOffset))
 		}
 	}
+	p.Metrics.Consumed.Add(float64(len(batch)))
+	p.Metrics.BatchSize.Observe(float64(len(batch)))
+	p.Metrics.BatchSeconds.WithLabelValues("total").Observe(p.Now().Sub(start).Seconds())
 	return nil
 }
 
-// Dead-letter headers.
-const (
-	HeaderReason    = "vigil-dlq-reason"
-	HeaderError     = "vigil-dlq-error"
-	HeaderTopic     = "vigil-dlq-topic"
-	HeaderPartition = "vigil-dlq-partition"
-	HeaderOffset    = "vigil-dlq-offset"
-	HeaderTime      = "vigil-dlq-time"
-)
+func (p *Processor) evaluate(ctx context.Context, eng *engine.Engine, m kafkago.Message, post moderation.Post, imgs []loaded, out *outcome) error {
+	images := make([]engine.Image, len(imgs))
+	for i, l := range imgs {
+		images[i] = l.image
+	}
+	v, err := eng.Evaluate(ctx, post, images...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("evaluating post %s: %w: %w", post.ID, errStopped, err)
+		}
+		// Hashing a decoded image failed: the image is at fault.
+		out.reject = &rejection{reason: moderation.ReasonMediaDecode, err: err}
+		return nil
+	}
+	if !v.Flagged() {
+		return nil
+	}
+	f := moderation.Flag{
+		Post: post, Verdict: v, FlaggedAt: p.Now(),
+		Source: moderation.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset},
+	}
+	post.Media = stripInline(post.Media)
+	f.Post = post
+	for _, l := range imgs {
+		f.Evidence = append(f.Evidence, l.evidence)
+	}
+	out.flag = &f
+	return nil
+}
 
-// deadLetter wraps the original message, bytes and headers unchanged, with
-// headers that say why it was rejected, where it came from and when.
-func deadLetter(m kafkago.Message, err error, at time.Time) kafkago.Message {
-	reason := moderation.ReasonSchema
+// stripInline drops inline bytes from the post: they are kept once, as
+// evidence, not a second time inside the post.
+func stripInline(ms []moderation.Media) []moderation.Media {
+	if len(ms) == 0 {
+		return ms
+	}
+	out := make([]moderation.Media, len(ms))
+	for i, m := range ms {
+		m.Data = nil
+		out[i] = m
+	}
+	return out
+}
+
+// store enqueues flags, retrying transient failures. When the queue
+// rejects the data itself (moderation.ErrInvalid), it bisects the flags to
+// find the poison ones and returns them as dead letters, so one bad post
+// never wedges a partition.
+func (p *Processor) store(stop, work context.Context, flags []moderation.Flag, msgs []kafkago.Message) ([]moderation.Flag, []kafkago.Message, error) {
+	permanent := func(err error) bool { return errors.Is(err, moderation.ErrInvalid) }
+	err := p.retry.do(stop, work, "postgres", func(ctx context.Context) error {
+		return p.Queue.Enqueue(ctx, flags)
+	}, permanent)
+	switch {
+	case err == nil:
+		return flags, nil, nil
+	case !permanent(err):
+		return nil, nil, err
+	case len(flags) == 1:
+		return nil, []kafkago.Message{deadLetter(msgs[0], moderation.ReasonStoreRejected, err.Error(), p.Group, p.Now())}, nil
+	}
+	half := len(flags) / 2
+	okA, deadA, err := p.store(stop, work, flags[:half], msgs[:half])
+	if err != nil {
+		return nil, nil, err
+	}
+	okB, deadB, err := p.store(stop, work, flags[half:], msgs[half:])
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(okA, okB...), append(deadA, deadB...), nil
+}
+
+// postRejection maps a DecodePost error to its dead-letter reason.
+func postRejection(err error) *rejection {
 	var pe *moderation.PostError
 	if errors.As(err, &pe) {
-		reason = pe.Reason
+		return &rejection{reason: pe.Reason, err: err}
 	}
-	detail := err.Error()
-	if len(detail) > 1024 {
-		detail = detail[:1024]
-	}
-	h := append([]kafkago.Header(nil), m.Headers...)
-	h = append(h,
-		kafkago.Header{Key: HeaderReason, Value: []byte(reason)},
-		kafkago.Header{Key: HeaderError, Value: []byte(detail)},
-		kafkago.Header{Key: HeaderTopic, Value: []byte(m.Topic)},
-		kafkago.Header{Key: HeaderPartition, Value: []byte(strconv.Itoa(m.Partition))},
-		kafkago.Header{Key: HeaderOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))},
-		kafkago.Header{Key: HeaderTime, Value: []byte(at.UTC().Format(time.RFC3339Nano))},
-	)
-	return kafkago.Message{Key: m.Key, Value: m.Value, Headers: h}
-}
-
-func headerValue(hs []kafkago.Header, key string) string {
-	for _, h := range hs {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-// retry runs op until it succeeds or ctx ends, with capped exponential
-// backoff and jitter. Every failure here is transient by construction:
-// invalid input was dead-lettered before.
-func retry(ctx context.Context, log *slog.Logger, m *Metrics, name string, op func() error) error {
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := op()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", name, ctx.Err())
-		}
-		m.Retries.WithLabelValues(name).Inc()
-		sleep := backoff/2 + rand.N(backoff/2+1)
-		log.WarnContext(ctx, "retrying after failure", "op", name, "attempt", attempt, "backoff", sleep, "err", err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", name, ctx.Err())
-		case <-time.After(sleep):
-		}
-		backoff = min(backoff*2, 10*time.Second)
-	}
+	return &rejection{reason: moderation.ReasonSchema, err: err}
 }

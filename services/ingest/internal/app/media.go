@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/engine"
+	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
+	"github.com/vigil-moderation/vigil/services/moderation/media"
+)
+
+// MediaLoader turns a post's media into decoded images for the engine and
+// evidence for the review queue: inline data is used as is, URLs are
+// fetched through the SSRF-safe media.Fetcher, and everything is decoded
+// by imagehash.DecodeBytes, which checks the header's dimensions before
+// allocating pixels.
+type MediaLoader struct {
+	Fetcher  *media.Fetcher // nil refuses every URL
+	Limits   imagehash.Limits
+	Attempts int     // tries per URL on transient failures (default 3)
+	Backoff  Backoff // between those tries
+	Metrics  *Metrics
+}
+
+// loaded is one media item of a post, decoded.
+type loaded struct {
+	image    engine.Image
+	evidence moderation.Evidence
+}
+
+// rejection is why a post is dead-lettered.
+type rejection struct {
+	reason string
+	err    error
+}
+
+func (r *rejection) Error() string { return r.reason + ": " + r.err.Error() }
+
+// Load loads every media item of p. It returns a *rejection when the post
+// must be dead-lettered, or errStopped when work or stop ended while a
+// fetch was being retried (the batch is abandoned, not the post).
+func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post) ([]loaded, error) {
+	out := make([]loaded, 0, len(p.Media))
+	for i, m := range p.Media {
+		field := fmt.Sprintf("media[%d]", i)
+		source := "inline"
+		data := m.Data
+		if m.URL != "" {
+			source = "url"
+			var err error
+			if data, err = l.fetch(stop, work, m.URL); err != nil {
+				var rj *rejection
+				if errors.As(err, &rj) {
+					rj.err = fmt.Errorf("%s %s: %w", field, m.URL, rj.err)
+				}
+				return nil, err
+			}
+		}
+		l.Metrics.MediaBytes.Observe(float64(len(data)))
+		d, err := imagehash.DecodeBytes(data, l.Limits)
+		if err != nil {
+			reason, result := moderation.ReasonMediaDecode, "undecodable"
+			if errors.Is(err, imagehash.ErrTooLarge) {
+				reason, result = moderation.ReasonMediaTooBig, "too_large"
+			}
+			l.Metrics.MediaResults.WithLabelValues(source, result).Inc()
+			return nil, &rejection{reason: reason, err: fmt.Errorf("%s: %w", field, err)}
+		}
+		if source == "inline" {
+			l.Metrics.MediaResults.WithLabelValues(source, "ok").Inc()
+		}
+		sum := sha256.Sum256(data)
+		b := d.Bounds()
+		out = append(out, loaded{
+			image: engine.Image{MediaID: m.ID, Decoded: d},
+			evidence: moderation.Evidence{
+				MediaID: m.ID, MIME: "image/" + d.Format, URL: m.URL,
+				SHA256: hex.EncodeToString(sum[:]), Bytes: data, Width: b.Dx(), Height: b.Dy(),
+			},
+		})
+	}
+	return out, nil
+}
+
+func (l *MediaLoader) fetch(stop, work context.Context, url string) ([]byte, error) {
+	if l.Fetcher == nil {
+		l.Metrics.MediaResults.WithLabelValues("url", "refused").Inc()
+		return nil, &rejection{reason: moderation.ReasonMediaRefused, err: errors.New("fetching media URLs is disabled")}
+	}
+	attempts := max(l.Attempts, 1)
+	var last error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		start := time.Now()
+		res, err := l.Fetcher.Fetch(work, url)
+		result := fetchResult(err)
+		l.Metrics.MediaSeconds.WithLabelValues(result).Observe(time.Since(start).Seconds())
+		l.Metrics.MediaResults.WithLabelValues("url", result).Inc()
+		switch {
+		case err == nil:
+			return res.Bytes, nil
+		case stop.Err() != nil || work.Err() != nil:
+			return nil, fmt.Errorf("fetching media: %w: %w", errStopped, err)
+		case errors.Is(err, media.ErrRefused):
+			return nil, &rejection{reason: moderation.ReasonMediaRefused, err: err}
+		case errors.Is(err, media.ErrTooLarge):
+			return nil, &rejection{reason: moderation.ReasonMediaTooBig, err: err}
+		case errors.Is(err, media.ErrUnavailable):
+			return nil, &rejection{reason: moderation.ReasonMediaUnavailable, err: err}
+		}
+		last = err
+		if attempt < attempts {
+			t := time.NewTimer(l.Backoff.delay(attempt))
+			select {
+			case <-stop.Done():
+				t.Stop()
+				return nil, fmt.Errorf("fetching media: %w: %w", errStopped, err)
+			case <-t.C:
+			}
+		}
+	}
+	return nil, &rejection{reason: moderation.ReasonMediaUnavailable, err: fmt.Errorf("still failing after %d attempts: %w", attempts, last)}
+}
+
+func fetchResult(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, media.ErrRefused):
+		return "refused"
+	case errors.Is(err, media.ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, media.ErrUnavailable):
+		return "unavailable"
+	}
+	return "retry"
+}

@@ -1,0 +1,359 @@
+package moderation
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Action is what a reviewer decided about an item.
+type Action string
+
+// Actions.
+const (
+	// ActionRemove takes the post down.
+	ActionRemove Action = "remove"
+	// ActionNoViolation clears the post.
+	ActionNoViolation Action = "no_violation"
+	// ActionEscalate hands the item to the leads queue; it is not final.
+	ActionEscalate Action = "escalate"
+	// ActionReport refers the post to law enforcement, with a note.
+	ActionReport Action = "report"
+)
+
+// Actions lists every action.
+var Actions = []Action{ActionRemove, ActionNoViolation, ActionEscalate, ActionReport}
+
+// ParseAction reads an action name. Returns ErrInvalid for anything else.
+func ParseAction(s string) (Action, error) {
+	for _, a := range Actions {
+		if string(a) == s {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("unknown action %q (want remove, no_violation, escalate or report): %w", s, ErrInvalid)
+}
+
+// Final reports whether the action settles the item (everything but
+// escalate). Final actions are announced on moderation.actions.
+func (a Action) Final() bool { return a != ActionEscalate && a != "" }
+
+// QueueLeads is the queue escalated items go to; only leads claim from it.
+const (
+	QueueDefault = "default"
+	QueueLeads   = "leads"
+)
+
+// TopicActions is where decisions are announced, through the outbox.
+const TopicActions = "moderation.actions"
+
+// MaxNoteLen bounds a decision's free-text note (bytes).
+const MaxNoteLen = 4000
+
+// Decision is one reviewer's decision about one item. Decisions are never
+// edited: a reversal is a new decision whose Reverses names the old one,
+// and an item's outcome is its latest decision.
+type Decision struct {
+	ID          int64      `json:"id"`
+	ItemID      int64      `json:"item_id"`
+	ActorID     int64      `json:"actor_id"`
+	Actor       string     `json:"actor"`
+	Action      Action     `json:"action"`
+	ReasonCode  string     `json:"reason_code"`
+	Note        string     `json:"note,omitempty"`
+	Reverses    *int64     `json:"reverses,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	SLADeadline time.Time  `json:"sla_deadline"`
+	ClaimedAt   *time.Time `json:"claimed_at,omitempty"`
+}
+
+// DecisionInput is what a reviewer submits.
+type DecisionInput struct {
+	Action     Action `json:"action"`
+	ReasonCode string `json:"reason_code"`
+	Note       string `json:"note"`
+}
+
+// Validate checks the input against the configured reason codes: the code
+// must exist and apply to the action, a report needs a note, and the note
+// is bounded. Returns ErrInvalid.
+func (in DecisionInput) Validate(codes ReasonCodes) error {
+	if _, err := ParseAction(string(in.Action)); err != nil {
+		return err
+	}
+	rc, ok := codes.Lookup(in.ReasonCode)
+	if !ok {
+		return fmt.Errorf("unknown reason code %q: %w", in.ReasonCode, ErrInvalid)
+	}
+	if !rc.AppliesTo(in.Action) {
+		return fmt.Errorf("reason code %s does not apply to %s: %w", rc.Code, in.Action, ErrInvalid)
+	}
+	if len(in.Note) > MaxNoteLen || !utf8.ValidString(in.Note) {
+		return fmt.Errorf("note must be valid UTF-8 of at most %d bytes: %w", MaxNoteLen, ErrInvalid)
+	}
+	if in.Action == ActionReport && strings.TrimSpace(in.Note) == "" {
+		return fmt.Errorf("a report to law enforcement needs a note: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// ActionMessage is the payload announced on moderation.actions for every
+// final decision and reversal, so the platform can act on it. ActionID is
+// unique per message (the outbox id is not known before the insert, so it
+// is "decision-<id>").
+type ActionMessage struct {
+	ActionID   string    `json:"action_id"`
+	DecisionID int64     `json:"decision_id"`
+	PostID     string    `json:"post_id"`
+	Platform   string    `json:"platform"`
+	Action     Action    `json:"action"`
+	ReasonCode string    `json:"reason_code"`
+	Actor      string    `json:"actor"`
+	DecidedAt  time.Time `json:"decided_at"`
+	Reverses   *int64    `json:"reverses"`
+}
+
+// ReasonCode is a policy reason a decision cites.
+type ReasonCode struct {
+	Code  string `json:"code"`
+	Title string `json:"title"`
+	// Actions the code may justify; empty means every action.
+	Actions []Action `json:"actions,omitempty"`
+}
+
+// AppliesTo reports whether the code may justify a.
+func (rc ReasonCode) AppliesTo(a Action) bool {
+	if len(rc.Actions) == 0 {
+		return true
+	}
+	for _, x := range rc.Actions {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// ReasonCodes is the configured list of reason codes, in file order.
+type ReasonCodes []ReasonCode
+
+// Lookup finds a code.
+func (rs ReasonCodes) Lookup(code string) (ReasonCode, bool) {
+	for _, r := range rs {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return ReasonCode{}, false
+}
+
+var violating = []Action{ActionRemove, ActionEscalate, ActionReport}
+
+// DefaultReasonCodes is used when no file is configured.
+var DefaultReasonCodes = ReasonCodes{
+	{Code: "TC-1", Title: "Terrorist propaganda or recruitment", Actions: violating},
+	{Code: "TC-2", Title: "Incitement to commit a terrorist offence", Actions: violating},
+	{Code: "VT-1", Title: "Violent threat against a person or group", Actions: violating},
+	{Code: "HATE-1", Title: "Hate speech targeting a protected group", Actions: violating},
+	{Code: "CSE-1", Title: "Child sexual exploitation", Actions: violating},
+	{Code: "SPAM-1", Title: "Spam or platform manipulation", Actions: violating},
+	{Code: "NV-1", Title: "No violation: the match is a false positive", Actions: []Action{ActionNoViolation, ActionEscalate}},
+	{Code: "NV-2", Title: "No violation: news, research or counter-speech", Actions: []Action{ActionNoViolation, ActionEscalate}},
+	{Code: "ESC-1", Title: "Unsure: needs a lead's judgement", Actions: []Action{ActionEscalate}},
+}
+
+var reasonCodeRE = regexp.MustCompile(`^[A-Z][A-Z0-9]{0,15}-[0-9]{1,4}$`)
+
+// ParseReasonCodes reads a reason-code file: one code a line, as
+//
+//	CODE  [action,action]  Title text
+//
+// where the bracketed action list is optional (every action when absent).
+// Blank lines and lines starting with # are ignored. Codes look like
+// TC-1 or HATE-12. Returns ErrInvalid with the line number on any error.
+func ParseReasonCodes(r io.Reader) (ReasonCodes, error) {
+	var out ReasonCodes
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 4096)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !utf8.ValidString(line) {
+			return nil, fmt.Errorf("line %d: not UTF-8: %w", n, ErrInvalid)
+		}
+		code, rest := line, ""
+		if i := strings.IndexAny(line, " \t"); i >= 0 {
+			code, rest = line[:i], line[i+1:]
+		}
+		if !reasonCodeRE.MatchString(code) {
+			return nil, fmt.Errorf("line %d: reason code %q must look like ABC-1: %w", n, code, ErrInvalid)
+		}
+		if seen[code] {
+			return nil, fmt.Errorf("line %d: reason code %s repeated: %w", n, code, ErrInvalid)
+		}
+		seen[code] = true
+		rc := ReasonCode{Code: code}
+		rest = strings.TrimSpace(rest)
+		if strings.HasPrefix(rest, "[") {
+			list, title, ok := strings.Cut(rest[1:], "]")
+			if !ok {
+				return nil, fmt.Errorf("line %d: unclosed action list: %w", n, ErrInvalid)
+			}
+			for _, f := range strings.Split(list, ",") {
+				a, err := ParseAction(strings.TrimSpace(f))
+				if err != nil {
+					return nil, fmt.Errorf("line %d: %w", n, err)
+				}
+				rc.Actions = append(rc.Actions, a)
+			}
+			rest = strings.TrimSpace(title)
+		}
+		if rest == "" || len(rest) > 200 {
+			return nil, fmt.Errorf("line %d: reason code %s needs a title of at most 200 bytes: %w", n, code, ErrInvalid)
+		}
+		rc.Title = rest
+		out = append(out, rc)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w: %w", n+1, err, ErrInvalid)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no reason codes: %w", ErrInvalid)
+	}
+	return out, nil
+}
+
+// ClaimFilter selects what a claim may hand out.
+type ClaimFilter struct {
+	Category string
+	Lang     string
+	Queue    string // QueueDefault when empty
+	Count    int    // 1 when zero
+}
+
+// MaxClaim bounds how many items one claim hands out.
+const MaxClaim = 50
+
+// ItemDetail is an item with its review history.
+type ItemDetail struct {
+	Item
+	Overdue   bool       `json:"overdue"`
+	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
+	PurgedAt  *time.Time `json:"purged_at,omitempty"`
+	Decisions []Decision `json:"decisions"`
+	Hold      *LegalHold `json:"legal_hold,omitempty"`
+}
+
+// Cluster is a group of undecided items that share an image hash, so one
+// decision can cover them all.
+type Cluster struct {
+	Hash       string    `json:"hash"`
+	HashType   string    `json:"hash_type,omitempty"`
+	Items      int       `json:"items"`
+	MaxSev     Severity  `json:"severity"`
+	Deadline   time.Time `json:"sla_deadline"`
+	Categories []string  `json:"categories"`
+}
+
+// BulkResult says what a cluster decision did.
+type BulkResult struct {
+	Decisions []Decision `json:"decisions"`
+	// Skipped are items of the cluster another reviewer holds.
+	Skipped []int64 `json:"skipped"`
+}
+
+// MaxClusterDecision bounds the items one cluster decision covers.
+const MaxClusterDecision = 1000
+
+// LegalHold keeps an item's evidence past the retention period.
+type LegalHold struct {
+	ID       int64      `json:"id"`
+	ItemID   int64      `json:"item_id"`
+	Reason   string     `json:"reason"`
+	PlacedBy string     `json:"placed_by"`
+	PlacedAt time.Time  `json:"placed_at"`
+	LiftedBy string     `json:"lifted_by,omitempty"`
+	LiftedAt *time.Time `json:"lifted_at,omitempty"`
+}
+
+// Retention is how long the content of removed items is kept: a number of
+// months (calendar) plus a duration.
+type Retention struct {
+	Months int
+	Extra  time.Duration
+}
+
+// DefaultRetention keeps removed content for six months.
+var DefaultRetention = Retention{Months: 6}
+
+// Cutoff is the instant before which content decided at is purgeable.
+func (r Retention) Cutoff(now time.Time) time.Time {
+	return now.AddDate(0, -r.Months, 0).Add(-r.Extra)
+}
+
+func (r Retention) String() string {
+	switch {
+	case r.Months != 0 && r.Extra == 0:
+		return strconv.Itoa(r.Months) + "mo"
+	case r.Months == 0:
+		return r.Extra.String()
+	}
+	return strconv.Itoa(r.Months) + "mo+" + r.Extra.String()
+}
+
+// ParseRetention reads "6mo", "180d" or a Go duration such as "720h".
+// Returns ErrInvalid for anything else, and for periods under one hour
+// (a typo there would destroy evidence).
+func ParseRetention(s string) (Retention, error) {
+	var r Retention
+	switch {
+	case strings.HasSuffix(s, "mo"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "mo"))
+		if err != nil || n < 1 || n > 1200 {
+			return r, fmt.Errorf("retention %q: want 1mo to 1200mo: %w", s, ErrInvalid)
+		}
+		r.Months = n
+		return r, nil
+	case strings.HasSuffix(s, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n < 1 || n > 36500 {
+			return r, fmt.Errorf("retention %q: want 1d to 36500d: %w", s, ErrInvalid)
+		}
+		r.Extra = time.Duration(n) * 24 * time.Hour
+		return r, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Hour {
+		return r, fmt.Errorf("retention %q: want e.g. 6mo, 180d or 720h, at least 1h: %w", s, ErrInvalid)
+	}
+	r.Extra = d
+	return r, nil
+}
+
+// PurgeResult says what a retention purge removed.
+type PurgeResult struct {
+	Items []int64 `json:"items"`
+	Blobs int     `json:"blobs"`
+	Held  int     `json:"held"` // purgeable but under legal hold, kept
+}
+
+// Stats summarises the queue and decisions, for leads and auditors.
+type Stats struct {
+	ByStatus       map[Status]int64 `json:"by_status"`
+	Overdue        int64            `json:"overdue"`
+	DecisionsBy    map[Action]int64 `json:"decisions_by_action"`
+	Reversals      int64            `json:"reversals"`
+	DecidedOnTime  int64            `json:"decided_within_sla"`
+	DecidedLate    int64            `json:"decided_after_sla"`
+	MedianDecideMs float64          `json:"median_time_to_decision_ms"`
+}

@@ -1,0 +1,352 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+// decideSQL locks the item the actor holds, moves it on and appends the
+// decision, in one statement. $3 says whether the actor may decide items
+// of the leads queue.
+const decideSQL = `
+WITH old AS (
+    SELECT id, post_id, platform, sla_deadline, claimed_at FROM review_items
+    WHERE id = $1 AND status = 'claimed' AND claimed_by = $2 AND (queue <> 'leads' OR $3::bool)
+    FOR UPDATE),
+upd AS (
+    UPDATE review_items i SET
+        status = CASE WHEN $4::text = 'escalate' THEN 'escalated' ELSE 'decided' END,
+        queue = CASE WHEN $4::text = 'escalate' THEN 'leads' ELSE i.queue END,
+        claimed_by = CASE WHEN $4::text = 'escalate' THEN NULL ELSE i.claimed_by END,
+        claimed_at = CASE WHEN $4::text = 'escalate' THEN NULL ELSE i.claimed_at END,
+        lease_expires_at = NULL,
+        decided_at = CASE WHEN $4::text = 'escalate' THEN i.decided_at ELSE $7::timestamptz END,
+        outcome = $4::text
+    FROM old WHERE i.id = old.id)
+INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
+SELECT id, $2, $4::text, $5, $6, $7::timestamptz, sla_deadline, claimed_at FROM old
+RETURNING id, (SELECT post_id FROM old), (SELECT platform FROM old), sla_deadline, claimed_at`
+
+// Decide records actor's decision on an item actor has claimed: the
+// decision row, the item's new status (escalate moves it to the leads
+// queue), an audit event and, for final actions, an outbox message for
+// moderation.actions, all in one transaction. canEscalated says whether the
+// actor may decide items of the leads queue. The input must have been
+// validated (DecisionInput.Validate). Returns ErrNotFound for an unknown
+// item and ErrConflict when actor does not hold the item.
+func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error) {
+	now := r.now()
+	d := moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
+		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
+	found := false
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var postID, platform string
+		err := tx.QueryRow(ctx, decideSQL, itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now).
+			Scan(&d.ID, &postID, &platform, &d.SLADeadline, &d.ClaimedAt)
+		if err == pgx.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return r.announce(ctx, tx, d, postID, platform)
+	})
+	if err != nil {
+		return d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
+	}
+	if !found {
+		return d, r.notHeld(ctx, itemID)
+	}
+	return d, nil
+}
+
+// announce writes the outbox message of a final decision and its audit
+// event. The outbox row comes first so the audit head (a single row every
+// audited transaction updates) is held for as short a time as possible.
+func (r *Reviews) announce(ctx context.Context, tx pgx.Tx, d moderation.Decision, postID, platform string) error {
+	if d.Action.Final() {
+		msg := moderation.ActionMessage{
+			ActionID: "decision-" + strconv.FormatInt(d.ID, 10), DecisionID: d.ID, PostID: postID, Platform: platform,
+			Action: d.Action, ReasonCode: d.ReasonCode, Actor: d.Actor, DecidedAt: d.CreatedAt, Reverses: d.Reverses,
+		}
+		if _, err := AppendOutbox(ctx, tx, moderation.TopicActions, postID, msg); err != nil {
+			return err
+		}
+	}
+	action := moderation.AuditDecision
+	details := map[string]any{"decision_id": d.ID, "action": d.Action, "reason_code": d.ReasonCode, "post_id": postID}
+	if d.Reverses != nil {
+		action = moderation.AuditReversal
+		details["reverses"] = *d.Reverses
+	}
+	if d.Note != "" {
+		details["note"] = d.Note
+	}
+	_, err := AppendAudit(ctx, tx, d.CreatedAt, d.Actor, action, itemSubject(d.ItemID), details)
+	return err
+}
+
+// Reverse records a lead's reversal of decision id: a new decision whose
+// Reverses names it, becoming the item's outcome. Only an item's latest
+// decision can be reversed, only a final one, and only to a different final
+// action. Returns ErrNotFound for an unknown decision, ErrConflict when
+// the decision is not the latest or was an escalation, ErrInvalid for a
+// non-final or unchanged action.
+func (r *Reviews) Reverse(ctx context.Context, actor moderation.User, id int64, in moderation.DecisionInput) (moderation.Decision, error) {
+	now := r.now()
+	d := moderation.Decision{ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
+		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now, Reverses: &id}
+	if !in.Action.Final() {
+		return d, fmt.Errorf("reversing decision %d: a reversal must be remove, no_violation or report: %w", id, moderation.ErrInvalid)
+	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var oldAction, postID, platform string
+		if err := tx.QueryRow(ctx, `SELECT item_id, action FROM decisions WHERE id = $1`, id).Scan(&d.ItemID, &oldAction); err != nil {
+			return err
+		}
+		var latest int64
+		err := tx.QueryRow(ctx, `
+SELECT i.post_id, i.platform, i.sla_deadline, (SELECT max(id) FROM decisions WHERE item_id = i.id)
+FROM review_items i WHERE i.id = $1 FOR UPDATE`, d.ItemID).Scan(&postID, &platform, &d.SLADeadline, &latest)
+		if err != nil {
+			return err
+		}
+		switch {
+		case latest != id:
+			return fmt.Errorf("decision %d was superseded by %d; reverse the latest: %w", id, latest, moderation.ErrConflict)
+		case !moderation.Action(oldAction).Final():
+			return fmt.Errorf("decision %d is an escalation: decide the item instead: %w", id, moderation.ErrConflict)
+		case oldAction == string(in.Action):
+			return fmt.Errorf("decision %d already says %s: %w", id, oldAction, moderation.ErrInvalid)
+		}
+		err = tx.QueryRow(ctx, `
+INSERT INTO decisions (item_id, actor_id, action, reason_code, note, reverses, created_at, sla_deadline)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			d.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, id, now, d.SLADeadline).Scan(&d.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease_expires_at = NULL WHERE id = $1`,
+			d.ItemID, string(in.Action), now)
+		if err != nil {
+			return err
+		}
+		return r.announce(ctx, tx, d, postID, platform)
+	})
+	if err != nil {
+		return d, fmt.Errorf("reversing decision %d: %w", id, interpretError(err))
+	}
+	return d, nil
+}
+
+// DecideCluster applies one decision to every undecided item sharing the
+// image hash: pending items, escalated ones when canEscalated, and items
+// claimed by actor (or whose lease ran out). Items another reviewer holds,
+// or that are being claimed at this moment, are skipped and listed. Each
+// item gets its own decision, audit event and outbox message, in one
+// transaction. Returns ErrNotFound when no undecided item has the hash.
+func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, hash string, in moderation.DecisionInput) (moderation.BulkResult, error) {
+	now := r.now()
+	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}}
+	var all []int64
+	if err := r.pool.QueryRow(ctx, `
+SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM review_items
+WHERE status IN ('pending', 'escalated', 'claimed') AND id IN (SELECT item_id FROM review_matches WHERE hash = $1)`,
+		hash).Scan(&all); err != nil {
+		return res, fmt.Errorf("deciding cluster %s: %w", hash, interpretError(err))
+	}
+	if len(all) == 0 {
+		return res, fmt.Errorf("no undecided items share hash %s: %w", hash, moderation.ErrNotFound)
+	}
+	if len(all) > moderation.MaxClusterDecision {
+		all = all[:moderation.MaxClusterDecision]
+	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+SELECT id, post_id, platform, sla_deadline, CASE WHEN claimed_by = $2 THEN claimed_at END FROM review_items
+WHERE id = ANY($1) AND (status = 'pending'
+    OR (status = 'escalated' AND $3::bool)
+    OR (status = 'claimed' AND (claimed_by = $2 OR lease_expires_at <= $4))) AND (queue <> 'leads' OR $3::bool)
+ORDER BY id FOR UPDATE SKIP LOCKED`, all, actor.ID, canEscalated, now)
+		if err != nil {
+			return err
+		}
+		type target struct {
+			moderation.Decision
+			postID, platform string
+		}
+		targets, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (target, error) {
+			t := target{Decision: moderation.Decision{ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
+				ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}}
+			err := row.Scan(&t.ItemID, &t.postID, &t.platform, &t.SLADeadline, &t.ClaimedAt)
+			return t, err
+		})
+		if err != nil {
+			return err
+		}
+		done := map[int64]bool{}
+		for i := range targets {
+			t := &targets[i]
+			err := tx.QueryRow(ctx, `
+INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+				t.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, now, t.SLADeadline, t.ClaimedAt).Scan(&t.ID)
+			if err != nil {
+				return err
+			}
+			done[t.ItemID] = true
+		}
+		ids := make([]int64, 0, len(targets))
+		for _, t := range targets {
+			ids = append(ids, t.ItemID)
+		}
+		escalate := in.Action == moderation.ActionEscalate
+		_, err = tx.Exec(ctx, `
+UPDATE review_items i SET
+    status = CASE WHEN $2::bool THEN 'escalated' ELSE 'decided' END,
+    queue = CASE WHEN $2::bool THEN 'leads' ELSE i.queue END,
+    claimed_by = CASE WHEN $2::bool THEN NULL ELSE $3::bigint END,
+    claimed_at = CASE WHEN $2::bool THEN NULL ELSE i.claimed_at END,
+    lease_expires_at = NULL,
+    decided_at = CASE WHEN $2::bool THEN i.decided_at ELSE $4::timestamptz END,
+    outcome = $5
+WHERE id = ANY($1)`, ids, escalate, actor.ID, now, string(in.Action))
+		if err != nil {
+			return err
+		}
+		for _, t := range targets {
+			if err := r.announce(ctx, tx, t.Decision, t.postID, t.platform); err != nil {
+				return err
+			}
+			res.Decisions = append(res.Decisions, t.Decision)
+		}
+		for _, id := range all {
+			if !done[id] {
+				res.Skipped = append(res.Skipped, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return moderation.BulkResult{}, fmt.Errorf("deciding cluster %s: %w", hash, interpretError(err))
+	}
+	return res, nil
+}
+
+// DecisionFilter narrows a listing of decisions.
+type DecisionFilter struct {
+	ItemID  int64
+	ActorID int64
+	Since   time.Time
+	AfterID int64
+	Limit   int // 100 when zero, at most 1000
+}
+
+// Decisions lists decisions in id order.
+func (r *Reviews) Decisions(ctx context.Context, f DecisionFilter) ([]moderation.Decision, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.ItemID != 0 {
+		add("d.item_id = ?", f.ItemID)
+	}
+	if f.ActorID != 0 {
+		add("d.actor_id = ?", f.ActorID)
+	}
+	if !f.Since.IsZero() {
+		add("d.created_at >= ?", f.Since)
+	}
+	add("d.id > ?", f.AfterID)
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit)
+	return r.decisions(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY d.id LIMIT $"+strconv.Itoa(len(args)), args...)
+}
+
+func (r *Reviews) decisions(ctx context.Context, tail string, args ...any) ([]moderation.Decision, error) {
+	rows, err := r.pool.Query(ctx, `
+SELECT d.id, d.item_id, d.actor_id, u.username, d.action, d.reason_code, d.note, d.reverses, d.created_at,
+    d.sla_deadline, d.claimed_at
+FROM decisions d JOIN users u ON u.id = d.actor_id `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading decisions: %w", interpretError(err))
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (moderation.Decision, error) {
+		var d moderation.Decision
+		var action string
+		err := row.Scan(&d.ID, &d.ItemID, &d.ActorID, &d.Actor, &action, &d.ReasonCode, &d.Note, &d.Reverses,
+			&d.CreatedAt, &d.SLADeadline, &d.ClaimedAt)
+		d.Action = moderation.Action(action)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading decisions: %w", interpretError(err))
+	}
+	if out == nil {
+		out = []moderation.Decision{}
+	}
+	return out, nil
+}
+
+// Stats summarises the queue and the decisions made since since (all
+// when zero).
+func (r *Reviews) Stats(ctx context.Context, since time.Time) (moderation.Stats, error) {
+	s := moderation.Stats{ByStatus: map[moderation.Status]int64{}, DecisionsBy: map[moderation.Action]int64{}}
+	now := r.now()
+	rows, err := r.pool.Query(ctx, `SELECT status, count(*), count(*) FILTER (WHERE status <> 'decided' AND sla_deadline < $1)
+FROM review_items GROUP BY status`, now)
+	if err != nil {
+		return s, fmt.Errorf("reading stats: %w", interpretError(err))
+	}
+	var status string
+	var n, overdue int64
+	_, err = pgx.ForEachRow(rows, []any{&status, &n, &overdue}, func() error {
+		s.ByStatus[moderation.Status(status)] = n
+		s.Overdue += overdue
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("reading stats: %w", interpretError(err))
+	}
+	rows, err = r.pool.Query(ctx, `SELECT action, count(*) FROM decisions WHERE created_at >= $1 GROUP BY action`, since)
+	if err != nil {
+		return s, fmt.Errorf("reading stats: %w", interpretError(err))
+	}
+	var action string
+	_, err = pgx.ForEachRow(rows, []any{&action, &n}, func() error {
+		s.DecisionsBy[moderation.Action(action)] = n
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("reading stats: %w", interpretError(err))
+	}
+	var median *float64
+	err = r.pool.QueryRow(ctx, `
+SELECT count(*) FILTER (WHERE d.reverses IS NOT NULL),
+    count(*) FILTER (WHERE d.reverses IS NULL AND d.action <> 'escalate' AND d.created_at <= d.sla_deadline),
+    count(*) FILTER (WHERE d.reverses IS NULL AND d.action <> 'escalate' AND d.created_at > d.sla_deadline),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.created_at - i.flagged_at) * 1000)
+        FILTER (WHERE d.reverses IS NULL AND d.action <> 'escalate')
+FROM decisions d JOIN review_items i ON i.id = d.item_id WHERE d.created_at >= $1`, since).
+		Scan(&s.Reversals, &s.DecidedOnTime, &s.DecidedLate, &median)
+	if err != nil {
+		return s, fmt.Errorf("reading stats: %w", interpretError(err))
+	}
+	if median != nil {
+		s.MedianDecideMs = *median
+	}
+	return s, nil
+}

@@ -1,0 +1,81 @@
+package moderation
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"time"
+)
+
+// RuleFile is one rule file of a published version: its path relative to
+// the rules directory and its exact bytes.
+type RuleFile struct {
+	Name string `json:"name"`
+	Data []byte `json:"-"`
+}
+
+// RuleVersion is one published, immutable rule set. Versions are numbered
+// 1, 2, 3… without gaps; a rollback publishes an old version's files again
+// as a new version, so the numbers only ever grow.
+type RuleVersion struct {
+	Version   int64     `json:"version"`
+	Author    string    `json:"author"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"created_at"`
+	// SHA256 is the hex digest of the files (RulesDigest), so two versions
+	// with the same content are recognisable.
+	SHA256 string `json:"sha256"`
+	// RollbackOf is the version whose content this one republished, or 0.
+	RollbackOf int64      `json:"rollback_of,omitempty"`
+	Rules      int        `json:"rules"`
+	Files      []RuleFile `json:"files,omitempty"`
+}
+
+// RulesDigest is a digest of a set of rule files, independent of their
+// order: names and contents, each length-prefixed.
+func RulesDigest(files []RuleFile) string {
+	fs := append([]RuleFile(nil), files...)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	h := sha256.New()
+	var n [8]byte
+	put := func(b []byte) {
+		l := uint64(len(b))
+		for i := range n {
+			n[i] = byte(l >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write(b)
+	}
+	for _, f := range fs {
+		put([]byte(f.Name))
+		put(f.Data)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// RulePrecision is how moderators judged the items one rule version
+// flagged. Removed counts removals and reports to authorities (the rule
+// was right); NoViolation counts items judged not violating (the rule was
+// wrong); items still pending or escalated count only in Flagged.
+type RulePrecision struct {
+	RuleID      string  `json:"rule"`
+	RuleVersion int64   `json:"version"`
+	Flagged     int64   `json:"flagged"`
+	Removed     int64   `json:"removed"`
+	NoViolation int64   `json:"no_violation"`
+	// MedianDecision is the median time from flag to the item's first
+	// final decision (0 if none is decided).
+	MedianDecision time.Duration `json:"median_time_to_decision_ns"`
+}
+
+// Decided is the number of items with a final outcome.
+func (p RulePrecision) Decided() int64 { return p.Removed + p.NoViolation }
+
+// Precision is Removed / Decided, and ok is false when nothing is decided.
+func (p RulePrecision) Precision() (float64, bool) {
+	d := p.Decided()
+	if d == 0 {
+		return 0, false
+	}
+	return float64(p.Removed) / float64(d), true
+}
