@@ -357,3 +357,37 @@ type Stats struct {
 	DecidedLate    int64            `json:"decided_after_sla"`
 	MedianDecideMs float64          `json:"median_time_to_decision_ms"`
 }
+
+// DecisionFilter narrows a listing of decisions.
+type DecisionFilter struct {
+	ItemID  int64
+	ActorID int64
+	Since   time.Time
+	AfterID int64
+	Limit   int // 100 when zero, at most 1000
+}
+
+// AuditFilter narrows a reading of the audit log.
+type AuditFilter struct {
+	Action   string
+	Actor    string
+	Subject  string
+	AfterSeq int64
+	Limit    int // 100 when zero, at most 1000
+}
+
+// AuditVerification is the result of re-computing the audit hash chain.
+type AuditVerification struct {
+	OK     bool   `json:"ok"`
+	Events int64  `json:"events"`
+	Seq    int64  `json:"broken_at_seq,omitempty"` // the first event that does not verify
+	Reason string `json:"reason,omitempty"`
+}
+
+// MediaBlob is stored evidence: the bytes of one media file.
+type MediaBlob struct {
+	MIME     string
+	SHA256   string
+	Bytes    []byte // nil once purged
+	PurgedAt *time.Time
+}

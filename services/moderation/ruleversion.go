@@ -58,11 +58,11 @@ func RulesDigest(files []RuleFile) string {
 // was right); NoViolation counts items judged not violating (the rule was
 // wrong); items still pending or escalated count only in Flagged.
 type RulePrecision struct {
-	RuleID      string  `json:"rule"`
-	RuleVersion int64   `json:"version"`
-	Flagged     int64   `json:"flagged"`
-	Removed     int64   `json:"removed"`
-	NoViolation int64   `json:"no_violation"`
+	RuleID      string `json:"rule"`
+	RuleVersion int64  `json:"version"`
+	Flagged     int64  `json:"flagged"`
+	Removed     int64  `json:"removed"`
+	NoViolation int64  `json:"no_violation"`
 	// MedianDecision is the median time from flag to the item's first
 	// final decision (0 if none is decided).
 	MedianDecision time.Duration `json:"median_time_to_decision_ns"`

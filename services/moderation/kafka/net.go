@@ -22,9 +22,16 @@ type Net struct {
 	Logger  *slog.Logger
 }
 
-// Client returns a kafka-go admin client with timeout per request.
-func (n Net) Client(timeout time.Duration) *kafkago.Client {
-	return &kafkago.Client{Addr: kafkago.TCP(n.Brokers...), Timeout: timeout, Transport: n.Transport()}
+// Client returns a kafka-go admin client with timeout per request, and a
+// function that closes its connections (call it when done: a client with
+// its own transport keeps them open otherwise).
+func (n Net) Client(timeout time.Duration) (*kafkago.Client, func()) {
+	if n.Dial == nil {
+		// kafka-go's shared default transport pools connections itself.
+		return &kafkago.Client{Addr: kafkago.TCP(n.Brokers...), Timeout: timeout}, func() {}
+	}
+	t := n.Transport()
+	return &kafkago.Client{Addr: kafkago.TCP(n.Brokers...), Timeout: timeout, Transport: t}, t.CloseIdleConnections
 }
 
 // Transport returns a kafka-go transport (used by Writer and Client) that

@@ -25,7 +25,8 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, names .
 // EnsureTopics creates the named topics if they do not exist and waits
 // until the broker reports metadata for all of them.
 func (n Net) EnsureTopics(ctx context.Context, partitions int, names ...string) error {
-	cl := n.Client(10 * time.Second)
+	cl, done := n.Client(10 * time.Second)
+	defer done()
 	req := &kafkago.CreateTopicsRequest{}
 	for _, t := range names {
 		req.Topics = append(req.Topics, kafkago.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: 1})
@@ -69,7 +70,9 @@ func Ping(ctx context.Context, brokers []string) error {
 func (n Net) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, err := n.Client(3*time.Second).Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
+	cl, done := n.Client(3 * time.Second)
+	defer done()
+	if _, err := cl.Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
 		return fmt.Errorf("asking kafka for metadata: %w", err)
 	}
 	return nil
@@ -77,7 +80,9 @@ func (n Net) Ping(ctx context.Context) error {
 
 // Partitions returns the partition ids of topic.
 func (n Net) Partitions(ctx context.Context, topic string) ([]int, error) {
-	md, err := n.Client(10*time.Second).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	cl, done := n.Client(10 * time.Second)
+	defer done()
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of %s: %w", topic, err)
 	}
@@ -106,7 +111,9 @@ func (n Net) Offsets(ctx context.Context, topic string) (first, next map[int]int
 	for _, id := range ids {
 		req.Topics[topic] = append(req.Topics[topic], kafkago.FirstOffsetOf(id), kafkago.LastOffsetOf(id))
 	}
-	res, err := n.Client(10*time.Second).ListOffsets(ctx, req)
+	cl, done := n.Client(10 * time.Second)
+	defer done()
+	res, err := cl.ListOffsets(ctx, req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing offsets of %s: %w", topic, err)
 	}

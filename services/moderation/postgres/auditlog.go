@@ -12,17 +12,8 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// AuditFilter narrows a reading of the audit log.
-type AuditFilter struct {
-	Action   string
-	Actor    string
-	Subject  string
-	AfterSeq int64
-	Limit    int // 100 when zero, at most 1000
-}
-
 // ReadAudit returns audit events in sequence order.
-func ReadAudit(ctx context.Context, pool *pgxpool.Pool, f AuditFilter) ([]moderation.AuditEvent, error) {
+func ReadAudit(ctx context.Context, pool *pgxpool.Pool, f moderation.AuditFilter) ([]moderation.AuditEvent, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -63,4 +54,28 @@ WHERE `+strings.Join(where, " AND ")+` ORDER BY seq LIMIT $`+strconv.Itoa(len(ar
 		out = []moderation.AuditEvent{}
 	}
 	return out, nil
+}
+
+// AuditLog reads and verifies the audit log.
+type AuditLog struct{ pool *pgxpool.Pool }
+
+// NewAuditLog returns an AuditLog over pool.
+func NewAuditLog(pool *pgxpool.Pool) *AuditLog { return &AuditLog{pool: pool} }
+
+// Read returns audit events in sequence order.
+func (a *AuditLog) Read(ctx context.Context, f moderation.AuditFilter) ([]moderation.AuditEvent, error) {
+	return ReadAudit(ctx, a.pool, f)
+}
+
+// Verify re-computes the whole hash chain.
+func (a *AuditLog) Verify(ctx context.Context) (moderation.AuditVerification, error) {
+	br, n, err := VerifyAudit(ctx, a.pool)
+	if err != nil {
+		return moderation.AuditVerification{}, err
+	}
+	v := moderation.AuditVerification{OK: br == nil, Events: n}
+	if br != nil {
+		v.Seq, v.Reason = br.Seq, br.Reason
+	}
+	return v, nil
 }

@@ -242,17 +242,8 @@ WHERE id = ANY($1)`, ids, escalate, actor.ID, now, string(in.Action))
 	return res, nil
 }
 
-// DecisionFilter narrows a listing of decisions.
-type DecisionFilter struct {
-	ItemID  int64
-	ActorID int64
-	Since   time.Time
-	AfterID int64
-	Limit   int // 100 when zero, at most 1000
-}
-
 // Decisions lists decisions in id order.
-func (r *Reviews) Decisions(ctx context.Context, f DecisionFilter) ([]moderation.Decision, error) {
+func (r *Reviews) Decisions(ctx context.Context, f moderation.DecisionFilter) ([]moderation.Decision, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {

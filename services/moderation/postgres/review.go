@@ -265,19 +265,11 @@ func (r *Reviews) List(ctx context.Context, f moderation.ItemFilter) ([]moderati
 	return out, nil
 }
 
-// MediaBlob is stored evidence.
-type MediaBlob struct {
-	MIME     string
-	Bytes    []byte // nil once purged
-	SHA256   string
-	PurgedAt *time.Time
-}
-
 // Media returns the stored bytes of one media file of an item. Returns
 // ErrNotFound when the item has no such media or its bytes were never
 // stored.
-func (r *Reviews) Media(ctx context.Context, itemID int64, mediaID string) (MediaBlob, error) {
-	var b MediaBlob
+func (r *Reviews) Media(ctx context.Context, itemID int64, mediaID string) (moderation.MediaBlob, error) {
+	var b moderation.MediaBlob
 	err := r.pool.QueryRow(ctx, `
 SELECT b.mime, b.bytes, b.sha256, b.purged_at
 FROM review_media m JOIN media_blobs b ON b.sha256 = m.sha256

@@ -336,7 +336,7 @@ func TestDecideEscalateReverse(t *testing.T) {
 		t.Fatalf("outbox = %+v", msgs)
 	}
 	// Audit: claims, decisions, the reversal, all chained.
-	evs, err := postgres.ReadAudit(ctx, f.s.Pool, postgres.AuditFilter{Subject: fmt.Sprintf("item:%d", items[0].ID)})
+	evs, err := postgres.ReadAudit(ctx, f.s.Pool, moderation.AuditFilter{Subject: fmt.Sprintf("item:%d", items[0].ID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestRetentionPurge(t *testing.T) {
 	if err != nil || fmt.Sprint(res.Items) != "[4]" {
 		t.Fatalf("purge after lift: %+v %v", res, err)
 	}
-	evs, err := postgres.ReadAudit(ctx, f.s.Pool, postgres.AuditFilter{Action: moderation.AuditPurge})
+	evs, err := postgres.ReadAudit(ctx, f.s.Pool, moderation.AuditFilter{Action: moderation.AuditPurge})
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("purge audit events: %d %v", len(evs), err)
 	}
@@ -534,7 +534,7 @@ func TestLoginLockout(t *testing.T) {
 	if _, err := f.users.Authenticate(ctx, "carol", good, "test"); !errors.Is(err, moderation.ErrUnauthenticated) {
 		t.Fatalf("disabled user: %v", err)
 	}
-	evs, err := postgres.ReadAudit(ctx, f.s.Pool, postgres.AuditFilter{Subject: "user:carol"})
+	evs, err := postgres.ReadAudit(ctx, f.s.Pool, moderation.AuditFilter{Subject: "user:carol"})
 	if err != nil {
 		t.Fatal(err)
 	}

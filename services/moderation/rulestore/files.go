@@ -18,16 +18,24 @@ func IsRuleFile(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
-// ReadDir reads every rule file under dir (recursively, sorted by path).
-// Names are slash-separated paths relative to dir, as they are published;
-// hash banks (dir/banks/*.csv, *.jsonl) are not rule files.
+// ReadDir reads every rule file under dir (recursively, sorted by path),
+// skipping subdirectories named banks and testdata, exactly the files
+// ruleset.LoadDir compiles. Names are slash-separated paths relative to
+// dir, as they are published.
 func ReadDir(dir string) ([]moderation.RuleFile, error) {
 	var files []moderation.RuleFile
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !IsRuleFile(path) {
+		if d.IsDir() {
+			// As ruleset.LoadDir: hash banks and test data are not rules.
+			if path != dir && (d.Name() == "banks" || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !IsRuleFile(path) {
 			return nil
 		}
 		b, err := os.ReadFile(path)

@@ -77,6 +77,18 @@ type reloadMetrics struct {
 	reloads *prometheus.CounterVec
 }
 
+func (m *reloadMetrics) Describe(ch chan<- *prometheus.Desc) {
+	m.version.Describe(ch)
+	m.info.Describe(ch)
+	m.reloads.Describe(ch)
+}
+
+func (m *reloadMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.version.Collect(ch)
+	m.info.Collect(ch)
+	m.reloads.Collect(ch)
+}
+
 // New loads the newest published version, or the fallback if none is
 // published, and returns a Reloader serving it. If the newest version does
 // not compile, older ones are tried (a worker must be able to start), then
@@ -94,10 +106,16 @@ func New(ctx context.Context, opt Options) (*Reloader, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &Reloader{opt: opt, m: newReloadMetrics(opt.Registerer)}
+	r := &Reloader{opt: opt, m: newReloadMetrics()}
 	set, err := r.initial(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// Registered only now, so that a caller may retry New.
+	if opt.Registerer != nil {
+		if err := opt.Registerer.Register(r.m); err != nil {
+			return nil, fmt.Errorf("registering rule metrics: %w", err)
+		}
 	}
 	r.swap(set)
 	return r, nil
@@ -143,7 +161,7 @@ func (r *Reloader) initial(ctx context.Context) (*ruleset.Set, error) {
 	return nil, fmt.Errorf("loading rules: no recent published version compiles")
 }
 
-func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
+func newReloadMetrics() *reloadMetrics {
 	m := &reloadMetrics{
 		version: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vigil_rules_active_version", Help: "Published rule version this worker matches with (0: local rules, nothing published).",
@@ -154,9 +172,6 @@ func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_rules_reloads_total", Help: "Rule versions loaded after start, by result (ok; error: did not load or compile, the last good version stays active).",
 		}, []string{"result"}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.version, m.info, m.reloads)
 	}
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("error")

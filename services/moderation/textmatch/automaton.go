@@ -30,6 +30,9 @@ type dfa struct {
 	outOff  []uint32
 	outs    []int32
 	nStates int
+	// clsD and clsS are the classes of the run markers (0 when unused):
+	// markStretch follows a markDouble edge of the trie or stays put.
+	clsD, clsS uint8
 }
 
 // errTooLarge is returned when the automaton would not fit 31-bit ids.
@@ -37,7 +40,7 @@ var errTooLarge = errors.New("too many patterns: automaton exceeds 2^31 transiti
 
 // buildDFA compiles patterns (byte strings; empty ones are ignored) into a
 // dfa. denseBudget bounds the dense table in bytes.
-func buildDFA(pats []string, denseBudget int) (*dfa, error) {
+func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 	d := &dfa{}
 	// Byte classes: each byte used by a pattern gets its own class, the
 	// rest share class 0, which always leads back to the root.
@@ -49,6 +52,10 @@ func buildDFA(pats []string, denseBudget int) (*dfa, error) {
 		if len(p) > 0 {
 			d.startByte[p[0]] = true
 		}
+	}
+	if stretch {
+		used[markStretch] = true
+		used[markDouble] = true
 	}
 	n := uint32(1)
 	for b := 0; b < 256; b++ {
@@ -63,6 +70,9 @@ func buildDFA(pats []string, denseBudget int) (*dfa, error) {
 		return nil, fmt.Errorf("patterns use every byte value: %w", errTooLarge)
 	}
 	d.stride = n
+	if stretch {
+		d.clsD, d.clsS = d.cls[markDouble], d.cls[markStretch]
+	}
 
 	// Trie with first-child/next-sibling lists; the root has a direct table.
 	type node struct {
@@ -210,6 +220,20 @@ func buildDFA(pats []string, denseBudget int) (*dfa, error) {
 			d.trans[i] = t | matchFlag
 		}
 	}
+	if d.clsS != 0 {
+		for q := 0; q < nDense; q++ {
+			t := uint32(q) * stride // stay put, unflagged: nothing new ends here
+			for ch := nodes[order[q]].child; ch >= 0; ch = nodes[ch].sib {
+				if nodes[ch].label == d.clsD {
+					t = idx[ch] * stride
+					if flagOf[idx[ch]] {
+						t |= matchFlag
+					}
+				}
+			}
+			d.trans[uint32(q)*stride+uint32(d.clsS)] = t
+		}
+	}
 	for q := nDense; q < ns; q++ {
 		k := q - nDense
 		d.spOff[k] = uint32(len(d.spCls))
@@ -232,6 +256,15 @@ func buildDFA(pats []string, denseBudget int) (*dfa, error) {
 
 // slow is the transition from a sparse state id (unflagged).
 func (d *dfa) slow(s uint32, c uint8) uint32 {
+	if c == d.clsS && c != 0 {
+		k := s/d.stride - d.denseLimit/d.stride
+		for j := d.spOff[k]; j < d.spOff[k+1]; j++ {
+			if d.spCls[j] == d.clsD {
+				return d.spNext[j]
+			}
+		}
+		return s
+	}
 	for s >= d.denseLimit {
 		k := s/d.stride - d.denseLimit/d.stride
 		lo, hi := d.spOff[k], d.spOff[k+1]
@@ -280,7 +313,7 @@ type RawHit struct {
 // NewRaw compiles patterns into a Raw matcher. denseBudget bounds the dense
 // table in bytes (zero: 256 MiB).
 func NewRaw(patterns []string, denseBudget int) (*Raw, error) {
-	d, err := buildDFA(patterns, denseBudget)
+	d, err := buildDFA(patterns, denseBudget, false)
 	if err != nil {
 		return nil, fmt.Errorf("compiling raw automaton: %w", err)
 	}

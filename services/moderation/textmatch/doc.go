@@ -32,16 +32,21 @@
 //     and kaf variants are unified too.
 //  6. StepLeet: a configurable table maps digits and symbols to letters
 //     (4→a, 3→e, 1→i, 0→o, 5→s, 7→t, 8→b, 9→g, @→a, $→s, !→i, |→l, +→t).
-//     Digits are always mapped; symbols only when a letter or digit follows,
-//     so "kill!" still ends a word while "sh!t" is "shit".
-//  7. StepSqueeze: a run of the same letter becomes one letter (kiiiill→kil,
-//     and the term "kill" is stored as "kil" too).
+//     Digits are always mapped; symbols only when a letter or digit follows
+//     (and "$" also at the end of a word), so "kill!" still ends a word
+//     while "sh!t" is "shit" and "infidel$" is "infidels".
+//  7. StepSqueeze: runs of one letter are squeezed, keeping whether the run
+//     had one, two, or three or more letters: a term's single letter matches
+//     a run of one or of three or more, its double letter a run of two or
+//     more. "kiiiilll" is "kill", but "as" is not "ass" and "good" is not
+//     "god". Normalize shows runs of three or more as three letters.
 //  8. StepSeparators: separator-insensitive matching. A run of ". - _ ' ’ *
 //     ~ ` ·" between two letters is a soft separator: it is removed (k.i.l.l
 //     is kill) but still counts as a possible word boundary. Spaces between
 //     single letters ("h a t e") are soft separators as well. Every other
 //     run of punctuation or white space is a hard separator, normalised to
-//     one space, which phrases match.
+//     one space, which phrases match. A phrase also matches with its words
+//     run together (#attackthe).
 //
 // # Word boundaries
 //

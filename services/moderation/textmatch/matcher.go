@@ -2,6 +2,7 @@ package textmatch
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -13,9 +14,9 @@ type Term struct {
 	// and end on word boundaries.
 	Substring bool
 	// Fuzzy is the edit distance tolerated: 0 (exact) or 1. Distance 1
-	// adds the term's deletions and adjacent transpositions (first letter
-	// kept) when it has at least FuzzyMinRunes runes, and substitutions
-	// when it has at least FuzzySubstRunes.
+	// adds the term's adjacent transpositions (first letter kept) when it
+	// has at least FuzzyMinRunes runes, deletions from FuzzyDelRunes and
+	// substitutions from FuzzySubstRunes.
 	Fuzzy int
 }
 
@@ -23,6 +24,7 @@ type Term struct {
 // neighbours for an edit to be safe.
 const (
 	FuzzyMinRunes   = 4
+	FuzzyDelRunes   = 5
 	FuzzySubstRunes = 6
 )
 
@@ -60,11 +62,35 @@ type TermError struct {
 
 func (e *TermError) Error() string { return fmt.Sprintf("term %d %q: %s", e.Index, e.Text, e.Msg) }
 
-// NormalizeTerm returns the normalised runes of a term as Compile sees them,
-// or an error message if the term is empty after normalisation or too long.
+// NormalizeTerm returns the normalised form of a term as Compile sees it
+// (runs of a letter shown as one, two or three letters), or an error if the
+// term is empty after normalisation or too long.
 func (n *Normalizer) NormalizeTerm(text string) (string, error) {
 	b, _ := n.Normalize(nil, nil, text)
-	s := string(b)
+	return trimTerm(string(b))
+}
+
+// termPattern is the automaton pattern of a term: normalised symbols with
+// run markers, and its length in symbols (markers excluded).
+func (n *Normalizer) termPattern(text string) (string, int, error) {
+	var sc scanner
+	sc.init(n, nil, text)
+	sc.rec, sc.markers = true, true
+	sc.run()
+	s, err := trimTerm(string(sc.out))
+	if err != nil {
+		return "", 0, err
+	}
+	runes := 0
+	for _, r := range s {
+		if r != markDouble {
+			runes++
+		}
+	}
+	return s, runes, nil
+}
+
+func trimTerm(s string) (string, error) {
 	for len(s) > 0 && s[0] == ' ' {
 		s = s[1:]
 	}
@@ -91,27 +117,39 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 	m := &Matcher{n: n, nterms: len(terms)}
 	pats := make([]string, 0, len(terms))
 	for i, t := range terms {
-		s, err := n.NormalizeTerm(t.Text)
+		p, runes, err := n.termPattern(t.Text)
 		if err != nil {
 			return nil, &TermError{Index: i, Text: t.Text, Msg: err.Error()}
 		}
 		if t.Fuzzy < 0 || t.Fuzzy > 1 {
 			return nil, &TermError{Index: i, Text: t.Text, Msg: "fuzzy distance must be 0 or 1"}
 		}
-		rs := []rune(s)
-		pats = append(pats, s)
-		m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(len(rs)), substring: t.Substring})
-		if len(rs) > m.maxRune {
-			m.maxRune = len(rs)
+		pats = append(pats, p)
+		m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(runes), substring: t.Substring})
+		if strings.Contains(p, " ") {
+			// Phrases also match run together (#attackthe, a.t.t.a.c.k.t.h.e).
+			glued := strings.ReplaceAll(p, " ", "")
+			pats = append(pats, glued)
+			m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(runes - strings.Count(p, " ")), substring: t.Substring})
+		}
+		if runes > m.maxRune {
+			m.maxRune = runes
 		}
 		if t.Fuzzy == 1 {
-			for _, v := range fuzzyVariants(rs, opts.has(StepSqueeze)) {
-				pats = append(pats, string(v))
-				m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(len(v)), substring: t.Substring, fuzzy: true})
+			human, _ := n.NormalizeTerm(t.Text)
+			seen := map[string]bool{p: true}
+			for _, v := range fuzzyVariants([]rune(human)) {
+				vp, vr, err := n.termPattern(string(v))
+				if err != nil || vr < 3 || seen[vp] {
+					continue
+				}
+				seen[vp] = true
+				pats = append(pats, vp)
+				m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(vr), substring: t.Substring, fuzzy: true})
 			}
 		}
 	}
-	d, err := buildDFA(pats, opts.DenseBudget)
+	d, err := buildDFA(pats, opts.DenseBudget, true)
 	if err != nil {
 		return nil, fmt.Errorf("compiling %d terms: %w", len(terms), err)
 	}
@@ -144,16 +182,13 @@ func (m *Matcher) FindAll(text string, dst []Hit) []Hit {
 // fuzzyVariants lists the distinct distance-1 variants of rs (deletions,
 // adjacent transpositions, and for long terms substitutions by a-z), never
 // touching the first rune or a space.
-func fuzzyVariants(rs []rune, squeeze bool) [][]rune {
+func fuzzyVariants(rs []rune) [][]rune {
 	if len(rs) < FuzzyMinRunes {
 		return nil
 	}
 	seen := map[string]bool{string(rs): true}
 	var out [][]rune
 	add := func(v []rune) {
-		if squeeze {
-			v = squeezeRunes(v)
-		}
 		if len(v) < 3 || seen[string(v)] {
 			return
 		}
@@ -164,8 +199,9 @@ func fuzzyVariants(rs []rune, squeeze bool) [][]rune {
 		if rs[i] == ' ' {
 			continue
 		}
-		v := append(append([]rune{}, rs[:i]...), rs[i+1:]...)
-		add(v)
+		if len(rs) >= FuzzyDelRunes {
+			add(append(append([]rune{}, rs[:i]...), rs[i+1:]...))
+		}
 		if i+1 < len(rs) && rs[i+1] != ' ' && rs[i] != rs[i+1] {
 			v := append([]rune{}, rs...)
 			v[i], v[i+1] = v[i+1], v[i]
@@ -184,13 +220,3 @@ func fuzzyVariants(rs []rune, squeeze bool) [][]rune {
 	return out
 }
 
-func squeezeRunes(v []rune) []rune {
-	out := v[:0:0]
-	for i, r := range v {
-		if i > 0 && r == v[i-1] && r != ' ' {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}

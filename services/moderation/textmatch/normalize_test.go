@@ -55,8 +55,9 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepLeet, "sh!t @ss $hit", "shit ass shit"},
 		{StepLeet, "kill!", "kill"},
 		{StepLeet, "5h17", "shit"},
-		{StepSqueeze, "kiiiiillll", "kil"},
-		{StepSqueeze, "kill kill", "kil kil"},
+		{StepSqueeze, "kiiiiillll", "kiiilll"},
+		{StepSqueeze, "kill kil", "kill kil"},
+		{StepSqueeze, "goooood", "goood"},
 		{StepSeparators, "k.i.l.l", "kill"},
 		{StepSeparators, "k-i-l-l k_i_l_l", "kill kill"},
 		{StepSeparators, "I h a t e women", "Ihate women"},
@@ -64,9 +65,9 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepSeparators, "don't", "dont"},
 		{0, "k.i.l.l", "k i l l"},
 		// All steps together.
-		{AllSteps, "Ｋ.1.ⅼ.ⅼ", "kil"},
-		{AllSteps, "I w4nt to k\u200b1\u200bl\u200bl all", "i want to kil al"},
-		{AllSteps, "  Attack   THE  ", "atack the"},
+		{AllSteps, "Ｋ.1.ⅼ.ⅼ", "kill"},
+		{AllSteps, "I w4nt to k\u200b1\u200bl\u200bl all", "i want to kill all"},
+		{AllSteps, "  Attack   THE  ", "attack the"},
 		{AllSteps, "", ""},
 		{AllSteps, "!!!", ""},
 		{AllSteps, "死ね死ね", "死ね死ね"},
@@ -87,11 +88,11 @@ func TestNormalizeSpans(t *testing.T) {
 	if utf8.RuneCount(out) != len(spans) {
 		t.Fatalf("%d runes, %d spans", utf8.RuneCount(out), len(spans))
 	}
-	if string(out) != "kil ok" {
+	if string(out) != "kill ok" {
 		t.Fatalf("got %q", out)
 	}
-	if text[spans[0].Start:spans[2].End] != "Ｋ1\u200bll" {
-		t.Errorf("spans %v cover %q", spans, text[spans[0].Start:spans[2].End])
+	if text[spans[0].Start:spans[3].End] != "Ｋ1\u200bll" {
+		t.Errorf("spans %v cover %q", spans, text[spans[0].Start:spans[3].End])
 	}
 }
 

@@ -132,18 +132,23 @@ type scanner struct {
 	nsym     int32  // symbols emitted so far
 	prev     rune   // last word symbol, for squeezing; -1 after a hard separator
 	sep      uint8
+	sep0     uint8 // the pending separator's original kind
 	sepStart int32
+	sepEnd   int32
 	tokLen   int32 // runes in the current token
 	word     int32
 	pend     uint32 // state whose outputs wait for the next symbol; 0 none
+	pend2    uint32 // a second one, reached through a stretch marker
 	pendSym  int32
+	runLen   int32 // length of the run of the last symbol (squeezing)
 
 	squeeze, separators bool
 
 	hits []Hit
 
-	rec   bool
-	out   []byte
+	rec     bool
+	markers bool // record run markers (term compilation) instead of letters
+	out     []byte
 	spans []Span
 
 	ring [ringSize]symInfo
@@ -170,13 +175,15 @@ func (sc *scanner) run() {
 			kind, sym := uint8(e>>8), rune(e&0xFF)
 			if kind == kindWord {
 				// Fast path: a letter continuing a word.
-				if sc.sep == sepNone && sc.pend == 0 && !sc.rec {
+				if sc.sep == sepNone && sc.pend == 0 && sc.runLen <= 1 && !sc.rec {
 					sc.tokLen++
 					if sym == sc.prev && sc.squeeze {
+						sc.runLen = 2
 						sc.ring[(sc.nsym-1)&ringMask].end = int32(i + 1)
 						i++
 						continue
 					}
+					sc.runLen = 1
 					sc.ring[sc.nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: sc.word}
 					sc.nsym++
 					sc.prev = sym
@@ -202,15 +209,15 @@ func (sc *scanner) run() {
 				continue
 			}
 			if kind == kindLeetSym {
-				if i+1 < len(text) && sc.isWordStart(i+1) {
+				if i+1 < len(text) && sc.isWordStart(i+1) || c == '$' && sc.sep == sepNone && sc.nsym > 0 && sc.ring[(sc.nsym-1)&ringMask].flags&fSpace == 0 {
 					sc.wordSym(sym, i, i+1, 0)
 				} else {
-					sc.sepChar(kindHard, i)
+					sc.sepChar(kindHard, i, i+1)
 				}
 				i++
 				continue
 			}
-			sc.sepChar(kind, i)
+			sc.sepChar(kind, i, i+1)
 			i++
 			continue
 		}
@@ -222,11 +229,17 @@ func (sc *scanner) run() {
 }
 
 // isWordStart reports whether the rune at text[i:] is a letter or digit.
+// Leet symbols count when a word character follows them ("$$4").
 func (sc *scanner) isWordStart(i int) bool {
+	for i < len(sc.text) && sc.text[i] < utf8.RuneSelf && uint8(sc.n.ascii[sc.text[i]]>>8) == kindLeetSym {
+		i++
+	}
+	if i == len(sc.text) {
+		return false
+	}
 	c := sc.text[i]
 	if c < utf8.RuneSelf {
-		k := uint8(sc.n.ascii[c] >> 8)
-		return k == kindWord
+		return uint8(sc.n.ascii[c]>>8) == kindWord
 	}
 	r, _ := utf8.DecodeRuneInString(sc.text[i:])
 	return unicode.IsLetter(r) || unicode.IsNumber(r)
@@ -239,7 +252,7 @@ func (sc *scanner) nextIsBoundary(i int) bool {
 		c := sc.text[i]
 		if c < utf8.RuneSelf {
 			k := uint8(sc.n.ascii[c] >> 8)
-			return k != kindWord
+			return k != kindWord && k != kindSoft
 		}
 		r, size := utf8.DecodeRuneInString(sc.text[i:])
 		if isIgnorable(r) || unicode.Is(unicode.Mn, r) {
@@ -255,7 +268,7 @@ func (sc *scanner) nextIsBoundary(i int) bool {
 func (sc *scanner) slowRune(r rune, a, b int) {
 	o := sc.n.opts
 	if r == utf8.RuneError && b-a == 1 {
-		sc.sepChar(kindHard, a)
+		sc.sepChar(kindHard, a, b)
 		return
 	}
 	if o.has(StepIgnorables) && isIgnorable(r) {
@@ -317,9 +330,9 @@ func (sc *scanner) foldRune(r rune, a, b int) {
 		if !sc.separators {
 			k = kindHard
 		}
-		sc.sepChar(k, a)
+		sc.sepChar(k, a, b)
 	default:
-		sc.sepChar(k, a)
+		sc.sepChar(k, a, b)
 	}
 }
 
@@ -334,15 +347,15 @@ func (sc *scanner) asciiRune(c byte, a, b int) {
 		if b < len(sc.text) && sc.isWordStart(b) {
 			sc.wordSym(sym, a, b, 0)
 		} else {
-			sc.sepChar(kindHard, a)
+			sc.sepChar(kindHard, a, b)
 		}
 	default:
-		sc.sepChar(kind, a)
+		sc.sepChar(kind, a, b)
 	}
 }
 
 // sepChar records one separator character at byte a.
-func (sc *scanner) sepChar(kind uint8, a int) {
+func (sc *scanner) sepChar(kind uint8, a, b int) {
 	var k uint8
 	switch kind {
 	case kindIgnore:
@@ -357,6 +370,7 @@ func (sc *scanner) sepChar(kind uint8, a int) {
 	if sc.sep == sepNone {
 		sc.sepStart = int32(a)
 	}
+	sc.sepEnd = int32(b)
 	if k > sc.sep {
 		sc.sep = k
 	}
@@ -366,35 +380,106 @@ func (sc *scanner) sepChar(kind uint8, a int) {
 func (sc *scanner) wordSym(sym rune, a, b int, flags uint8) {
 	if sc.sep != sepNone {
 		kind := sc.sep
+		sc.sep0 = kind
 		sc.sep = sepNone
 		if kind == sepSpace && sc.separators && sc.tokLen == 1 && sc.nextIsBoundary(b) {
 			kind = sepSoft // "h a t e"
 		}
 		if kind == sepSoft && sc.separators && sc.nsym > 0 {
 			flags |= fSoft
-		} else if sc.nsym > 0 {
-			sc.hardSep(int(sc.sepStart), a)
+			if sc.sep0 != sepSoft {
+				sc.tokLen = 0 // a new spaced-out letter
+			}
+		} else {
+			if sc.nsym > 0 {
+				sc.hardSep(int(sc.sepStart), int(sc.sepEnd))
+			}
+			sc.tokLen = 0
 		}
-		sc.tokLen = 0
 	}
 	sc.tokLen++
-	if sc.squeeze && sym == sc.prev && flags&fNoSpace == 0 {
+	if sc.squeeze && sym == sc.prev {
+		sc.runLen++
 		sc.ring[(sc.nsym-1)&ringMask].end = int32(b)
 		if sc.rec {
 			sc.spans[len(sc.spans)-1].End = b
 		}
 		return
 	}
-	if sc.pend != 0 {
+	if sc.runLen > 1 {
+		sc.endRun()
+	}
+	sc.runLen = 1
+	if sc.pend|sc.pend2 != 0 {
 		sc.resolve(flags&(fSoft|fNoSpace) != 0)
 	}
 	sc.push(sym, a, b, flags)
 	sc.prev = sym
 }
 
+// Run markers. A squeezed run of one letter is fed to the automaton as the
+// letter followed by markDouble (a run of two) or markStretch (three or
+// more). Terms carry markDouble after a doubled letter. markStretch follows
+// a term's markDouble edge when there is one and is ignored otherwise, so a
+// term's single letter matches a run of one or of three or more ("kiiill"
+// is "kill") and its double letter a run of two or more, while "as" is not
+// "ass" and "good" is not "god".
+const (
+	markDouble  = 0x01
+	markStretch = 0x02
+)
+
+// endRun feeds the marker for the run that just ended.
+func (sc *scanner) endRun() {
+	run := sc.runLen
+	sc.runLen = 1
+	if sc.rec {
+		last := sc.spans[len(sc.spans)-1]
+		switch {
+		case sc.markers:
+			sc.out = append(sc.out, markDouble)
+		case run == 2:
+			sc.out = utf8.AppendRune(sc.out, sc.prev)
+			sc.spans = append(sc.spans, last)
+		default:
+			sc.out = utf8.AppendRune(utf8.AppendRune(sc.out, sc.prev), sc.prev)
+			sc.spans = append(sc.spans, last, last)
+		}
+		return
+	}
+	d := sc.d
+	if d == nil {
+		return
+	}
+	if run == 2 {
+		sc.pend = 0 // terms ending in a single letter do not match a double
+		s := d.next(sc.s, d.cls[markDouble])
+		if s&matchFlag != 0 {
+			s &^= matchFlag
+			sc.pend, sc.pendSym = s, sc.nsym-1
+		}
+		sc.s = s
+		return
+	}
+	s := d.next(sc.s, d.cls[markStretch])
+	if s&matchFlag != 0 {
+		s &^= matchFlag
+		if sc.pend == 0 {
+			sc.pend, sc.pendSym = s, sc.nsym-1
+		} else {
+			sc.pend2 = s
+		}
+	}
+	sc.s = s
+}
+
 // hardSep emits the ' ' symbol for a hard separator spanning [a,b).
 func (sc *scanner) hardSep(a, b int) {
-	if sc.pend != 0 {
+	if sc.runLen > 1 {
+		sc.endRun()
+	}
+	sc.runLen = 0
+	if sc.pend|sc.pend2 != 0 {
 		sc.resolve(true)
 	}
 	sc.push(' ', a, b, fSpace)
@@ -434,7 +519,10 @@ func (sc *scanner) push(sym rune, a, b int, flags uint8) {
 
 // finish flushes the pending match at the end of the text.
 func (sc *scanner) finish() {
-	if sc.pend != 0 {
+	if sc.runLen > 1 {
+		sc.endRun()
+	}
+	if sc.pend|sc.pend2 != 0 {
 		sc.resolve(true)
 	}
 }
@@ -443,7 +531,15 @@ func (sc *scanner) finish() {
 // follows it is known: boundaryAfter says whether a word boundary follows.
 func (sc *scanner) resolve(boundaryAfter bool) {
 	st, j := sc.pend, sc.pendSym
+	if st == 0 {
+		st, sc.pend2 = sc.pend2, 0
+	}
 	sc.pend = 0
+	if sc.pend2 != 0 {
+		sc.pend = sc.pend2
+		sc.pend2 = 0
+		defer sc.resolve(boundaryAfter)
+	}
 	m := sc.m
 	last := &sc.ring[j&ringMask]
 	endOK := boundaryAfter || last.flags&fNoSpace != 0

@@ -27,6 +27,8 @@ type Config struct {
 	Rate         float64
 	Count        int
 	MatchRate    float64
+	ImageRate    float64
+	BankedRate   float64
 	Seed         uint64
 	Platform     string
 	LogLevel     string
@@ -42,6 +44,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&c.Rate, "rate", 20, "posts per second (0 = as fast as possible)")
 	fs.IntVar(&c.Count, "count", 0, "stop after this many posts (0 = run until stopped)")
 	fs.Float64Var(&c.MatchRate, "match-rate", 0.03, "share of posts that match the demo rules (0..1)")
+	fs.Float64Var(&c.ImageRate, "image-rate", 0.1, "share of posts with an inline picture that is not in the demo bank (0..1)")
+	fs.Float64Var(&c.BankedRate, "banked-image-rate", 0.002, "share of posts with an inline picture from the demo bank, which match by hash (0..1)")
 	fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (same seed, same posts)")
 	fs.StringVar(&c.Platform, "platform", "demo", "platform name put in every post")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
@@ -49,8 +53,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := envflag.Parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	if c.MatchRate < 0 || c.MatchRate > 1 {
-		return fmt.Errorf("match-rate %v: want 0..1", c.MatchRate)
+	for name, v := range map[string]float64{"match-rate": c.MatchRate, "image-rate": c.ImageRate, "banked-image-rate": c.BankedRate} {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("%s %v: want 0..1", name, v)
+		}
 	}
 	if c.Rate < 0 {
 		return fmt.Errorf("rate %v: must not be negative", c.Rate)
@@ -69,8 +75,14 @@ func produce(ctx context.Context, log *slog.Logger, c Config) error {
 	}
 	w := kafka.NewWriter(brokers, c.PostsTopic)
 	defer w.Close()
-	g := gen.New(gen.Options{Seed: c.Seed, MatchRate: c.MatchRate, Platform: c.Platform})
-	const chunk = 100
+	g := gen.New(gen.Options{Seed: c.Seed, MatchRate: c.MatchRate, ImageRate: c.ImageRate, BankedImageRate: c.BankedRate, Platform: c.Platform})
+	// Writes are synchronous: one chunk per round trip. As fast as possible
+	// means large chunks; a paced run sends 10 ms worth at a time (at
+	// least 100), so high rates are reachable and low ones stay smooth.
+	chunk := 2000
+	if c.Rate > 0 {
+		chunk = max(100, int(c.Rate/100))
+	}
 	var interval time.Duration
 	if c.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / c.Rate)
@@ -84,7 +96,7 @@ func produce(ctx context.Context, log *slog.Logger, c Config) error {
 			n = min(n, c.Count-sent)
 		}
 		if interval > 0 {
-			// Pace in chunks of one tenth of a second's worth of posts.
+			// Pace in chunks of at most a tenth of a second's worth.
 			n = min(n, max(1, int(c.Rate/10)))
 		}
 		msgs := make([]kafkago.Message, n)

@@ -5,12 +5,16 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
+	"image/jpeg"
+	"image/png"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/demoimage"
 )
 
 // Options controls the mix of generated posts.
@@ -18,6 +22,14 @@ type Options struct {
 	Seed uint64
 	// MatchRate is the share of posts carrying a demo-rule phrase (0..1).
 	MatchRate float64
+	// ImageRate is the share of posts with an inline image (0..1), drawn
+	// from the demo pictures that are not in the demo bank.
+	ImageRate float64
+	// BankedImageRate is the share of posts whose inline image is one of
+	// the demo pictures in rules/banks (0..1): they match by hash. Keep it
+	// well under the bank guard's share (0.5% of media per entry), or the
+	// guard quarantines the demo entries as a suspected bad bank.
+	BankedImageRate float64
 	// Platform names the source platform in every post.
 	Platform string
 	// Now is the clock for created_at.
@@ -26,9 +38,15 @@ type Options struct {
 
 // Generator makes posts. It is not safe for concurrent use.
 type Generator struct {
-	opts Options
-	rnd  *rand.Rand
-	n    uint64
+	opts   Options
+	rnd    *rand.Rand
+	n      uint64
+	images []encoded // lazily drawn demo pictures, PNG and JPEG of each
+}
+
+type encoded struct {
+	mime string
+	data []byte
 }
 
 // New returns a generator.
@@ -123,7 +141,15 @@ func (g *Generator) Next() moderation.Post {
 	}
 	id := fmt.Sprintf("%s-%d-%d", g.opts.Platform, g.opts.Seed, g.n)
 	author := g.rnd.IntN(100000)
+	var media []moderation.Media
+	switch r := g.rnd.Float64(); {
+	case r < g.opts.BankedImageRate:
+		media = g.image(id, g.rnd.IntN(demoimage.Count), true)
+	case r < g.opts.BankedImageRate+g.opts.ImageRate:
+		media = g.image(id, g.rnd.IntN(demoimage.Count), false)
+	}
 	return moderation.Post{
+		Media:     media,
 		V:         moderation.PostVersion,
 		ID:        id,
 		Platform:  g.opts.Platform,
@@ -133,4 +159,29 @@ func (g *Generator) Next() moderation.Post {
 		CreatedAt: g.opts.Now().UTC().Truncate(time.Millisecond),
 		URL:       fmt.Sprintf("https://%s.example/p/%s", g.opts.Platform, id),
 	}
+}
+
+// image returns one inline demo picture: picture i if it is banked as
+// wanted, else the next one that is, alternately PNG and JPEG.
+func (g *Generator) image(postID string, i int, banked bool) []moderation.Media {
+	if g.images == nil {
+		g.images = make([]encoded, 2*demoimage.Count)
+		for k := range demoimage.Count {
+			img := demoimage.Image(k)
+			var p, j bytes.Buffer
+			if err := png.Encode(&p, img); err != nil {
+				panic(fmt.Sprintf("encoding demo picture %d: %v", k, err)) // in-memory encoding of a valid image
+			}
+			if err := jpeg.Encode(&j, img, &jpeg.Options{Quality: 85}); err != nil {
+				panic(fmt.Sprintf("encoding demo picture %d: %v", k, err))
+			}
+			g.images[2*k] = encoded{"image/png", p.Bytes()}
+			g.images[2*k+1] = encoded{"image/jpeg", j.Bytes()}
+		}
+	}
+	for demoimage.Banked(i) != banked {
+		i = (i + 1) % demoimage.Count
+	}
+	e := g.images[2*i+g.rnd.IntN(2)]
+	return []moderation.Media{{ID: postID + "-m1", MIME: e.mime, Data: e.data}}
 }

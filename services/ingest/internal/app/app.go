@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/outbox"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 	"github.com/vigil-moderation/vigil/services/moderation/ruleset"
+	"github.com/vigil-moderation/vigil/services/moderation/rulestore"
 )
 
 // Config is vigil-ingest's configuration.
@@ -174,11 +175,13 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	defer pool.Close()
 
-	eng, err := loadEngine(ctx, log, cfg)
+	localRules, engineOpts, err := loadEngine(ctx, log, cfg)
 	if err != nil {
 		return err
 	}
-	// The engine in use; a rule reload swaps what this returns.
+	// The engine in use; a rule reload swaps what this returns: the local
+	// rules until the rule reloader (below) has loaded the published ones.
+	eng := engine.New(localRules, engineOpts...)
 	engineFn := func() *engine.Engine { return eng }
 
 	reg := cfg.Registry
@@ -208,6 +211,25 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return stopped(g, err)
 		}
 	}
+	// Rules: the newest published version, then each new one (between
+	// batches: the processor takes the engine once per batch).
+	var reloader *rulestore.Reloader
+	err = retry.do(gctx, gctx, "postgres", func(ctx context.Context) error {
+		var rerr error
+		reloader, rerr = rulestore.New(ctx, rulestore.Options{
+			Store:    postgres.NewRuleStore(pool, nil),
+			Fallback: func() (*ruleset.Set, error) { return localRules, nil },
+			Build:    func(s *ruleset.Set) *engine.Engine { return engine.New(s, engineOpts...) },
+			Log:      log.With("component", "rules"), Registerer: reg, Info: health,
+		})
+		return rerr
+	}, nil)
+	if err != nil {
+		return stopped(g, err)
+	}
+	engineFn = reloader.Engine
+	g.Go(func() error { return reloader.Run(gctx) })
+
 	topics := []string{cfg.PostsTopic, cfg.DLQTopic}
 	if cfg.OutboxRelay {
 		topics = append(topics, kafka.TopicActions)
@@ -299,26 +321,28 @@ func stopped(g *errgroup.Group, err error) error {
 	return err
 }
 
-// loadEngine compiles the rules and hash banks from files.
-func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*engine.Engine, error) {
+// loadEngine compiles the local rules (used until a version is published)
+// and the hash banks from files, and returns the engine options every rule
+// version is built with.
+func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*ruleset.Set, []engine.Option, error) {
 	rules, err := ruleset.LoadDir(cfg.RulesDir)
 	if err != nil {
-		return nil, fmt.Errorf("loading rules: %w", err)
+		return nil, nil, fmt.Errorf("loading rules: %w", err)
 	}
 	log.InfoContext(ctx, "rules loaded", "dir", cfg.RulesDir, "rules", rules.Len())
 	if cfg.BanksDir == "" {
-		return engine.New(rules), nil
+		return rules, nil, nil
 	}
 	if _, err := os.Stat(cfg.BanksDir); err != nil {
-		return nil, fmt.Errorf("hash banks: %w", err)
+		return nil, nil, fmt.Errorf("hash banks: %w", err)
 	}
 	banks, err := hashbank.LoadDir(cfg.BanksDir)
 	if err != nil {
-		return nil, fmt.Errorf("loading hash banks: %w", err)
+		return nil, nil, fmt.Errorf("loading hash banks: %w", err)
 	}
 	set, err := hashbank.NewSet(banks)
 	if err != nil {
-		return nil, fmt.Errorf("compiling hash banks: %w", err)
+		return nil, nil, fmt.Errorf("compiling hash banks: %w", err)
 	}
 	guard := hashbank.NewGuard(postgres.SystemClock{}, hashbank.GuardOptions{
 		OnQuarantine: func(q hashbank.QuarantineState) {
@@ -327,5 +351,5 @@ func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*engine.Engi
 		},
 	})
 	log.InfoContext(ctx, "hash banks loaded", "dir", cfg.BanksDir, "banks", len(banks), "entries", set.Len())
-	return engine.New(rules, engine.WithBanks(set), engine.WithGuard(guard)), nil
+	return rules, []engine.Option{engine.WithBanks(set), engine.WithGuard(guard)}, nil
 }

@@ -85,7 +85,7 @@ func TestCrashKill9(t *testing.T) {
 	t.Parallel()
 	bin := buildIngest(t)
 	e := newEnv(t, 4)
-	s := makeStream("crash", 4000)
+	s := makeStream("crash", 6000)
 	env := []string{
 		"VIGIL_KAFKA_BROKERS=" + strings.Join(e.brokers, ","),
 		"VIGIL_POSTS_TOPIC=" + e.topic,
@@ -102,16 +102,20 @@ func TestCrashKill9(t *testing.T) {
 		"VIGIL_HEARTBEAT_INTERVAL=500ms",
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); produce(t, e.brokers, e.topic, s.msgs, 350) }()
+	go func() { defer close(done); produce(t, e.brokers, e.topic, s.msgs, 250) }()
 
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	kills := 0
 	for kills < 4 {
 		p := startProc(t, bin, env)
 		before := itemCount(t, e.schema)
-		// Let it get going, then kill it at a random moment.
-		waitFor(t, 60*time.Second, "progress before the kill", func() bool { return itemCount(t, e.schema) > before })
-		time.Sleep(time.Duration(200+rnd.IntN(1200)) * time.Millisecond)
+		// Let it get going (it waits for the killed member's session to
+		// expire before it owns partitions), then kill it at a random moment.
+		deadline := time.Now().Add(20 * time.Second)
+		for itemCount(t, e.schema) == before && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(100+rnd.IntN(1000)) * time.Millisecond)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +157,9 @@ func assertCommittedToEnd(t *testing.T, brokers []string, topic, group string) {
 	for p := range next {
 		parts = append(parts, p)
 	}
-	res, err := n.Client(10*time.Second).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	cl, closeClient := n.Client(10 * time.Second)
+	defer closeClient()
+	res, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,28 @@
 // Package app wires vigil-review together: configuration, the Postgres
-// adapters, the JSON API, the moderator UI and the operator endpoints.
+// adapters, the JSON API, the moderator UI, the background jobs (lease
+// expiry, retention purge, session clean-up) and the operator endpoints.
 package app
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/vigil-moderation/vigil/migrations"
+	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
 	"github.com/vigil-moderation/vigil/services/moderation/observe"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+	"github.com/vigil-moderation/vigil/services/moderation/precision"
 	"github.com/vigil-moderation/vigil/services/review/internal/httpapi"
+	"github.com/vigil-moderation/vigil/services/review/internal/web"
 )
 
 // Config is vigil-review's configuration.
@@ -23,6 +32,22 @@ type Config struct {
 	LogLevel    string
 	LogFormat   string
 	Migrate     bool
+
+	Lease             time.Duration
+	LeaseSweep        time.Duration
+	Retention         string
+	RetentionInterval time.Duration
+	ReasonCodesFile   string
+	BootstrapAdmin    string
+	InsecureCookies   bool
+	SessionIdle       time.Duration
+	SessionMax        time.Duration
+	// PrecisionThreshold: rules below it are flagged by
+	// vigil_rules_low_precision (package precision).
+	PrecisionThreshold float64
+
+	// Clock, if set, replaces the system clock (tests).
+	Clock postgres.Clock
 	// Ready, if set, is called with the bound HTTP address (tests use :0).
 	Ready func(addr string)
 }
@@ -34,6 +59,16 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply database migrations at start")
+	fs.DurationVar(&c.Lease, "lease", 15*time.Minute, "how long a claimed item stays with its reviewer before it returns to the queue")
+	fs.DurationVar(&c.LeaseSweep, "lease-sweep", 5*time.Second, "how often expired leases are returned to the queue")
+	fs.StringVar(&c.Retention, "retention", "6mo", "how long the content of removed items is kept before purging: 6mo, 180d or a duration such as 720h")
+	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often the retention purge runs (0 disables it; POST /api/v1/retention/purge runs it on demand)")
+	fs.StringVar(&c.ReasonCodesFile, "reason-codes", "", "file of policy reason codes (CODE [actions] Title, one a line); empty for the built-in list")
+	fs.StringVar(&c.BootstrapAdmin, "bootstrap-admin", "", "user:password of an admin, lead and moderator to create at start if no user of that name exists")
+	fs.BoolVar(&c.InsecureCookies, "insecure-cookies", false, "send the session cookie without Secure, for plain-HTTP development on a non-loopback address")
+	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a session unused this long ends")
+	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "no session lasts longer than this")
+	fs.Float64Var(&c.PrecisionThreshold, "precision-threshold", 0.5, "rules whose precision (removed / decided) is below this are flagged low in vigil_rules_low_precision")
 }
 
 // Run parses args and serves until ctx is done.
@@ -53,6 +88,25 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	retention := moderation.DefaultRetention
+	if cfg.Retention != "" {
+		if retention, err = moderation.ParseRetention(cfg.Retention); err != nil {
+			return fmt.Errorf("--retention: %w", err)
+		}
+	}
+	if cfg.LeaseSweep == 0 {
+		cfg.LeaseSweep = 5 * time.Second
+	}
+	codes := moderation.DefaultReasonCodes
+	if cfg.ReasonCodesFile != "" {
+		if codes, err = readReasonCodes(cfg.ReasonCodesFile); err != nil {
+			return err
+		}
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = postgres.SystemClock{}
+	}
 	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, 20)
 	if err != nil {
 		return err
@@ -63,17 +117,138 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return err
 		}
 	}
+	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease})
+	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock})
+	sessions := postgres.NewSessions(pool, postgres.SessionOptions{Clock: clock, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax})
+	if cfg.BootstrapAdmin != "" {
+		if err := bootstrap(ctx, log, users, cfg.BootstrapAdmin); err != nil {
+			return err
+		}
+	}
+
 	reg := observe.NewRegistry()
+	metrics := newMetrics(reg)
+	// Per-rule precision from the decisions, computed on scrape (cached).
+	reg.MustRegister(precision.NewCollector(func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error) {
+		return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since})
+	}, precision.Options{Threshold: cfg.PrecisionThreshold, Clock: clock, Log: log}))
 	health := observe.NewHealth(reg)
 	health.AddCheck("postgres", func(ctx context.Context) error { return postgres.Ping(ctx, pool) })
 	mux := http.NewServeMux()
 	health.Register(mux)
-	api := &httpapi.Server{Log: log, Queue: postgres.NewQueue(pool)}
+	api := &httpapi.Server{
+		Log: log, Reviews: reviews, Users: users, Sessions: sessions, Audit: postgres.NewAuditLog(pool),
+		ReasonCodes: codes, Retention: retention, Clock: clock, InsecureCookies: cfg.InsecureCookies,
+	}
 	api.Register(mux)
-	err = observe.ListenAndServe(ctx, log, cfg.HTTPAddr, mux, cfg.Ready)
+	web.Register(mux)
+
+	jobs := &jobs{log: log, metrics: metrics, reviews: reviews, sessions: sessions, clock: clock, retention: retention}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{}, 3)
+	go func() { jobs.every(ctx, cfg.LeaseSweep, jobs.sweepLeases); done <- struct{}{} }()
+	go func() { jobs.every(ctx, cfg.RetentionInterval, jobs.purge); done <- struct{}{} }()
+	go func() { jobs.every(ctx, 10*time.Minute, jobs.sweepSessions); done <- struct{}{} }()
+
+	err = observe.ListenAndServe(ctx, log, cfg.HTTPAddr, metrics.instrument(mux), cfg.Ready)
+	cancel()
+	for range 3 {
+		<-done
+	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	log.Info("vigil-review stopped")
+	return err
+}
+
+func readReasonCodes(path string) (moderation.ReasonCodes, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading reason codes: %w", err)
+	}
+	defer f.Close()
+	codes, err := moderation.ParseReasonCodes(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading reason codes from %s: %w", path, err)
+	}
+	return codes, nil
+}
+
+// bootstrap creates the user:password given to --bootstrap-admin as admin,
+// lead and moderator, unless a user of that name exists.
+func bootstrap(ctx context.Context, log *slog.Logger, users *postgres.Users, spec string) error {
+	name, pw, ok := strings.Cut(spec, ":")
+	if !ok {
+		return fmt.Errorf("--bootstrap-admin wants user:password: %w", moderation.ErrInvalid)
+	}
+	created, err := users.EnsureUser(ctx, "bootstrap", name, pw,
+		[]moderation.Role{moderation.RoleAdmin, moderation.RoleLead, moderation.RoleModerator})
+	if err != nil {
+		return fmt.Errorf("--bootstrap-admin: %w", err)
+	}
+	if created {
+		log.Info("bootstrap user created", "username", name, "roles", "admin,lead,moderator")
+	}
+	return nil
+}
+
+// jobs are vigil-review's background work.
+type jobs struct {
+	log       *slog.Logger
+	metrics   *metrics
+	reviews   *postgres.Reviews
+	sessions  *postgres.Sessions
+	clock     postgres.Clock
+	retention moderation.Retention
+}
+
+// every runs f every d until ctx ends (never when d <= 0); failures are
+// logged and retried at the next tick.
+func (j *jobs) every(ctx context.Context, d time.Duration, f func(context.Context) error) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				j.log.Error("background job failed", "err", err)
+			}
+		}
+	}
+}
+
+func (j *jobs) sweepLeases(ctx context.Context) error {
+	n, err := j.reviews.ReleaseExpired(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		j.metrics.leasesExpired.Add(float64(n))
+		j.log.Info("expired leases returned to the queue", "items", n)
+	}
+	return nil
+}
+
+func (j *jobs) purge(ctx context.Context) error {
+	res, err := j.reviews.Purge(ctx, "retention", j.retention.Cutoff(j.clock.Now()))
+	if err != nil {
+		return err
+	}
+	j.metrics.purged.Add(float64(len(res.Items)))
+	if len(res.Items) > 0 || res.Held > 0 {
+		j.log.Info("retention purge", "items", len(res.Items), "blobs", res.Blobs, "held", res.Held, "retention", j.retention.String())
+	}
+	return nil
+}
+
+func (j *jobs) sweepSessions(ctx context.Context) error {
+	_, err := j.sessions.DeleteExpired(ctx)
 	return err
 }

@@ -56,6 +56,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	})
 
 	addr := startReview(ctx, t, schema.URL)
+	cookie := login(ctx, t, addr, "e2e-admin", "e2e-admin-password")
 
 	w := &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: topic, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafkago.RequireAll}
 	defer w.Close()
@@ -68,7 +69,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	var items []moderation.Item
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		items = listQueue(ctx, t, addr)
+		items = listQueue(ctx, t, addr, cookie)
 		if len(items) > 0 || time.Now().After(deadline) {
 			break
 		}
@@ -91,7 +92,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	// The clean post was produced first, on the same key space; give the
 	// worker time to pass it and check again that it never appears.
 	time.Sleep(time.Second)
-	if items := listQueue(ctx, t, addr); len(items) != 1 {
+	if items := listQueue(ctx, t, addr, cookie); len(items) != 1 {
 		t.Fatalf("queue has %d items after the clean post was consumed, want 1", len(items))
 	}
 }
@@ -119,7 +120,8 @@ func startReview(ctx context.Context, t *testing.T, dbURL string) string {
 	go func() {
 		done <- app.RunConfig(ctx, app.Config{
 			DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", LogLevel: "warn", LogFormat: "text",
-			Ready: func(a string) { ready <- a },
+			BootstrapAdmin: "e2e-admin:e2e-admin-password",
+			Ready:          func(a string) { ready <- a },
 		}, io.Discard)
 	}()
 	t.Cleanup(func() {
@@ -139,9 +141,34 @@ func startReview(ctx context.Context, t *testing.T, dbURL string) string {
 	return ""
 }
 
-func listQueue(ctx context.Context, t *testing.T, base string) []moderation.Item {
+// login signs in through the API and returns the session cookie.
+func login(ctx context.Context, t *testing.T, base, user, password string) *http.Cookie {
+	t.Helper()
+	body := strings.NewReader(fmt.Sprintf(`{"username": %q, "password": %q}`, user, password))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/login", body)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /api/v1/login: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("POST /api/v1/login: %s: %s", res.Status, b)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == "__Host-vigil_session" {
+			return c
+		}
+	}
+	t.Fatal("login set no session cookie")
+	return nil
+}
+
+func listQueue(ctx context.Context, t *testing.T, base string, cookie *http.Cookie) []moderation.Item {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/queue", nil)
+	req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET /api/v1/queue: %v", err)

@@ -1,65 +1,431 @@
 // Package httpapi is vigil-review's JSON API under /api/v1. It sees the
 // domain only through interfaces; one function maps domain errors to HTTP
 // status codes and the JSON error body {"error": {"code", "message"}}.
+//
+// Every route is declared once in routes(), with the permission it needs;
+// the middleware authenticates (session cookie or bearer API token),
+// enforces CSRF on state-changing requests made with a session cookie, and
+// checks the permission before any handler runs. Handlers only add checks
+// that depend on the request (claiming from the leads queue, unblurred
+// media).
 package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// QueueReader lists review items.
-type QueueReader interface {
-	List(ctx context.Context, f moderation.ItemFilter) ([]moderation.Item, error)
+// Reviews is the review queue as the API needs it.
+type Reviews interface {
+	List(ctx context.Context, f moderation.ItemFilter) ([]moderation.ItemDetail, error)
+	Claim(ctx context.Context, actor moderation.User, f moderation.ClaimFilter) ([]moderation.Item, error)
+	Claimed(ctx context.Context, actor moderation.User) ([]moderation.Item, error)
+	Release(ctx context.Context, actor moderation.User, itemID int64) error
+	Get(ctx context.Context, id int64) (moderation.ItemDetail, error)
+	Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error)
+	Reverse(ctx context.Context, actor moderation.User, id int64, in moderation.DecisionInput) (moderation.Decision, error)
+	Decisions(ctx context.Context, f moderation.DecisionFilter) ([]moderation.Decision, error)
+	Clusters(ctx context.Context, limit int) ([]moderation.Cluster, error)
+	ClusterItems(ctx context.Context, hash string) ([]moderation.Item, error)
+	DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, hash string, in moderation.DecisionInput) (moderation.BulkResult, error)
+	Stats(ctx context.Context, since time.Time) (moderation.Stats, error)
+	Media(ctx context.Context, itemID int64, mediaID string) (moderation.MediaBlob, error)
+	RecordMediaView(ctx context.Context, actor moderation.User, itemID int64, mediaID, sha string) error
+	PlaceHold(ctx context.Context, actor moderation.User, itemID int64, reason string) (moderation.LegalHold, error)
+	LiftHold(ctx context.Context, actor moderation.User, itemID int64) error
+	Holds(ctx context.Context, all bool) ([]moderation.LegalHold, error)
+	Purge(ctx context.Context, actor string, cutoff time.Time) (moderation.PurgeResult, error)
 }
 
-// Server holds the API's dependencies.
+// Users are the people who sign in, and their API tokens.
+type Users interface {
+	Authenticate(ctx context.Context, username, password, from string) (moderation.User, error)
+	Create(ctx context.Context, actor, username, password string, roles []moderation.Role) (moderation.User, error)
+	Get(ctx context.Context, id int64) (moderation.User, error)
+	List(ctx context.Context) ([]moderation.User, error)
+	SetRoles(ctx context.Context, actor string, id int64, roles []moderation.Role) (moderation.User, error)
+	Disable(ctx context.Context, actor string, id int64) (moderation.User, error)
+	Enable(ctx context.Context, actor string, id int64) (moderation.User, error)
+	ResetPassword(ctx context.Context, actor string, id int64, password string) (moderation.User, error)
+	CreateToken(ctx context.Context, actor string, owner moderation.User, name string, scopes []string, expires *time.Time) (string, moderation.APIToken, error)
+	Tokens(ctx context.Context, ownerID int64) ([]moderation.APIToken, error)
+	RevokeToken(ctx context.Context, actor string, owner moderation.User, id int64) error
+	TokenPrincipal(ctx context.Context, secret string) (moderation.Principal, error)
+}
+
+// Sessions are server-side browser sessions.
+type Sessions interface {
+	Create(ctx context.Context, usr moderation.User) (string, moderation.Session, error)
+	Lookup(ctx context.Context, secret string) (moderation.Session, error)
+	Delete(ctx context.Context, secret string) error
+}
+
+// AuditLog reads and verifies the audit log.
+type AuditLog interface {
+	Read(ctx context.Context, f moderation.AuditFilter) ([]moderation.AuditEvent, error)
+	Verify(ctx context.Context) (moderation.AuditVerification, error)
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Server holds the API's dependencies. Zero values of the options are
+// usable: secure cookies, default reason codes and retention, a login rate
+// of 10 attempts per client address in a burst, refilled one per 6 s.
 type Server struct {
-	Log   *slog.Logger
-	Queue QueueReader
+	Log         *slog.Logger
+	Reviews     Reviews
+	Users       Users
+	Sessions    Sessions
+	Audit       AuditLog
+	ReasonCodes moderation.ReasonCodes
+	Retention   moderation.Retention
+	Clock       Clock
+	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
+	// from the session cookie, for plain-HTTP development only.
+	InsecureCookies bool
+	// LoginBurst and LoginEvery bound login attempts per client address.
+	LoginBurst int
+	LoginEvery time.Duration
+
+	limiter *limiter
+}
+
+func (s *Server) init() {
+	if s.Clock == nil {
+		s.Clock = systemClock{}
+	}
+	if s.ReasonCodes == nil {
+		s.ReasonCodes = moderation.DefaultReasonCodes
+	}
+	if s.Retention == (moderation.Retention{}) {
+		s.Retention = moderation.DefaultRetention
+	}
+	if s.LoginBurst <= 0 {
+		s.LoginBurst = 10
+	}
+	if s.LoginEvery <= 0 {
+		s.LoginEvery = 6 * time.Second
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	s.limiter = newLimiter(s.Clock, s.LoginBurst, s.LoginEvery)
 }
 
 // Register adds the API routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/queue", s.listQueue)
+	s.init()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint (see /api/v1/openapi.json)"})
+	})
 }
 
-func (s *Server) listQueue(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := moderation.ItemFilter{
-		Status:   []moderation.Status{moderation.StatusPending},
-		Category: q.Get("category"),
-		Lang:     q.Get("lang"),
-		Queue:    q.Get("queue"),
-		Limit:    100,
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			s.error(w, r, invalid("limit must be an integer from 1 to 500"))
-			return
-		}
-		f.Limit = n
-	}
-	for _, p := range []string{"category", "lang", "queue"} {
-		if len(q.Get(p)) > 64 {
-			s.error(w, r, invalid(p+" is longer than 64 bytes"))
-			return
-		}
-	}
-	items, err := s.Queue.List(r.Context(), f)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+// Route is one endpoint of the API.
+type Route struct {
+	Method string
+	Path   string
+	// Perm is the permission the principal needs; "" means any signed-in
+	// principal.
+	Perm moderation.Permission
+	// Public routes need no authentication (login, the OpenAPI document).
+	Public bool
+	// SessionOnly routes refuse API tokens (a token cannot mint tokens or
+	// sign out a browser).
+	SessionOnly bool
+	handle      handler
 }
+
+// Routes lists every route of the API, for tests and documentation.
+func (s *Server) Routes() []Route { return s.routes() }
+
+type handler func(w http.ResponseWriter, r *http.Request, a *auth) error
+
+func (s *Server) routes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/v1/openapi.json", Public: true, handle: s.openAPI},
+		{Method: "POST", Path: "/api/v1/login", Public: true, handle: s.login},
+		{Method: "POST", Path: "/api/v1/logout", SessionOnly: true, handle: s.logout},
+		{Method: "GET", Path: "/api/v1/me", handle: s.me},
+		{Method: "GET", Path: "/api/v1/reason-codes", handle: s.reasonCodes},
+
+		{Method: "GET", Path: "/api/v1/queue", Perm: moderation.PermQueueRead, handle: s.listQueue},
+		{Method: "POST", Path: "/api/v1/queue/claim", Perm: moderation.PermClaim, handle: s.claim},
+		{Method: "GET", Path: "/api/v1/queue/claimed", Perm: moderation.PermClaim, handle: s.claimed},
+		{Method: "GET", Path: "/api/v1/items/{id}", Perm: moderation.PermQueueRead, handle: s.item},
+		{Method: "POST", Path: "/api/v1/items/{id}/release", Perm: moderation.PermClaim, handle: s.release},
+		{Method: "POST", Path: "/api/v1/items/{id}/decision", Perm: moderation.PermDecide, handle: s.decide},
+		{Method: "GET", Path: "/api/v1/items/{id}/media/{media_id}", Perm: moderation.PermQueueRead, handle: s.media},
+		{Method: "POST", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.placeHold},
+		{Method: "DELETE", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.liftHold},
+		{Method: "GET", Path: "/api/v1/holds", Perm: moderation.PermHolds, handle: s.holds},
+		{Method: "GET", Path: "/api/v1/clusters", Perm: moderation.PermQueueRead, handle: s.clusters},
+		{Method: "GET", Path: "/api/v1/clusters/{hash}", Perm: moderation.PermQueueRead, handle: s.cluster},
+		{Method: "POST", Path: "/api/v1/clusters/{hash}/decision", Perm: moderation.PermDecide, handle: s.decideCluster},
+		{Method: "GET", Path: "/api/v1/decisions", Perm: moderation.PermStatsRead, handle: s.decisions},
+		{Method: "POST", Path: "/api/v1/decisions/{id}/reverse", Perm: moderation.PermReverse, handle: s.reverse},
+		{Method: "GET", Path: "/api/v1/stats", Perm: moderation.PermStatsRead, handle: s.stats},
+
+		{Method: "GET", Path: "/api/v1/audit", Perm: moderation.PermAuditRead, handle: s.audit},
+		{Method: "GET", Path: "/api/v1/audit/verify", Perm: moderation.PermAuditRead, handle: s.auditVerify},
+		{Method: "POST", Path: "/api/v1/retention/purge", Perm: moderation.PermRetention, handle: s.purge},
+
+		{Method: "GET", Path: "/api/v1/users", Perm: moderation.PermUsers, handle: s.listUsers},
+		{Method: "POST", Path: "/api/v1/users", Perm: moderation.PermUsers, handle: s.createUser},
+		{Method: "PUT", Path: "/api/v1/users/{id}/roles", Perm: moderation.PermUsers, handle: s.setRoles},
+		{Method: "POST", Path: "/api/v1/users/{id}/disable", Perm: moderation.PermUsers, handle: s.disableUser},
+		{Method: "POST", Path: "/api/v1/users/{id}/enable", Perm: moderation.PermUsers, handle: s.enableUser},
+		{Method: "POST", Path: "/api/v1/users/{id}/password", Perm: moderation.PermUsers, handle: s.resetPassword},
+
+		{Method: "GET", Path: "/api/v1/tokens", SessionOnly: true, handle: s.listTokens},
+		{Method: "POST", Path: "/api/v1/tokens", SessionOnly: true, handle: s.createToken},
+		{Method: "DELETE", Path: "/api/v1/tokens/{id}", SessionOnly: true, handle: s.revokeToken},
+	}
+}
+
+// auth is who is calling, and how.
+type auth struct {
+	moderation.Principal
+	session *moderation.Session // nil for token auth and public routes
+	secret  string              // the session cookie's value
+}
+
+// HeaderCSRF carries the session's CSRF token on state-changing requests.
+const HeaderCSRF = "X-CSRF-Token"
+
+func stateChanging(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+var (
+	errCSRF        = &apiError{status: http.StatusForbidden, code: "csrf", msg: "missing or wrong " + HeaderCSRF + " header for a request made with a session cookie"}
+	errOrigin      = &apiError{status: http.StatusForbidden, code: "csrf", msg: "cross-origin request refused"}
+	errSessionOnly = &apiError{status: http.StatusForbidden, code: "forbidden", msg: "this endpoint needs a signed-in session, not an API token"}
+)
+
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
+		a, err := s.authenticate(r, rt)
+		if err == nil {
+			err = rt.handle(w, r, a)
+		}
+		if err != nil {
+			s.error(w, r, err)
+		}
+	})
+}
+
+// authenticate finds the principal and applies CSRF, token and permission
+// rules before any handler runs.
+func (s *Server) authenticate(r *http.Request, rt Route) (*auth, error) {
+	a := &auth{}
+	if stateChanging(r.Method) && !sameOrigin(r) {
+		return nil, errOrigin
+	}
+	if rt.Public {
+		return a, nil
+	}
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" || len(secret) > 200 {
+			return nil, moderation.ErrUnauthenticated
+		}
+		p, err := s.Users.TokenPrincipal(ctx, strings.TrimSpace(secret))
+		if err != nil {
+			return nil, err
+		}
+		a.Principal = p
+		if rt.SessionOnly {
+			return nil, errSessionOnly
+		}
+	} else {
+		c, err := r.Cookie(s.cookieName())
+		if err != nil || c.Value == "" || len(c.Value) > 200 {
+			return nil, moderation.ErrUnauthenticated
+		}
+		ses, err := s.Sessions.Lookup(ctx, c.Value)
+		if err != nil {
+			return nil, err
+		}
+		a.Principal = moderation.Principal{User: ses.User}
+		a.session, a.secret = &ses, c.Value
+		if stateChanging(r.Method) {
+			got := r.Header.Get(HeaderCSRF)
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(ses.CSRFToken)) != 1 {
+				return nil, errCSRF
+			}
+		}
+	}
+	if rt.Perm != "" && !a.Can(rt.Perm) {
+		return nil, fmt.Errorf("%s needs %s: %w", rt.Path, rt.Perm, moderation.ErrForbidden)
+	}
+	return a, nil
+}
+
+// sameOrigin refuses a browser's cross-site request: when the Origin
+// header is present its host must be the request's host. Non-browser
+// clients send no Origin.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// clientAddr is the peer's IP address (proxies' headers are not trusted).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// --- request parsing ------------------------------------------------------
+
+const maxBody = 64 << 10
+
+// decodeBody reads a JSON body of at most 64 KiB into v, refusing unknown
+// fields and trailing data.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "send the body as application/json"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("body is over %d bytes", maxBody)}
+		}
+		return invalid("malformed JSON body: " + err.Error())
+	}
+	if dec.More() {
+		return invalid("trailing data after the JSON body")
+	}
+	return nil
+}
+
+// query validates a request's query parameters: only the listed names,
+// each at most once and at most 256 bytes.
+type query struct {
+	v   url.Values
+	err error
+}
+
+func params(r *http.Request, allowed ...string) *query {
+	q := &query{v: r.URL.Query()}
+	for name, vs := range q.v {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == name
+		}
+		switch {
+		case !ok:
+			q.fail(fmt.Sprintf("unknown query parameter %q (allowed: %s)", name, strings.Join(allowed, ", ")))
+		case len(vs) > 1:
+			q.fail(fmt.Sprintf("query parameter %q given more than once", name))
+		case len(vs[0]) > 256:
+			q.fail(fmt.Sprintf("query parameter %q is longer than 256 bytes", name))
+		}
+	}
+	return q
+}
+
+func (q *query) fail(msg string) {
+	if q.err == nil {
+		q.err = invalid(msg)
+	}
+}
+
+func (q *query) str(name string, maxLen int) string {
+	v := q.v.Get(name)
+	if len(v) > maxLen {
+		q.fail(fmt.Sprintf("%s is longer than %d bytes", name, maxLen))
+	}
+	return v
+}
+
+func (q *query) int(name string, lo, hi, def int64) int64 {
+	v := q.v.Get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		q.fail(fmt.Sprintf("%s must be an integer from %d to %d", name, lo, hi))
+	}
+	return n
+}
+
+func (q *query) time(name string) time.Time {
+	v := q.v.Get(name)
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		q.fail(name + " must be an RFC 3339 timestamp")
+	}
+	return t
+}
+
+func (q *query) bool(name string) bool {
+	switch q.v.Get(name) {
+	case "", "false", "0":
+		return false
+	case "true", "1":
+		return true
+	}
+	q.fail(name + " must be true or false")
+	return false
+}
+
+// pathID reads a positive integer path parameter.
+func pathID(r *http.Request, name string) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n < 1 {
+		return 0, invalid(name + " must be a positive integer")
+	}
+	return n, nil
+}
+
+// --- errors and responses -------------------------------------------------
 
 type apiError struct {
 	status int
@@ -97,6 +463,9 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errorStatus(err)
 	if status >= 500 {
 		s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }

@@ -9,4 +9,4 @@ package cli
 //	banks  (banks.go): import hash lists
 //	users  (users.go): add, disable, reset-password, token
 //	audit  (audit.go): verify the audit chain
-var registered = []func() Command{hashCommand, rulesCommand}
+var registered = []func() Command{hashCommand, rulesCommand, banksCommand, usersCommand, auditCommand}

@@ -17,8 +17,8 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/engine"
 	"github.com/vigil-moderation/vigil/services/moderation/hashbank"
 	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
-	"github.com/vigil-moderation/vigil/services/moderation/rulestore"
 	"github.com/vigil-moderation/vigil/services/moderation/ruleset"
+	"github.com/vigil-moderation/vigil/services/moderation/rulestore"
 )
 
 // rulesCommand is the rule engineer's workflow: validate and test rules
@@ -97,7 +97,27 @@ func splitErrors(err error, file string) []problem {
 	return out
 }
 
-var lineRE = regexp.MustCompile(`\bline (\d+)\b`)
+var (
+	lineRE  = regexp.MustCompile(`\bline (\d+)\b`)
+	entryRE = regexp.MustCompile(`\bentry (\S+): `)
+)
+
+// entryLine finds the line of a bank file that defines entry id (1 if
+// none does): bank errors name the entry, not the line.
+func entryLine(path, id string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 1
+	}
+	q, _ := json.Marshal(id)
+	for i, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, id+",") || strings.Contains(l, `"id":`+string(q)) || strings.Contains(l, `"id": `+string(q)) {
+			return i + 1
+		}
+	}
+	return 1
+}
 
 // validateDir checks every rule file under dir and every hash-bank file in
 // dir/banks (or banksDir), returning the compiled rules (nil if invalid),
@@ -147,6 +167,8 @@ func loadBanks(dir string) (*hashbank.Set, []problem) {
 			p := problem{File: path, Line: 1, Col: 1, Msg: msg}
 			if m := lineRE.FindStringSubmatch(msg); m != nil {
 				p.Line, _ = strconv.Atoi(m[1])
+			} else if m := entryRE.FindStringSubmatch(msg); m != nil {
+				p.Line = entryLine(path, m[1])
 			}
 			probs = append(probs, p)
 			continue

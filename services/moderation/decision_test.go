@@ -1,0 +1,118 @@
+package moderation
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecisionInputValidate(t *testing.T) {
+	long := strings.Repeat("x", MaxNoteLen+1)
+	for _, c := range []struct {
+		in DecisionInput
+		ok bool
+	}{
+		{DecisionInput{Action: ActionRemove, ReasonCode: "TC-1"}, true},
+		{DecisionInput{Action: ActionNoViolation, ReasonCode: "NV-1"}, true},
+		{DecisionInput{Action: ActionNoViolation, ReasonCode: "TC-1"}, false}, // code does not apply
+		{DecisionInput{Action: ActionEscalate, ReasonCode: "ESC-1"}, true},
+		{DecisionInput{Action: ActionReport, ReasonCode: "VT-1"}, false}, // report needs a note
+		{DecisionInput{Action: ActionReport, ReasonCode: "VT-1", Note: "case 1"}, true},
+		{DecisionInput{Action: ActionRemove, ReasonCode: "TC-1", Note: long}, false},
+		{DecisionInput{Action: ActionRemove, ReasonCode: "TC-1", Note: "\xff"}, false},
+		{DecisionInput{Action: "delete", ReasonCode: "TC-1"}, false},
+		{DecisionInput{Action: ActionRemove, ReasonCode: "XX-9"}, false},
+	} {
+		err := c.in.Validate(DefaultReasonCodes)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("Validate(%+.40v) = %v, want ok=%v", c.in, err, c.ok)
+		}
+	}
+	if !ActionRemove.Final() || ActionEscalate.Final() {
+		t.Error("Final")
+	}
+}
+
+func TestParseReasonCodes(t *testing.T) {
+	codes, err := ParseReasonCodes(strings.NewReader(`
+# policy reasons
+TC-1 [remove, report, escalate] Terrorist propaganda
+NV-1	No violation
+SPAM-12  [remove] Spam
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(codes) != 3 || codes[1].Title != "No violation" || len(codes[1].Actions) != 0 || len(codes[0].Actions) != 3 {
+		t.Fatalf("codes = %+v", codes)
+	}
+	if rc, _ := codes.Lookup("SPAM-12"); rc.AppliesTo(ActionNoViolation) || !rc.AppliesTo(ActionRemove) {
+		t.Fatal("AppliesTo")
+	}
+	for _, bad := range []string{"", "# only comments", "tc-1 lower", "TC-1", "TC-1 [remove Spam", "TC-1 [delete] x",
+		"TC-1 a\nTC-1 b", "TOOLONGPREFIXXXXXX-1 x"} {
+		if _, err := ParseReasonCodes(strings.NewReader(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseReasonCodes(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func FuzzParseReasonCodes(f *testing.F) {
+	f.Add("TC-1 [remove] Terror\nNV-1 fine\n")
+	f.Add("# c\n\nA-1\t[escalate,report] t")
+	f.Fuzz(func(t *testing.T, s string) {
+		codes, err := ParseReasonCodes(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, c := range codes {
+			if !reasonCodeRE.MatchString(c.Code) || c.Title == "" || seen[c.Code] {
+				t.Fatalf("accepted %+v", c)
+			}
+			seen[c.Code] = true
+		}
+	})
+}
+
+func TestRetention(t *testing.T) {
+	now := time.Date(2026, 8, 31, 12, 0, 0, 0, time.UTC)
+	for s, want := range map[string]time.Time{
+		"6mo":  time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), // AddDate normalises Feb 31
+		"180d": now.Add(-180 * 24 * time.Hour),
+		"720h": now.Add(-720 * time.Hour),
+	} {
+		r, err := ParseRetention(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Cutoff(now); !got.Equal(want) {
+			t.Errorf("%s: cutoff %v, want %v", s, got, want)
+		}
+		if r.String() == "" {
+			t.Error("empty String")
+		}
+	}
+	for _, bad := range []string{"", "0mo", "-1d", "5m", "six months", "1y"} {
+		if _, err := ParseRetention(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseRetention(%q) = %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseRetention(f *testing.F) {
+	for _, s := range []string{"6mo", "180d", "720h", "1h30m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRetention(s)
+		if err != nil {
+			return
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		if !r.Cutoff(now).Before(now.Add(-59 * time.Minute)) {
+			t.Fatalf("%q accepted with a cutoff under an hour ago", s)
+		}
+	})
+}

@@ -1,0 +1,163 @@
+// Package precision serves per-rule precision, computed from moderators'
+// decisions (postgres.RulePrecision), as Prometheus metrics: vigil-review
+// registers a Collector, and alerts or dashboards read
+// vigil_rules_precision_ratio and vigil_rules_low_precision. vigilctl rules
+// precision prints the same numbers.
+package precision
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+// Source computes precision over the items flagged since a time
+// (postgres.RuleStore.RulePrecision wrapped by the caller).
+type Source func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error)
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Options configure a Collector. Zero values are usable.
+type Options struct {
+	// Window: only items flagged within it count (default 30 days), which
+	// also bounds the versions, and so the label values, exported.
+	Window time.Duration
+	// Threshold: rules with a lower precision are flagged low (default 0.5).
+	Threshold float64
+	// MinDecided: fewer decided items than this never count as low
+	// precision: too few to judge (default 20).
+	MinDecided int64
+	// CacheFor: results are reused for this long, so frequent scrapes do
+	// not each run the query (default 1 minute).
+	CacheFor time.Duration
+	// Timeout of one query (default 10 s).
+	Timeout time.Duration
+	Clock   Clock
+	Log     *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Window <= 0 {
+		o.Window = 30 * 24 * time.Hour
+	}
+	if o.Threshold <= 0 {
+		o.Threshold = 0.5
+	}
+	if o.MinDecided <= 0 {
+		o.MinDecided = 20
+	}
+	if o.CacheFor <= 0 {
+		o.CacheFor = time.Minute
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Low reports whether p's precision is below threshold with at least
+// minDecided decided items.
+func Low(p moderation.RulePrecision, threshold float64, minDecided int64) bool {
+	v, ok := p.Precision()
+	return ok && p.Decided() >= minDecided && v < threshold
+}
+
+// Collector is a prometheus.Collector of per-rule precision.
+type Collector struct {
+	src Source
+	opt Options
+
+	mu      sync.Mutex
+	at      time.Time
+	cached  []moderation.RulePrecision
+	lastErr error
+
+	flagged, decided, ratio, median, low, threshold, up *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// NewCollector returns a collector over src.
+func NewCollector(src Source, opt Options) *Collector {
+	l := []string{"rule", "version"}
+	return &Collector{
+		src: src, opt: opt.withDefaults(),
+		flagged: prometheus.NewDesc("vigil_rules_flagged_items", "Review items flagged by the rule version within the window.", l, nil),
+		decided: prometheus.NewDesc("vigil_rules_decided_items", "Flagged items by their latest decision: outcome removed (remove or report) or no_violation.",
+			[]string{"rule", "version", "outcome"}, nil),
+		ratio:     prometheus.NewDesc("vigil_rules_precision_ratio", "Removed / (removed + no_violation) of the rule version's items; absent until one is decided.", l, nil),
+		median:    prometheus.NewDesc("vigil_rules_time_to_decision_median_seconds", "Median time from flag to the first final decision of the rule version's items.", l, nil),
+		low:       prometheus.NewDesc("vigil_rules_low_precision", "1 if the rule version's precision is below the threshold with enough decided items, else 0.", l, nil),
+		threshold: prometheus.NewDesc("vigil_rules_precision_threshold_ratio", "Precision below which a rule is flagged low.", nil, nil),
+		up:        prometheus.NewDesc("vigil_rules_precision_up", "1 if the last precision query succeeded.", nil, nil),
+	}
+}
+
+// Describe sends the descriptors.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.flagged, c.decided, c.ratio, c.median, c.low, c.threshold, c.up} {
+		ch <- d
+	}
+}
+
+func (c *Collector) load() ([]moderation.RulePrecision, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.opt.Clock.Now()
+	if !c.at.IsZero() && now.Sub(c.at) < c.opt.CacheFor {
+		return c.cached, c.lastErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
+	defer cancel()
+	ps, err := c.src(ctx, now.Add(-c.opt.Window))
+	c.at, c.lastErr = now, err
+	if err != nil {
+		c.opt.Log.Warn("computing rule precision", "err", err)
+		return c.cached, err // serve the last good numbers, marked down
+	}
+	c.cached = ps
+	return ps, nil
+}
+
+// Collect runs (or reuses) the query and sends the metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ps, err := c.load()
+	up := 1.0
+	if err != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(c.threshold, prometheus.GaugeValue, c.opt.Threshold)
+	for _, p := range ps {
+		v := strconv.FormatInt(p.RuleVersion, 10)
+		ch <- prometheus.MustNewConstMetric(c.flagged, prometheus.GaugeValue, float64(p.Flagged), p.RuleID, v)
+		ch <- prometheus.MustNewConstMetric(c.decided, prometheus.GaugeValue, float64(p.Removed), p.RuleID, v, "removed")
+		ch <- prometheus.MustNewConstMetric(c.decided, prometheus.GaugeValue, float64(p.NoViolation), p.RuleID, v, "no_violation")
+		if r, ok := p.Precision(); ok {
+			ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, r, p.RuleID, v)
+			ch <- prometheus.MustNewConstMetric(c.median, prometheus.GaugeValue, p.MedianDecision.Seconds(), p.RuleID, v)
+		}
+		low := 0.0
+		if Low(p, c.opt.Threshold, c.opt.MinDecided) {
+			low = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.low, prometheus.GaugeValue, low, p.RuleID, v)
+	}
+}

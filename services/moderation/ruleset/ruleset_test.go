@@ -1,0 +1,267 @@
+package ruleset
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+func compileYAML(t testing.TB, y string) *Set {
+	t.Helper()
+	s, err := Compile([]File{{Name: "t.yaml", Data: []byte(y)}})
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return s
+}
+
+// fired returns the ids of the rules that fire on text.
+func fired(s *Set, text, lang string) []string {
+	var ids []string
+	for _, m := range s.Match(text, lang, nil) {
+		ids = append(ids, m.RuleID)
+	}
+	return ids
+}
+
+const operators = `
+categories: [profanity]
+lists:
+  weapons: [gun, knife, {term: bomb}]
+  violence: [kill, shoot, stab]
+rules:
+  - id: kw
+    description: keywords, word boundaries
+    category: violent_threat
+    severity: high
+    keywords: [kill, attack the]
+  - id: sub
+    description: substring opt-in with exceptions
+    category: profanity
+    severity: low
+    keywords: [{term: arse, substring: true}]
+    exceptions: [sparse, parse, arsenal]
+  - id: re
+    description: regex with a literal prefilter
+    category: spam
+    severity: low
+    regex: '(?i)free\s+bitcoin\s+\d+'
+  - id: allof
+    description: all of two lists
+    category: violent_threat
+    severity: critical
+    match:
+      all: ["@violence", "@weapons"]
+  - id: anyof
+    description: any
+    category: hate
+    severity: medium
+    match:
+      any: [vermin, {terms: [scum]}]
+  - id: noneof
+    description: none cancels
+    category: hate
+    severity: medium
+    match:
+      all:
+        - terms: [filth]
+        - none: [film, movie]
+  - id: near
+    description: proximity
+    category: violent_threat
+    severity: high
+    match:
+      near: [cut, [throat, throats]]
+      within: 3
+  - id: count
+    description: threshold
+    category: spam
+    severity: low
+    match:
+      terms: [buy, cheap]
+      count: 3
+  - id: lang
+    description: only Russian posts
+    category: violent_threat
+    severity: high
+    languages: [ru]
+    keywords: [убить]
+  - id: unless
+    description: reporting context cancels
+    category: hate
+    severity: high
+    keywords: [i hate women]
+    unless:
+      any: ['if you say', regex: '"[^"]*i hate women[^"]*"']
+  - id: fuzzy
+    description: fuzzy opt-in
+    category: hate
+    severity: medium
+    keywords: [{term: hatred, fuzzy: 1}]
+`
+
+func TestOperators(t *testing.T) {
+	t.Parallel()
+	s := compileYAML(t, operators)
+	tests := []struct {
+		text, lang string
+		want       []string
+	}{
+		{"I will kill you", "", []string{"kw"}},
+		{"what a skill", "", nil},
+		{"k1ll them, attack   the base", "", []string{"kw"}},
+		{"you arse", "", []string{"sub"}},
+		{"smartarse", "", []string{"sub"}},
+		{"a sparse parse of the arsenal", "", nil},
+		{"FREE  bitcoin 100 now", "", []string{"re"}},
+		{"free bitcoin", "", nil},
+		{"I will stab you with a knife", "", []string{"allof"}},
+		{"a knife", "", nil},
+		{"you scum", "", []string{"anyof"}},
+		{"such filth", "", []string{"noneof"}},
+		{"the film had filth in it", "", nil},
+		{"I will cut their female throats", "", []string{"near"}},
+		{"cut the bread, and much later think of throats", "", nil},
+		{"buy cheap, buy now", "", []string{"count"}},
+		{"buy cheap", "", nil},
+		{"надо убить", "ru", []string{"lang"}},
+		{"надо убить", "ru-RU", []string{"lang"}},
+		{"надо убить", "", []string{"lang"}},
+		{"надо убить", "en", nil},
+		{"I hate women", "", []string{"unless"}},
+		{`If you say "I hate women", then you are a bigot`, "", nil},
+		{"so much hatrd", "", []string{"fuzzy"}},
+	}
+	for _, tt := range tests {
+		if got := fired(s, tt.text, tt.lang); !slices.Equal(got, tt.want) {
+			t.Errorf("%q (%s): fired %q, want %q", tt.text, tt.lang, got, tt.want)
+		}
+	}
+}
+
+func TestSpansInOriginal(t *testing.T) {
+	t.Parallel()
+	s := compileYAML(t, operators)
+	text := "Ｉ will ｋ.1.l.l — attack\u200b the"
+	ms := s.Match(text, "", nil)
+	if len(ms) != 1 {
+		t.Fatalf("matches %+v", ms)
+	}
+	var got []string
+	for _, sp := range ms[0].Spans {
+		got = append(got, text[sp.Start:sp.End])
+	}
+	if want := []string{"ｋ.1.l.l", "attack\u200b the"}; !slices.Equal(got, want) {
+		t.Errorf("spans cover %q, want %q", got, want)
+	}
+	if ms[0].Severity != moderation.SeverityHigh || ms[0].Category != "violent_threat" {
+		t.Errorf("match %+v", ms[0])
+	}
+}
+
+func TestValidationErrors(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/invalid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile([]File{{Name: "invalid.yaml", Data: data}})
+	if !errors.Is(err, moderation.ErrInvalid) {
+		t.Fatalf("err %v, want ErrInvalid", err)
+	}
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("err %T, want ErrorList", err)
+	}
+	want := []string{
+		`invalid.yaml:4:10: list "empty" is empty`,
+		`invalid.yaml:9:15: unknown severity "extreme"`,
+		`invalid.yaml:11:5: unknown field "colour" in rule`,
+		`invalid.yaml:16:12: invalid regex: error parsing regexp: missing closing )`,
+		`invalid.yaml:19:15: unknown category "nonsense"`,
+		`invalid.yaml:21:16: term "!!!": term is empty after normalisation`,
+		`invalid.yaml:21:23: empty term`,
+		`invalid.yaml:28:11: unknown term list "nosuchlist"`,
+		`invalid.yaml:29:11: substring term "ass" matches inside common words (assassin,`,
+		`invalid.yaml:30:5: duplicate rule id "bad.fields" (first defined at invalid.yaml:6:5)`,
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing error %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("got:\n%s", msg)
+	}
+	if len(list) != len(want) {
+		t.Errorf("%d errors, want %d:\n%s", len(list), len(want), msg)
+	}
+}
+
+func TestYAMLSyntaxError(t *testing.T) {
+	t.Parallel()
+	_, err := Compile([]File{{Name: "a.yaml", Data: []byte("rules:\n  - id: x\n   bad")}, {Name: "b.yaml", Data: []byte("rules: [")}})
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 2 {
+		t.Fatalf("err %v", err)
+	}
+	if !strings.HasPrefix(list[0].Error(), "a.yaml:") || !strings.HasPrefix(list[1].Error(), "b.yaml:1:") {
+		t.Errorf("first error %q", list[0])
+	}
+}
+
+func TestLoadDirDemo(t *testing.T) {
+	t.Parallel()
+	s, err := LoadDir("../../../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fired(s, "We will ATTACK THE base", ""); !slices.Contains(got, "demo.attack-call") {
+		t.Errorf("demo rule did not fire: %q", got)
+	}
+	var ids []string
+	for _, r := range s.Rules() {
+		ids = append(ids, r.ID)
+	}
+	if !slices.Contains(ids, "demo.attack-call") {
+		t.Errorf("Rules() = %q", ids)
+	}
+}
+
+func TestVersionAndConcurrency(t *testing.T) {
+	t.Parallel()
+	s := compileYAML(t, operators).WithVersion(7)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				ms := s.Match("I will kill you with a knife", "", nil)
+				if len(ms) != 2 || ms[0].RuleVersion != 7 {
+					t.Errorf("matches %+v", ms)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestMatchNoAllocs(t *testing.T) {
+	s := compileYAML(t, operators)
+	dst := make([]moderation.Match, 0, 4)
+	s.Match("warm up", "", dst)
+	allocs := testing.AllocsPerRun(200, func() {
+		dst = s.Match("RT @someone: a perfectly ordinary post about skills and sparse arrays", "en", dst[:0])
+	})
+	if allocs != 0 {
+		t.Errorf("Match allocates %.1f times per post with no match", allocs)
+	}
+}

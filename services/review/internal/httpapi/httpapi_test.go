@@ -1,0 +1,610 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
+	"github.com/vigil-moderation/vigil/services/moderation/password"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+	"github.com/vigil-moderation/vigil/services/review/internal/httpapi"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	t        *testing.T
+	schema   *moderationtest.Schema
+	api      *httpapi.Server
+	srv      *httptest.Server
+	clock    *fakeClock
+	users    *postgres.Users
+	sessions *postgres.Sessions
+	reviews  *postgres.Reviews
+}
+
+func newEnv(t *testing.T, tweak func(*httpapi.Server)) *env {
+	t.Helper()
+	s := moderationtest.TestSchema(t)
+	clock := &fakeClock{t: time.Now().UTC().Truncate(time.Second)}
+	e := &env{t: t, schema: s, clock: clock,
+		users:    postgres.NewUsers(s.Pool, postgres.UserOptions{Clock: clock, Password: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}}),
+		sessions: postgres.NewSessions(s.Pool, postgres.SessionOptions{Clock: clock}),
+		reviews:  postgres.NewReviews(s.Pool, postgres.ReviewOptions{Clock: clock}),
+	}
+	e.api = &httpapi.Server{Reviews: e.reviews, Users: e.users, Sessions: e.sessions, Audit: postgres.NewAuditLog(s.Pool), Clock: clock}
+	if tweak != nil {
+		tweak(e.api)
+	}
+	mux := http.NewServeMux()
+	e.api.Register(mux)
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) user(name string, roles ...moderation.Role) moderation.User {
+	e.t.Helper()
+	u, err := e.users.Create(context.Background(), "test", name, "password-of-"+name, roles)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// cred is how a request authenticates.
+type cred struct {
+	cookie, csrf, bearer string
+}
+
+func (e *env) session(u moderation.User) cred {
+	e.t.Helper()
+	secret, ses, err := e.sessions.Create(context.Background(), u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cred{cookie: secret, csrf: ses.CSRFToken}
+}
+
+func (e *env) token(u moderation.User, scopes ...moderation.Permission) cred {
+	e.t.Helper()
+	ss := make([]string, len(scopes))
+	for i, s := range scopes {
+		ss[i] = string(s)
+	}
+	secret, _, err := e.users.CreateToken(context.Background(), "test", u, "t", ss, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cred{bearer: secret}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) code() string {
+	var b struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(r.body, &b)
+	return b.Error.Code
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+func (e *env) do(c cred, method, path string, body any, hdr ...string) reply {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "__Host-vigil_session", Value: c.cookie})
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return reply{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (e *env) must(r reply, status int) reply {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+// concrete fills a route's path parameters with values that exist in no
+// table, so allowed requests fail with 4xx but never change anything
+// that later requests depend on.
+func concrete(path string) string {
+	r := strings.NewReplacer("{id}", "999999", "{media_id}", "m1", "{hash}", "ffffffffffffffff")
+	return r.Replace(path)
+}
+
+// Roles, for the matrix below.
+const (
+	mod  = moderation.RoleModerator
+	lead = moderation.RoleLead
+	eng  = moderation.RoleRuleEngineer
+	aud  = moderation.RoleAuditor
+	adm  = moderation.RoleAdmin
+)
+
+var everybody = []moderation.Role{mod, lead, eng, aud, adm}
+
+// allowedRoles is the authorization policy written out per endpoint,
+// independently of the route table, so a route with the wrong permission
+// fails the matrix.
+var allowedRoles = map[string][]moderation.Role{
+	"POST /api/v1/logout":                     everybody,
+	"GET /api/v1/me":                          everybody,
+	"GET /api/v1/reason-codes":                everybody,
+	"GET /api/v1/queue":                       everybody,
+	"POST /api/v1/queue/claim":                {mod, lead},
+	"GET /api/v1/queue/claimed":               {mod, lead},
+	"GET /api/v1/items/{id}":                  everybody,
+	"POST /api/v1/items/{id}/release":         {mod, lead},
+	"POST /api/v1/items/{id}/decision":        {mod, lead},
+	"GET /api/v1/items/{id}/media/{media_id}": everybody,
+	"POST /api/v1/items/{id}/hold":            {lead, adm},
+	"DELETE /api/v1/items/{id}/hold":          {lead, adm},
+	"GET /api/v1/holds":                       {lead, adm},
+	"GET /api/v1/clusters":                    everybody,
+	"GET /api/v1/clusters/{hash}":             everybody,
+	"POST /api/v1/clusters/{hash}/decision":   {mod, lead},
+	"GET /api/v1/decisions":                   {lead, eng, aud, adm},
+	"POST /api/v1/decisions/{id}/reverse":     {lead},
+	"GET /api/v1/stats":                       {lead, eng, aud, adm},
+	"GET /api/v1/audit":                       {aud, adm},
+	"GET /api/v1/audit/verify":                {aud, adm},
+	"POST /api/v1/retention/purge":            {adm},
+	"GET /api/v1/users":                       {adm},
+	"POST /api/v1/users":                      {adm},
+	"PUT /api/v1/users/{id}/roles":            {adm},
+	"POST /api/v1/users/{id}/disable":         {adm},
+	"POST /api/v1/users/{id}/enable":          {adm},
+	"POST /api/v1/users/{id}/password":        {adm},
+	"GET /api/v1/tokens":                      everybody,
+	"POST /api/v1/tokens":                     everybody,
+	"DELETE /api/v1/tokens/{id}":              everybody,
+}
+
+// TestAuthorizationMatrix: every endpoint × every role, with a session,
+// and every endpoint with tokens scoped with and without its permission.
+func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	users := map[moderation.Role]moderation.User{}
+	for _, r := range moderation.AllRoles {
+		users[r] = e.user("only-"+strings.ReplaceAll(string(r), "_", "-"), r)
+	}
+	everyone := e.user("everyone", moderation.AllRoles...)
+	for _, rt := range e.api.Routes() {
+		path := concrete(rt.Path)
+		var body any
+		if rt.Method != "GET" && rt.Method != "DELETE" {
+			body = "{}"
+		}
+		if rt.Public {
+			if r := e.do(cred{}, rt.Method, path, body); r.status == 401 || r.status == 403 {
+				t.Errorf("%s %s is public but answered %d", rt.Method, rt.Path, r.status)
+			}
+			continue
+		}
+		if r := e.do(cred{}, rt.Method, path, body); r.status != 401 || r.code() != "unauthenticated" {
+			t.Errorf("%s %s without credentials: %d %s, want 401", rt.Method, rt.Path, r.status, r.body)
+		}
+		allowed, ok := allowedRoles[rt.Method+" "+rt.Path]
+		if !ok {
+			t.Errorf("%s %s is missing from allowedRoles", rt.Method, rt.Path)
+		}
+		for _, role := range moderation.AllRoles {
+			want := slices.Contains(allowed, role)
+			r := e.do(e.session(users[role]), rt.Method, path, body)
+			got := r.status != 401 && r.status != 403
+			if got != want || (!want && r.status != 403) {
+				t.Errorf("%s %s as %s: %d %s; allowed should be %v", rt.Method, rt.Path, role, r.status, r.body, want)
+			}
+		}
+		// Tokens: only the route's own permission lets it through.
+		if rt.Perm == "" {
+			r := e.do(e.token(everyone, moderation.PermQueueRead), rt.Method, path, body)
+			if rt.SessionOnly != (r.status == 403) {
+				t.Errorf("%s %s with a token: %d (session-only %v)", rt.Method, rt.Path, r.status, rt.SessionOnly)
+			}
+			continue
+		}
+		var others []moderation.Permission
+		for _, p := range moderation.AllPermissions {
+			if p != rt.Perm {
+				others = append(others, p)
+			}
+		}
+		if r := e.do(e.token(everyone, others...), rt.Method, path, body); r.status != 403 {
+			t.Errorf("%s %s with a token lacking %s: %d, want 403", rt.Method, rt.Path, rt.Perm, r.status)
+		}
+		if r := e.do(e.token(everyone, rt.Perm), rt.Method, path, body); r.status == 401 || r.status == 403 {
+			t.Errorf("%s %s with a token scoped %s: %d %s", rt.Method, rt.Path, rt.Perm, r.status, r.body)
+		}
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	mod := e.user("mod", moderation.RoleModerator)
+	c := e.session(mod)
+	noHeader := cred{cookie: c.cookie}
+	if r := e.do(noHeader, "POST", "/api/v1/queue/claim", "{}"); r.status != 403 || r.code() != "csrf" {
+		t.Fatalf("session POST without CSRF header: %d %s", r.status, r.body)
+	}
+	if r := e.do(cred{cookie: c.cookie, csrf: "wrong"}, "POST", "/api/v1/queue/claim", "{}"); r.status != 403 || r.code() != "csrf" {
+		t.Fatalf("session POST with a wrong CSRF token: %d %s", r.status, r.body)
+	}
+	// Another session's token does not do either.
+	if r := e.do(cred{cookie: c.cookie, csrf: e.session(mod).csrf}, "POST", "/api/v1/queue/claim", "{}"); r.status != 403 {
+		t.Fatalf("session POST with another session's CSRF token: %d", r.status)
+	}
+	e.must(e.do(c, "POST", "/api/v1/queue/claim", "{}"), 200)
+	if r := e.do(c, "POST", "/api/v1/queue/claim", "{}", "Origin", "https://evil.example"); r.status != 403 {
+		t.Fatalf("cross-origin POST: %d", r.status)
+	}
+	// Reads need no CSRF token; bearer tokens are exempt.
+	e.must(e.do(noHeader, "GET", "/api/v1/queue", nil), 200)
+	e.must(e.do(e.token(mod, moderation.PermClaim), "POST", "/api/v1/queue/claim", "{}"), 200)
+	// A token cannot mint tokens.
+	if r := e.do(e.token(mod, moderation.PermClaim), "POST", "/api/v1/tokens", `{"name":"x","scopes":["decide"]}`); r.status != 403 {
+		t.Fatalf("token minting a token: %d", r.status)
+	}
+}
+
+func TestLoginCookieLockoutAndRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(s *httpapi.Server) { s.LoginBurst = 8; s.LoginEvery = time.Hour })
+	e.user("erin", moderation.RoleModerator)
+	login := func(pw string) reply {
+		return e.do(cred{}, "POST", "/api/v1/login", map[string]string{"username": "erin", "password": pw})
+	}
+	r := e.must(login("password-of-erin"), 200)
+	var body struct {
+		CSRF        string                  `json:"csrf_token"`
+		Permissions []moderation.Permission `json:"permissions"`
+	}
+	r.decode(t, &body)
+	if body.CSRF == "" || !slices.Contains(body.Permissions, moderation.PermDecide) {
+		t.Fatalf("login body %s", r.body)
+	}
+	sc := r.header.Get("Set-Cookie")
+	for _, attr := range []string{"__Host-vigil_session=", "Path=/", "HttpOnly", "Secure", "SameSite=Strict"} {
+		if !strings.Contains(sc, attr) {
+			t.Errorf("Set-Cookie %q lacks %s", sc, attr)
+		}
+	}
+	secret := strings.TrimPrefix(strings.Split(sc, ";")[0], "__Host-vigil_session=")
+	var me struct {
+		User moderation.User `json:"user"`
+		CSRF string          `json:"csrf_token"`
+	}
+	e.must(e.do(cred{cookie: secret}, "GET", "/api/v1/me", nil), 200).decode(t, &me)
+	if me.User.Username != "erin" || me.CSRF != body.CSRF {
+		t.Fatalf("/me = %+v", me)
+	}
+	e.must(e.do(cred{cookie: secret, csrf: me.CSRF}, "POST", "/api/v1/logout", nil), 204)
+	e.must(e.do(cred{cookie: secret}, "GET", "/api/v1/me", nil), 401)
+
+	for range 5 {
+		e.must(login("not the password"), 401)
+	}
+	if r := login("password-of-erin"); r.status != 401 {
+		t.Fatalf("login while locked out: %d", r.status)
+	}
+	e.clock.Advance(16 * time.Minute)
+	// 8 attempts spent; the bucket refills one an hour on the fake clock.
+	e.must(login("password-of-erin"), 200)
+	r = login("password-of-erin")
+	if r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("attempt beyond the burst: %d %v", r.status, r.header)
+	}
+	if r := e.do(cred{}, "POST", "/api/v1/login", `{"username":"erin"`); r.status != 429 {
+		t.Fatalf("rate limit applies before parsing: %d", r.status)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	lead := e.session(e.user("lead", moderation.RoleLead))
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		status       int
+		hdr          []string
+	}{
+		{"GET", "/api/v1/queue?limit=0", nil, 400, nil},
+		{"GET", "/api/v1/queue?limit=501", nil, 400, nil},
+		{"GET", "/api/v1/queue?status=bogus", nil, 400, nil},
+		{"GET", "/api/v1/queue?colour=red", nil, 400, nil},
+		{"GET", "/api/v1/queue?limit=1&limit=2", nil, 400, nil},
+		{"GET", "/api/v1/queue?category=" + strings.Repeat("x", 65), nil, 400, nil},
+		{"GET", "/api/v1/items/abc", nil, 400, nil},
+		{"GET", "/api/v1/items/0", nil, 400, nil},
+		{"GET", "/api/v1/items/12", nil, 404, nil},
+		{"GET", "/api/v1/clusters/XYZ", nil, 400, nil},
+		{"GET", "/api/v1/decisions?since=yesterday", nil, 400, nil},
+		{"GET", "/api/v1/no-such-thing", nil, 404, nil},
+		{"POST", "/api/v1/queue/claim", `{"count": 51}`, 400, nil},
+		{"POST", "/api/v1/queue/claim", `{"queue": "vip"}`, 400, nil},
+		{"POST", "/api/v1/queue/claim", `{"count": 1, "extra": 1}`, 400, nil},
+		{"POST", "/api/v1/queue/claim", `{"count": 1} {}`, 400, nil},
+		{"POST", "/api/v1/queue/claim", `{"count": "one"}`, 400, nil},
+		{"POST", "/api/v1/queue/claim", `{"count": 1}`, 415, []string{"Content-Type", "text/plain"}},
+		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"NOPE-1"}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision", `{"action":"delete","reason_code":"TC-1"}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision", `{"action":"report","reason_code":"TC-1"}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision", `{"action":"no_violation","reason_code":"TC-1"}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1","note":"` + strings.Repeat("n", 4001) + `"}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1","note":"` + strings.Repeat("n", 70000) + `"}`, 413, nil},
+		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1"}`, 404, nil},
+		{"POST", "/api/v1/items/1/hold", `{"reason":""}`, 400, nil},
+		{"POST", "/api/v1/tokens", `{"name":"x","scopes":["users:manage"]}`, 403, nil},
+		{"POST", "/api/v1/tokens", `{"name":"x","scopes":["nonsense"]}`, 400, nil},
+		{"POST", "/api/v1/tokens", `{"name":"x","scopes":[]}`, 400, nil},
+	} {
+		r := e.do(lead, tc.method, tc.path, tc.body, tc.hdr...)
+		if r.status != tc.status || r.code() == "" {
+			t.Errorf("%s %s %.60v: %d %s, want %d with an error code", tc.method, tc.path, tc.body, r.status, r.body, tc.status)
+		}
+	}
+}
+
+func testPNG(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for y := range 48 {
+		for x := range 64 {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 0, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestReviewFlow drives claim, media, decision, reversal, cluster
+// decision, hold and audit through the API.
+func TestReviewFlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	pool := e.schema.Pool
+	now := e.clock.Now()
+	_, err := pool.Exec(ctx, `
+INSERT INTO review_items (post_id, platform, author_id, text, lang, post_created_at, flagged_at, category, severity, sla_deadline)
+SELECT 'p'||g, 'test', 'a', 'post '||g, 'en', $1, $1, 'terrorist_content', CASE WHEN g = 1 THEN 4 ELSE 2 END, $1::timestamptz + interval '1 hour'
+FROM generate_series(1, 4) g`, now.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pic := testPNG(t)
+	sum := sha256.Sum256(pic)
+	sha := hex.EncodeToString(sum[:])
+	if _, err := pool.Exec(ctx, `INSERT INTO media_blobs (sha256, mime, bytes, size_bytes) VALUES ($1, 'image/png', $2, $3)`, sha, pic, len(pic)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO review_media (item_id, media_id, mime, sha256) SELECT id, 'm1', 'image/png', $1 FROM review_items`, sha); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO review_matches (item_id, match_key, category, severity, bank, entry_id, hash_type, distance, media_id, hash)
+SELECT id, 'bank:b:e:m1', 'terrorist_content', 4, 'b', 'e', 'pdq', 2, 'm1', 'abcdefabcdefabcd' FROM review_items WHERE id > 1`); err != nil {
+		t.Fatal(err)
+	}
+	mod := e.session(e.user("mod", moderation.RoleModerator))
+	lead := e.session(e.user("lead", moderation.RoleLead))
+	auditor := e.session(e.user("aud", moderation.RoleAuditor))
+
+	var list struct {
+		Items []moderation.ItemDetail `json:"items"`
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/queue", nil), 200).decode(t, &list)
+	if len(list.Items) != 4 || list.Items[0].ID != 1 || !list.Items[0].Overdue {
+		t.Fatalf("queue: %d items, first %+v", len(list.Items), list.Items[0])
+	}
+	var claimed struct {
+		Items []moderation.Item `json:"items"`
+	}
+	e.must(e.do(mod, "POST", "/api/v1/queue/claim", map[string]any{"count": 1}), 200).decode(t, &claimed)
+	if len(claimed.Items) != 1 || claimed.Items[0].ID != 1 || claimed.Items[0].Severity != moderation.SeverityCritical {
+		t.Fatalf("claimed %+v, want item 1 (critical)", claimed.Items)
+	}
+	// Media: blurred by default for everyone who may read the queue.
+	r := e.must(e.do(auditor, "GET", "/api/v1/items/1/media/m1", nil), 200)
+	if ct := r.header.Get("Content-Type"); ct != "image/jpeg" || bytes.Equal(r.body, pic) {
+		t.Fatalf("blurred media: %s, original bytes %v", ct, bytes.Equal(r.body, pic))
+	}
+	if r := e.do(auditor, "GET", "/api/v1/items/1/media/m1?view=original", nil); r.status != 403 {
+		t.Fatalf("auditor unblurred: %d", r.status)
+	}
+	r = e.must(e.do(mod, "GET", "/api/v1/items/1/media/m1?view=original", nil), 200)
+	if !bytes.Equal(r.body, pic) || r.header.Get("Content-Type") != "image/png" {
+		t.Fatal("original media differs")
+	}
+	e.must(e.do(mod, "GET", "/api/v1/items/1/media/nope", nil), 404)
+
+	// Only leads claim from the leads queue.
+	if r := e.do(mod, "POST", "/api/v1/queue/claim", map[string]any{"queue": "leads"}); r.status != 403 {
+		t.Fatalf("moderator claiming from leads: %d", r.status)
+	}
+	var dec struct {
+		Decision moderation.Decision `json:"decision"`
+	}
+	e.must(e.do(mod, "POST", "/api/v1/items/1/decision", map[string]string{"action": "remove", "reason_code": "TC-1"}), 201).decode(t, &dec)
+	if dec.Decision.Actor != "mod" || dec.Decision.ClaimedAt == nil {
+		t.Fatalf("decision %+v", dec.Decision)
+	}
+	// Moderators cannot reverse; leads can.
+	e.must(e.do(mod, "POST", fmt.Sprintf("/api/v1/decisions/%d/reverse", dec.Decision.ID), map[string]string{"action": "no_violation", "reason_code": "NV-1"}), 403)
+	e.must(e.do(lead, "POST", fmt.Sprintf("/api/v1/decisions/%d/reverse", dec.Decision.ID), map[string]string{"action": "no_violation", "reason_code": "NV-1"}), 201)
+
+	// The other three items share an image hash: one decision covers them.
+	var clusters struct {
+		Clusters []moderation.Cluster `json:"clusters"`
+	}
+	e.must(e.do(mod, "GET", "/api/v1/clusters", nil), 200).decode(t, &clusters)
+	if len(clusters.Clusters) != 1 || clusters.Clusters[0].Items != 3 {
+		t.Fatalf("clusters %+v", clusters.Clusters)
+	}
+	var bulk moderation.BulkResult
+	e.must(e.do(mod, "POST", "/api/v1/clusters/abcdefabcdefabcd/decision", map[string]string{"action": "remove", "reason_code": "TC-1"}), 200).decode(t, &bulk)
+	if len(bulk.Decisions) != 3 || len(bulk.Skipped) != 0 {
+		t.Fatalf("bulk %+v", bulk)
+	}
+	e.must(e.do(lead, "POST", "/api/v1/items/2/hold", map[string]string{"reason": "court order 7"}), 201)
+	e.must(e.do(lead, "POST", "/api/v1/items/2/hold", map[string]string{"reason": "again"}), 409)
+	var detail moderation.ItemDetail
+	e.must(e.do(auditor, "GET", "/api/v1/items/2", nil), 200).decode(t, &detail)
+	if detail.Hold == nil || len(detail.Decisions) != 1 || detail.Status != moderation.StatusDecided {
+		t.Fatalf("item 2: %+v", detail)
+	}
+
+	var ver moderation.AuditVerification
+	e.must(e.do(auditor, "GET", "/api/v1/audit/verify", nil), 200).decode(t, &ver)
+	if !ver.OK || ver.Events < 8 {
+		t.Fatalf("audit verification %+v", ver)
+	}
+	var audit struct {
+		Events []moderation.AuditEvent `json:"events"`
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/audit?action=view_media", nil), 200).decode(t, &audit)
+	if len(audit.Events) != 1 || audit.Events[0].Actor != "mod" || audit.Events[0].Subject != "item:1" {
+		t.Fatalf("media view audit: %+v", audit.Events)
+	}
+	var st moderation.Stats
+	e.must(e.do(auditor, "GET", "/api/v1/stats", nil), 200).decode(t, &st)
+	if st.DecisionsBy[moderation.ActionRemove] != 4 || st.Reversals != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestOpenAPIMatchesRoutes: every route is documented with its permission
+// and every documented operation is routed.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi version %q", doc.OpenAPI)
+	}
+	documented := map[string]json.RawMessage{}
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			documented[strings.ToUpper(m)+" "+p] = op
+		}
+	}
+	s := &httpapi.Server{}
+	routed := map[string]bool{}
+	for _, rt := range s.Routes() {
+		key := rt.Method + " " + rt.Path
+		routed[key] = true
+		raw, ok := documented[key]
+		if !ok {
+			t.Errorf("route %s is not in openapi.json", key)
+			continue
+		}
+		var op struct {
+			Perm        string             `json:"x-permission"`
+			SessionOnly bool               `json:"x-session-only"`
+			Security    *[]json.RawMessage `json:"security"`
+		}
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatal(err)
+		}
+		if op.Perm != string(rt.Perm) || op.SessionOnly != rt.SessionOnly {
+			t.Errorf("%s: documented permission %q session-only %v, routed %q %v", key, op.Perm, op.SessionOnly, rt.Perm, rt.SessionOnly)
+		}
+		if public := op.Security != nil && len(*op.Security) == 0; public != rt.Public {
+			t.Errorf("%s: documented public %v, routed %v", key, public, rt.Public)
+		}
+	}
+	var extra []string
+	for k := range documented {
+		if !routed[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	if len(extra) > 0 {
+		t.Errorf("documented but not routed: %v", extra)
+	}
+}

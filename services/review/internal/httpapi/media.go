@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"unicode"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/review/internal/blur"
+)
+
+// safeImageTypes are served inline; anything else is sent as an attachment.
+var safeImageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
+
+// media serves an item's evidence. By default it is blurred and downscaled
+// on the server, so the original pixels never reach a browser; view=original
+// needs media:unblurred, and the view is audited before a byte is sent.
+func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
+	q := params(r, "view")
+	view := q.str("view", 16)
+	if q.err != nil {
+		return q.err
+	}
+	if view != "" && view != "blurred" && view != "original" {
+		return invalid("view must be blurred or original")
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	mediaID := r.PathValue("media_id")
+	if mediaID == "" || len(mediaID) > 256 || !printable(mediaID) {
+		return invalid("media_id must be 1 to 256 printable characters")
+	}
+	if view == "original" && !a.Can(moderation.PermMediaUnblurred) {
+		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "your role does not allow unblurred media"}
+	}
+	blob, err := s.Reviews.Media(r.Context(), id, mediaID)
+	if err != nil {
+		return err
+	}
+	if blob.Bytes == nil {
+		return &apiError{status: http.StatusGone, code: "purged", msg: "the evidence was purged by the retention policy"}
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
+	if view != "original" {
+		out, err := blur.JPEG(blob.Bytes, blur.Options{})
+		ct := "image/jpeg"
+		if err != nil {
+			out, ct = blur.Placeholder(), "image/png"
+		}
+		h.Set("Content-Type", ct)
+		h.Set("Content-Length", strconv.Itoa(len(out)))
+		h.Set("X-Vigil-Media-View", "blurred")
+		_, _ = w.Write(out)
+		return nil
+	}
+	if err := s.Reviews.RecordMediaView(r.Context(), a.User, id, mediaID, blob.SHA256); err != nil {
+		return err
+	}
+	ct := blob.MIME
+	if !safeImageTypes[ct] {
+		ct = "application/octet-stream"
+		h.Set("Content-Disposition", `attachment; filename="evidence-`+blob.SHA256+`"`)
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.Itoa(len(blob.Bytes)))
+	h.Set("X-Vigil-Media-View", "original")
+	_, _ = w.Write(blob.Bytes)
+	return nil
+}
+
+func printable(s string) bool {
+	for _, c := range s {
+		if !unicode.IsPrint(c) || c == '/' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,270 @@
+package httpapi
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+var statusNames = map[string]moderation.Status{
+	"pending": moderation.StatusPending, "claimed": moderation.StatusClaimed,
+	"escalated": moderation.StatusEscalated, "decided": moderation.StatusDecided,
+}
+
+// listQueue lists items in priority order (severity, SLA deadline, age),
+// each with its overdue flag.
+func (s *Server) listQueue(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	q := params(r, "status", "category", "lang", "queue", "limit")
+	f := moderation.ItemFilter{
+		Category: q.str("category", 64),
+		Lang:     q.str("lang", 16),
+		Queue:    q.str("queue", 64),
+		Limit:    int(q.int("limit", 1, 500, 100)),
+	}
+	for _, name := range strings.Split(q.str("status", 64), ",") {
+		if name == "" {
+			continue
+		}
+		st, ok := statusNames[name]
+		if !ok {
+			q.fail("status must be a comma-separated list of pending, claimed, escalated, decided")
+		}
+		f.Status = append(f.Status, st)
+	}
+	if len(f.Status) == 0 {
+		f.Status = []moderation.Status{moderation.StatusPending}
+	}
+	if q.err != nil {
+		return q.err
+	}
+	items, err := s.Reviews.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+type claimRequest struct {
+	Count    int    `json:"count"`
+	Category string `json:"category"`
+	Lang     string `json:"lang"`
+	Queue    string `json:"queue"`
+}
+
+// claim hands the caller the next items under a lease. Only leads claim
+// from the leads queue.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, a *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	var req claimRequest
+	if r.ContentLength != 0 {
+		if err := decodeBody(w, r, &req); err != nil {
+			return err
+		}
+	}
+	switch {
+	case req.Count < 0 || req.Count > moderation.MaxClaim:
+		return invalid("count must be 1 to 50")
+	case len(req.Category) > 64 || len(req.Lang) > 16:
+		return invalid("category is at most 64 bytes, lang at most 16")
+	case req.Queue != "" && req.Queue != moderation.QueueDefault && req.Queue != moderation.QueueLeads:
+		return invalid("queue must be default or leads")
+	case req.Queue == moderation.QueueLeads && !a.Can(moderation.PermDecideEscalated):
+		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "only leads claim from the leads queue"}
+	}
+	items, err := s.Reviews.Claim(r.Context(), a.User, moderation.ClaimFilter{
+		Category: req.Category, Lang: req.Lang, Queue: req.Queue, Count: req.Count,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) claimed(w http.ResponseWriter, r *http.Request, a *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	items, err := s.Reviews.Claimed(r.Context(), a.User)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) item(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	d, err := s.Reviews.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) release(w http.ResponseWriter, r *http.Request, a *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Reviews.Release(r.Context(), a.User, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// decisionInput reads and validates a decision body.
+func (s *Server) decisionInput(w http.ResponseWriter, r *http.Request) (moderation.DecisionInput, error) {
+	var in moderation.DecisionInput
+	if err := params(r).err; err != nil {
+		return in, err
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return in, err
+	}
+	return in, in.Validate(s.ReasonCodes)
+}
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, a *auth) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	in, err := s.decisionInput(w, r)
+	if err != nil {
+		return err
+	}
+	d, err := s.Reviews.Decide(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"decision": d})
+	return nil
+}
+
+func (s *Server) reverse(w http.ResponseWriter, r *http.Request, a *auth) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	in, err := s.decisionInput(w, r)
+	if err != nil {
+		return err
+	}
+	d, err := s.Reviews.Reverse(r.Context(), a.User, id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"decision": d})
+	return nil
+}
+
+func (s *Server) decisions(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	q := params(r, "item_id", "actor_id", "since", "after_id", "limit")
+	f := moderation.DecisionFilter{
+		ItemID:  q.int("item_id", 1, 1<<62, 0),
+		ActorID: q.int("actor_id", 1, 1<<62, 0),
+		Since:   q.time("since"),
+		AfterID: q.int("after_id", 0, 1<<62, 0),
+		Limit:   int(q.int("limit", 1, 1000, 100)),
+	}
+	if q.err != nil {
+		return q.err
+	}
+	ds, err := s.Reviews.Decisions(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"decisions": ds})
+	return nil
+}
+
+var hashRE = regexp.MustCompile(`^[0-9a-f]{16,256}$`)
+
+func clusterHash(r *http.Request) (string, error) {
+	h := r.PathValue("hash")
+	if !hashRE.MatchString(h) {
+		return "", invalid("hash must be 16 to 256 lowercase hex digits")
+	}
+	return h, nil
+}
+
+func (s *Server) clusters(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	q := params(r, "limit")
+	limit := q.int("limit", 1, 500, 100)
+	if q.err != nil {
+		return q.err
+	}
+	cs, err := s.Reviews.Clusters(r.Context(), int(limit))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clusters": cs})
+	return nil
+}
+
+func (s *Server) cluster(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	h, err := clusterHash(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.Reviews.ClusterItems(r.Context(), h)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return moderation.ErrNotFound
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hash": h, "items": items})
+	return nil
+}
+
+func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) error {
+	h, err := clusterHash(r)
+	if err != nil {
+		return err
+	}
+	in, err := s.decisionInput(w, r)
+	if err != nil {
+		return err
+	}
+	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), h, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	q := params(r, "since")
+	since := q.time("since")
+	if q.err != nil {
+		return q.err
+	}
+	st, err := s.Reviews.Stats(r.Context(), since)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}

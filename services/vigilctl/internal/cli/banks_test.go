@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+)
+
+const (
+	pdqA = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+	pdqB = "0000000000000000000000000000000000000000000000000000000000000001"
+)
+
+func TestBanksImport(t *testing.T) {
+	s := moderationtest.TestSchema(t)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	imp := func(args ...string) (string, string, error) {
+		return runCLI(t, "", append([]string{"banks", "import", "--database-url", s.URL, "--author", "ann"}, args...)...)
+	}
+	csvFile := write("list.csv", "# shared by a hash-sharing programme\n"+
+		"hash_type,hash,labels,source,id\n"+
+		"pdq,"+pdqA+",terrorism;isis,gifct,g-1\n"+
+		"pdq,nothex,,gifct,g-2\n"+
+		"md5,"+pdqB+",,gifct,g-3\n"+
+		"pdq,"+pdqB+",,gifct,g-4\n"+
+		"pdq,"+pdqB+",,gifct,g-4\n")
+	_, errOut, err := imp("--format", "csv", "--bank", "gifct", csvFile)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("malformed lines: %v", err)
+	}
+	for _, want := range []string{csvFile + ":4: pdq hash \"nothex\"", csvFile + ":5: hash type \"md5\"", csvFile + ":7: entry g-4 repeats line 6", "nothing imported"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	store := postgres.NewBankStore(s.Pool, nil)
+	if _, err := store.Bank(context.Background(), "gifct"); !errors.Is(err, moderation.ErrNotFound) {
+		t.Fatalf("a file with errors was imported: %v", err)
+	}
+
+	out, _, err := imp("--format", "csv", "--bank", "gifct", "--skip-invalid", csvFile)
+	if err != nil || !strings.Contains(out, "imported 2 pdq hashes into bank gifct") {
+		t.Fatalf("skip invalid: %q %v", out, err)
+	}
+	b, err := store.Bank(context.Background(), "gifct")
+	if err != nil || len(b.Entries) != 2 || b.Entries[0].ID != "g-1" || b.Entries[0].Source != "gifct" || b.HashType != "pdq" {
+		t.Fatalf("bank %+v %v", b, err)
+	}
+
+	// JSON lines into the same bank: the known hash is already there, a
+	// pHash does not belong in a PDQ bank.
+	jsonFile := write("list.jsonl", `{"hash_type":"pdq","hash":"`+pdqA+`","labels":["terrorism"],"source":"gifct","id":"g-1"}
+{"hash_type":"pdq","hash":"`+strings.Repeat("ab", 32)+`","source":"tech-against-terrorism"}
+{"hash_type":"phash","hash":"a61d46b9b4557b81"}
+{"hash_type":"pdq","hash":
+`)
+	_, errOut, err = imp("--format", "json", "--bank", "gifct", jsonFile)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(errOut, jsonFile+":3: hash type phash, but bank gifct holds pdq") || !strings.Contains(errOut, jsonFile+":4: ") {
+		t.Fatalf("json errors: %v\n%s", err, errOut)
+	}
+	out, _, err = imp("--format", "json", "--bank", "gifct", "--skip-invalid", jsonFile)
+	if err != nil || !strings.Contains(out, "imported 1 pdq hashes into bank gifct (1 already present, 2 invalid skipped; 3 entries now)") {
+		t.Fatalf("json import: %q %v", out, err)
+	}
+	// A new pHash bank, from a CSV without header.
+	out, _, err = imp("--format", "csv", "--bank", "demo-phash", "--severity", "high", write("p.csv", "phash,a61d46b9b4557b81,,demo\n"))
+	if err != nil || !strings.Contains(out, "imported 1 phash hashes into bank demo-phash") {
+		t.Fatalf("phash: %q %v", out, err)
+	}
+	if b, err := store.Bank(context.Background(), "demo-phash"); err != nil || b.Severity != moderation.SeverityHigh || b.Entries[0].ID != "a61d46b9b4557b81" {
+		t.Fatalf("phash bank %+v %v", b, err)
+	}
+	var audits int
+	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE action = 'bank_import'`).Scan(&audits); err != nil || audits != 3 {
+		t.Errorf("%d bank_import audit events, want 3 (%v)", audits, err)
+	}
+}

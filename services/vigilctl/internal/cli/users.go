@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+)
+
+func usersCommand() Command {
+	return Command{
+		Name:    "users",
+		Summary: "manage review users: add, list, disable, enable, reset-password, token",
+		Run: func(ctx context.Context, env Env, args []string) error {
+			return subcommand(ctx, env, "users", args, []Command{
+				{Name: "add", Summary: "create a user: users add --roles moderator,lead NAME (password on stdin, or --generate-password)", Run: usersAdd},
+				{Name: "list", Summary: "list users and their roles", Run: usersList},
+				{Name: "disable", Summary: "stop a user from signing in and end their sessions", Run: usersDisable},
+				{Name: "enable", Summary: "let a disabled or locked-out user sign in again", Run: usersEnable},
+				{Name: "reset-password", Summary: "set a new password (stdin, or --generate-password) and end the user's sessions", Run: usersResetPassword},
+				{Name: "token", Summary: "create an API token: users token --name ci --scopes stats:read NAME", Run: usersToken},
+			})
+		},
+	}
+}
+
+// userFlags are what every users subcommand shares.
+type userFlags struct {
+	fs    *flag.FlagSet
+	dbURL *string
+	actor *string
+}
+
+func newUserFlags(env Env, name, summary string) userFlags {
+	fs := newFlags(env, "users "+name, summary)
+	who := "vigilctl"
+	if u := env.Getenv("USER"); u != "" {
+		who += ":" + u
+	}
+	return userFlags{fs: fs, dbURL: databaseFlag(fs), actor: fs.String("actor", who, "who is acting, as recorded in the audit log")}
+}
+
+// open parses the flags, wants exactly one positional argument (the
+// username) unless none is allowed, and connects.
+func (u userFlags) open(ctx context.Context, env Env, args []string, wantName bool) (*pgxpool.Pool, *postgres.Users, string, error) {
+	if err := parse(u.fs, env, args); err != nil {
+		return nil, nil, "", err
+	}
+	name := ""
+	switch {
+	case wantName && u.fs.NArg() != 1:
+		return nil, nil, "", fmt.Errorf("want exactly one USERNAME argument: %w", moderation.ErrInvalid)
+	case !wantName && u.fs.NArg() != 0:
+		return nil, nil, "", fmt.Errorf("unexpected arguments %v: %w", u.fs.Args(), moderation.ErrInvalid)
+	case wantName:
+		name = u.fs.Arg(0)
+	}
+	pool, err := postgres.Connect(ctx, *u.dbURL, 2)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return pool, postgres.NewUsers(pool, postgres.UserOptions{}), name, nil
+}
+
+// readPassword takes the first line of stdin, or generates one.
+func readPassword(env Env, generate bool) (string, bool, error) {
+	if generate {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return "", false, err
+		}
+		return base64.RawURLEncoding.EncodeToString(b), true, nil
+	}
+	if env.Stdin == nil {
+		return "", false, fmt.Errorf("no password on stdin (or use --generate-password): %w", moderation.ErrInvalid)
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", false, fmt.Errorf("no password on stdin (or use --generate-password): %w", moderation.ErrInvalid)
+	}
+	_ = err // a last line without newline is fine
+	return line, false, nil
+}
+
+func usersAdd(ctx context.Context, env Env, args []string) error {
+	u := newUserFlags(env, "add", "Creates a review user. The password is read from the first line of stdin, or generated and printed with --generate-password.")
+	roles := u.fs.String("roles", "moderator", "comma-separated roles: moderator, lead, rule_engineer, auditor, admin")
+	gen := u.fs.Bool("generate-password", false, "generate a password and print it")
+	pool, users, name, err := u.open(ctx, env, args, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rs, err := moderation.ParseRoles(*roles)
+	if err != nil {
+		return err
+	}
+	pw, generated, err := readPassword(env, *gen)
+	if err != nil {
+		return err
+	}
+	usr, err := users.Create(ctx, *u.actor, name, pw, rs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "created user %s (id %d, roles %s)\n", usr.Username, usr.ID, joinRoles(usr.Roles))
+	if generated {
+		fmt.Fprintf(env.Stdout, "password: %s\n", pw)
+	}
+	return nil
+}
+
+func joinRoles(rs []moderation.Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ",")
+}
+
+func usersList(ctx context.Context, env Env, args []string) error {
+	u := newUserFlags(env, "list", "Lists review users, their roles and state.")
+	pool, users, _, err := u.open(ctx, env, args, false)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	us, err := users.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, usr := range us {
+		state := "active"
+		switch {
+		case usr.DisabledAt != nil:
+			state = "disabled"
+		case usr.LockedUntil != nil && usr.LockedUntil.After(time.Now()):
+			state = "locked until " + usr.LockedUntil.Format(time.RFC3339)
+		}
+		fmt.Fprintf(env.Stdout, "%-6d %-24s %-40s %s\n", usr.ID, usr.Username, joinRoles(usr.Roles), state)
+	}
+	return nil
+}
+
+// byName runs f on the user named by the single argument.
+func byName(ctx context.Context, env Env, args []string, name, summary string,
+	f func(users *postgres.Users, actor string, usr moderation.User) error) error {
+	u := newUserFlags(env, name, summary)
+	pool, users, username, err := u.open(ctx, env, args, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	usr, err := users.ByUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	return f(users, *u.actor, usr)
+}
+
+func usersDisable(ctx context.Context, env Env, args []string) error {
+	return byName(ctx, env, args, "disable", "Disables a user: no more sign-ins, sessions ended, API tokens refused.",
+		func(users *postgres.Users, actor string, usr moderation.User) error {
+			if _, err := users.Disable(ctx, actor, usr.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "disabled user %s\n", usr.Username)
+			return nil
+		})
+}
+
+func usersEnable(ctx context.Context, env Env, args []string) error {
+	return byName(ctx, env, args, "enable", "Re-enables a user and clears a login lockout.",
+		func(users *postgres.Users, actor string, usr moderation.User) error {
+			if _, err := users.Enable(ctx, actor, usr.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "enabled user %s\n", usr.Username)
+			return nil
+		})
+}
+
+func usersResetPassword(ctx context.Context, env Env, args []string) error {
+	u := newUserFlags(env, "reset-password", "Sets a new password, read from the first line of stdin or generated with --generate-password; clears a lockout and ends the user's sessions.")
+	gen := u.fs.Bool("generate-password", false, "generate a password and print it")
+	pool, users, name, err := u.open(ctx, env, args, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	usr, err := users.ByUsername(ctx, name)
+	if err != nil {
+		return err
+	}
+	pw, generated, err := readPassword(env, *gen)
+	if err != nil {
+		return err
+	}
+	if _, err := users.ResetPassword(ctx, *u.actor, usr.ID, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "password of %s reset\n", usr.Username)
+	if generated {
+		fmt.Fprintf(env.Stdout, "password: %s\n", pw)
+	}
+	return nil
+}
+
+func usersToken(ctx context.Context, env Env, args []string) error {
+	u := newUserFlags(env, "token", "Creates an API token for a user and prints its secret once. Scopes must be granted by the user's roles.")
+	name := u.fs.String("name", "", "what the token is for (required)")
+	scopes := u.fs.String("scopes", "", "comma-separated scopes, e.g. stats:read,audit:read (required)")
+	expires := u.fs.Duration("expires", 90*24*time.Hour, "lifetime of the token (0 for none)")
+	pool, users, username, err := u.open(ctx, env, args, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	usr, err := users.ByUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	var exp *time.Time
+	if *expires > 0 {
+		t := time.Now().Add(*expires)
+		exp = &t
+	}
+	var ss []string
+	for _, s := range strings.Split(*scopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			ss = append(ss, s)
+		}
+	}
+	secret, tok, err := users.CreateToken(ctx, *u.actor, usr, *name, ss, exp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "token %d for %s (scopes %v); the secret is shown only now:\n", tok.ID, usr.Username, tok.Scopes)
+	fmt.Fprintln(env.Stdout, secret)
+	return nil
+}
