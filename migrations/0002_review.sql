@@ -103,7 +103,49 @@ CREATE TABLE legal_holds (
 );
 CREATE UNIQUE INDEX legal_holds_active ON legal_holds (item_id) WHERE lifted_at IS NULL;
 
+-- audit_append appends one event to the audit hash chain inside the
+-- calling statement, computing exactly moderation.ChainHash (length-prefixed
+-- fields: prev hash, seq, time as Go's RFC 3339 with trimmed fractional
+-- seconds in UTC, actor, action, subject, canonical jsonb text). The hot
+-- paths (claim, decide) call it from their single statement, so the
+-- audit_head row lock is held for microseconds plus the commit instead of
+-- several client round trips. postgres.VerifyAudit checks what it writes.
+-- +goose StatementBegin
+CREATE FUNCTION audit_append(p_at timestamptz, p_actor text, p_action text, p_subject text, p_details jsonb)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq bigint;
+    v_prev text;
+    v_us bigint;
+    v_at text;
+    v_seqt text;
+    v_details text := p_details::text;
+    v_hash text;
+    v_ts timestamptz := date_trunc('microseconds', p_at);
+BEGIN
+    UPDATE audit_head SET seq = seq + 1 RETURNING seq, hash INTO v_seq, v_prev;
+    v_us := extract(microseconds FROM (v_ts AT TIME ZONE 'UTC'))::bigint % 1000000;
+    v_at := to_char(v_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN v_us = 0 THEN '' ELSE '.' || rtrim(lpad(v_us::text, 6, '0'), '0') END || 'Z';
+    v_seqt := v_seq::text;
+    v_hash := encode(sha256(convert_to(
+        octet_length(v_prev)::text || ':' || v_prev ||
+        octet_length(v_seqt)::text || ':' || v_seqt ||
+        octet_length(v_at)::text || ':' || v_at ||
+        octet_length(p_actor)::text || ':' || p_actor ||
+        octet_length(p_action)::text || ':' || p_action ||
+        octet_length(p_subject)::text || ':' || p_subject ||
+        octet_length(v_details)::text || ':' || v_details, 'UTF8')), 'hex');
+    INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash)
+    VALUES (v_seq, v_ts, p_actor, p_action, p_subject, p_details, v_prev, v_hash);
+    UPDATE audit_head SET hash = v_hash;
+    RETURN v_seq;
+END;
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION audit_append;
 DROP TABLE legal_holds;
 DROP INDEX review_media_sha256;
 DROP INDEX review_items_status;

@@ -2,10 +2,12 @@ package compose_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,25 +42,37 @@ func loadCompose(t *testing.T) composeFile {
 	return c
 }
 
-// helpEnv builds a binary and returns the VIGIL_* variables its --help lists.
-func helpEnv(t *testing.T, target string, args ...string) map[string]bool {
-	t.Helper()
-	pkg := map[string]string{
-		"vigil-ingest":   "./services/ingest/cmd/vigil-ingest",
-		"vigil-review":   "./services/review/cmd/vigil-review",
-		"vigilctl":       "./services/vigilctl/cmd/vigilctl",
-		"vigil-firehose": "./services/firehose/cmd/vigil-firehose",
-	}[target]
-	if pkg == "" {
-		t.Fatalf("build target %q is not a Vigil binary", target)
+var binDir string
+
+// TestMain builds the four binaries once for every test here.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vigil-compose-")
+	if err != nil {
+		panic(err)
 	}
-	bin := filepath.Join(t.TempDir(), target)
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	binDir = dir
+	cmd := exec.Command("go", "build", "-o", dir+"/",
+		"./services/ingest/cmd/vigil-ingest", "./services/review/cmd/vigil-review",
+		"./services/vigilctl/cmd/vigilctl", "./services/firehose/cmd/vigil-firehose")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		os.RemoveAll(dir)
+		panic(fmt.Sprintf("go build: %v\n%s", err, out))
 	}
-	out, _ := exec.Command(bin, append(args, "--help")...).CombinedOutput()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// helpEnv returns the VIGIL_* variables a binary's --help lists.
+func helpEnv(t *testing.T, target string, args ...string) map[string]bool {
+	t.Helper()
+	switch target {
+	case "vigil-ingest", "vigil-review", "vigilctl", "vigil-firehose":
+	default:
+		t.Fatalf("%q is not a Vigil binary", target)
+	}
+	out, _ := exec.Command(filepath.Join(binDir, target), append(args, "--help")...).CombinedOutput()
 	names := map[string]bool{}
 	for _, m := range regexp.MustCompile(`\$(VIGIL_[A-Z0-9_]+)`).FindAllStringSubmatch(string(out), -1) {
 		names[m[1]] = true
@@ -216,5 +230,71 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 		if !read[k] && k != "VIGIL_INTEGRATION" && k != "VIGIL_BENCH" {
 			t.Errorf("README.md documents %s, which nothing reads", k)
 		}
+	}
+}
+
+// TestKubernetesManifestsMatchServiceConfiguration checks every container
+// of deploy/k8s sets only variables its binary reads and that probes and
+// ports agree with VIGIL_HTTP_ADDR.
+func TestKubernetesManifestsMatchServiceConfiguration(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(root, "deploy/k8s/*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no manifests in deploy/k8s")
+	}
+	type container struct {
+		Image string   `yaml:"image"`
+		Args  []string `yaml:"args"`
+		Env   []struct {
+			Name  string `yaml:"name"`
+			Value string `yaml:"value"`
+		} `yaml:"env"`
+		Ports []struct {
+			ContainerPort int `yaml:"containerPort"`
+		} `yaml:"ports"`
+	}
+	helps := map[string]map[string]bool{}
+	seen := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		for {
+			var doc struct {
+				Spec struct {
+					Template struct {
+						Spec struct {
+							Containers []container `yaml:"containers"`
+						} `yaml:"spec"`
+					} `yaml:"template"`
+				} `yaml:"spec"`
+			}
+			if err := dec.Decode(&doc); err != nil {
+				break
+			}
+			for _, c := range doc.Spec.Template.Spec.Containers {
+				seen++
+				bin := strings.TrimSuffix(c.Image[strings.LastIndex(c.Image, "/")+1:], ":latest")
+				key := bin + strings.Join(c.Args, " ")
+				if helps[key] == nil {
+					helps[key] = helpEnv(t, bin, c.Args...)
+				}
+				for _, e := range c.Env {
+					if !helps[key][e.Name] {
+						t.Errorf("%s: %s sets %s, which it does not read", filepath.Base(f), bin, e.Name)
+					}
+					if e.Name == "VIGIL_HTTP_ADDR" {
+						ok := false
+						for _, p := range c.Ports {
+							ok = ok || strings.HasSuffix(e.Value, ":"+strconv.Itoa(p.ContainerPort))
+						}
+						if !ok {
+							t.Errorf("%s: %s listens on %s but declares ports %v", filepath.Base(f), bin, e.Value, c.Ports)
+						}
+					}
+				}
+			}
+		}
+	}
+	if seen < 3 {
+		t.Fatalf("found %d containers in deploy/k8s, want ingest, review and migrate", seen)
 	}
 }

@@ -90,8 +90,21 @@ func TestBenchHashing(t *testing.T) {
 		fmt.Printf("BENCH %s %.2f images/s vs %s %.2f images/s ratio %.2f\n", name,
 			1e9/float64(o.NsPerOp()), bname, 1e9/float64(bl.NsPerOp()), float64(bl.NsPerOp())/float64(o.NsPerOp()))
 	}
-	line("imagehash/phash-12MP-jpeg", run(big, ours), run(big, base), "image.Decode+goimagehash")
-	line("imagehash/phash-mix", run(files, ours), run(files, base), "image.Decode+goimagehash")
+	// The fast path: DC-only (1/8-scale) JPEG decoding, then the same
+	// goimagehash pHash of the small upright image. Not bit-identical with
+	// the plain path (docs/hashing.md: measured distances).
+	fast := func(b []byte) {
+		d, err := DecodeReduced(b, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		PHash(d.Upright())
+	}
+	baseBig, baseMix := run(big, base), run(files, base)
+	line("imagehash/phash-12MP-jpeg-reduced", run(big, fast), baseBig, "image.Decode+goimagehash")
+	line("imagehash/phash-mix-reduced", run(files, fast), baseMix, "image.Decode+goimagehash")
+	line("imagehash/phash-12MP-jpeg", run(big, ours), baseBig, "image.Decode+goimagehash")
+	line("imagehash/phash-mix", run(files, ours), baseMix, "image.Decode+goimagehash")
 	pdqAll := func(b []byte) {
 		d, err := DecodeBytes(b, Limits{})
 		if err != nil {
@@ -109,8 +122,23 @@ func TestBenchHashing(t *testing.T) {
 		h.PDQDecoded(d)
 	})
 	fmt.Printf("BENCH imagehash/pdq-12MP-jpeg %.2f images/s\n", 1e9/float64(pdqBig.NsPerOp()))
+	pdqFast := run(big, func(b []byte) {
+		d, _ := DecodeReduced(b, Limits{})
+		h.PDQDecoded(d)
+	})
+	line("imagehash/pdq-12MP-jpeg-reduced", pdqFast, pdqBig, "DecodeBytes+PDQ")
 	both := run(files, pdqAll)
 	fmt.Printf("BENCH imagehash/pdq-dihedral+phash-mix %.2f images/s (one decode for both hashes)\n", 1e9/float64(both.NsPerOp()))
+	bothFast := run(files, func(b []byte) {
+		d, err := DecodeReduced(b, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.HashAll(d, HashOptions{Types: []string{TypePDQ, TypePHash}, Dihedral: true})
+	})
+	line("imagehash/pdq-dihedral+phash-mix-reduced", bothFast, both, "DecodeBytes+HashAll")
 	dec := run(big, func(b []byte) { DecodeBytes(b, Limits{}) })
 	fmt.Printf("BENCH imagehash/decode-12MP-jpeg %.2f images/s\n", 1e9/float64(dec.NsPerOp()))
+	decFast := run(big, func(b []byte) { DecodeReduced(b, Limits{}) })
+	line("imagehash/decode-12MP-jpeg-reduced", decFast, dec, "DecodeBytes")
 }

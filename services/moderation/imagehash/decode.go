@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 
+	"github.com/vigil-moderation/vigil/services/moderation/imagehash/internal/jpegdc"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -74,6 +75,10 @@ type Decoded struct {
 	// Orientation is the EXIF orientation tag, 1–8 (1 when absent or
 	// invalid).
 	Orientation int
+	// Reduced is 8 when Image is the 1/8-scale DC image of a JPEG (from
+	// DecodeReduced), else 0: Image is every stored pixel. Hashes of a
+	// reduced image are close to, not bit-identical with, the full image's.
+	Reduced int
 }
 
 // Bounds returns the size of the upright image.
@@ -102,10 +107,36 @@ func Decode(r io.Reader, lim Limits) (Decoded, error) {
 	return DecodeBytes(b, lim)
 }
 
+// ReducedMinSide is the shorter side, in pixels, below which DecodeReduced
+// decodes in full: a 1/8-scale image must keep at least this many pixels a
+// side (JPEGs of 1024 px and more) for its hashes to track the full
+// image's.
+const ReducedMinSide = 128
+
+// DecodeReduced is DecodeBytes for hashing: a JPEG whose shorter side is at
+// least 8*ReducedMinSide is decoded at 1/8 scale from its DC coefficients
+// (Decoded.Reduced = 8), several times faster than a full decode and with
+// no full-size buffer; anything else, and any JPEG the reduced decoder does
+// not handle (CMYK), is decoded in full. Limits are checked on the header
+// exactly as in DecodeBytes, and errors wrap ErrTooLarge or ErrUndecodable
+// the same way.
+//
+// The hashes of a reduced image are not bit-identical with those of the
+// full image (docs/hashing.md gives the measured distances): use it for
+// matching against banks, with DecodeBytes as the canonical path for
+// hashes that are shared or compared with other tools.
+func DecodeReduced(b []byte, lim Limits) (Decoded, error) {
+	return decodeBytes(b, lim, true)
+}
+
 // DecodeBytes decodes an image after checking its byte size and its header
 // dimensions against lim. It never panics: a panic inside a format decoder
 // is reported as ErrUndecodable.
 func DecodeBytes(b []byte, lim Limits) (Decoded, error) {
+	return decodeBytes(b, lim, false)
+}
+
+func decodeBytes(b []byte, lim Limits, reduce bool) (Decoded, error) {
 	lim = lim.withDefaults()
 	if int64(len(b)) > lim.MaxBytes {
 		return Decoded{}, fmt.Errorf("image is over %d bytes: %w", lim.MaxBytes, ErrTooLarge)
@@ -124,6 +155,14 @@ func DecodeBytes(b []byte, lim Limits) (Decoded, error) {
 	if cfg.Width > lim.MaxSide || cfg.Height > lim.MaxSide || int64(cfg.Width)*int64(cfg.Height) > lim.MaxPixels {
 		return Decoded{}, fmt.Errorf("%s is %dx%d, limits %d pixels and %d per side: %w",
 			format, cfg.Width, cfg.Height, lim.MaxPixels, lim.MaxSide, ErrTooLarge)
+	}
+	if reduce && format == FormatJPEG && min(cfg.Width, cfg.Height) >= 8*ReducedMinSide {
+		img, err := safeCall(func() (image.Image, error) { return jpegdc.Decode(bytes.NewReader(b)) })
+		if err == nil {
+			return Decoded{Image: img, Format: format, Orientation: exifOrientation(format, b), Reduced: 8}, nil
+		}
+		// Unsupported by the reduced decoder, or damaged: the full decoder
+		// decides (and names the error).
 	}
 	img, err := safeCall(func() (image.Image, error) { return decodeImage(format, b) })
 	if err != nil {

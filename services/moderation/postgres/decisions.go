@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,9 +13,11 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// decideSQL locks the item the actor holds, moves it on and appends the
-// decision, in one statement. $3 says whether the actor may decide items
-// of the leads queue.
+// decideSQL locks the item the actor holds, moves it on, appends the
+// decision, its outbox message (final actions only) and its audit event, all
+// in one statement that commits on its own: one round trip, and the audit
+// head is locked only for the statement's end and the commit. $3 says
+// whether the actor may decide items of the leads queue.
 const decideSQL = `
 WITH old AS (
     SELECT id, post_id, platform, sla_deadline, claimed_at FROM review_items
@@ -29,41 +32,48 @@ upd AS (
         lease_expires_at = NULL,
         decided_at = CASE WHEN $4::text = 'escalate' THEN i.decided_at ELSE $7::timestamptz END,
         outcome = $4::text
-    FROM old WHERE i.id = old.id)
-INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
-SELECT id, $2, $4::text, $5, $6, $7::timestamptz, sla_deadline, claimed_at FROM old
-RETURNING id, (SELECT post_id FROM old), (SELECT platform FROM old), sla_deadline, claimed_at`
+    FROM old WHERE i.id = old.id),
+dec AS (
+    INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
+    SELECT id, $2, $4::text, $5, $6, $7::timestamptz, sla_deadline, claimed_at FROM old
+    RETURNING id, item_id, sla_deadline, claimed_at),
+msg AS (
+    INSERT INTO outbox (topic, key, payload)
+    SELECT '` + moderation.TopicActions + `', old.post_id, jsonb_build_object(
+        'action_id', 'decision-' || dec.id, 'decision_id', dec.id, 'post_id', old.post_id, 'platform', old.platform,
+        'action', $4::text, 'reason_code', $5::text, 'actor', $8::text, 'decided_at', $9::text, 'reverses', NULL)
+    FROM dec, old WHERE $4::text <> 'escalate'
+    RETURNING id),
+aud AS (
+    SELECT audit_append($7::timestamptz, $8::text, '` + moderation.AuditDecision + `', 'item:' || dec.item_id,
+        jsonb_build_object('decision_id', dec.id, 'action', $4::text, 'reason_code', $5::text, 'post_id', old.post_id)
+        || CASE WHEN $6::text <> '' THEN jsonb_build_object('note', $6::text) ELSE '{}'::jsonb END) AS seq
+    FROM dec, old)
+SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT seq FROM aud), (SELECT count(*) FROM msg) FROM dec`
 
 // Decide records actor's decision on an item actor has claimed: the
 // decision row, the item's new status (escalate moves it to the leads
 // queue), an audit event and, for final actions, an outbox message for
-// moderation.actions, all in one transaction. canEscalated says whether the
-// actor may decide items of the leads queue. The input must have been
-// validated (DecisionInput.Validate). Returns ErrNotFound for an unknown
-// item and ErrConflict when actor does not hold the item.
+// moderation.actions, atomically. canEscalated says whether the actor may
+// decide items of the leads queue. The input must have been validated
+// (DecisionInput.Validate). Returns ErrNotFound for an unknown item and
+// ErrConflict when actor does not hold the item.
 func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error) {
 	now := r.now()
 	d := moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
 		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
-	found := false
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var postID, platform string
-		err := tx.QueryRow(ctx, decideSQL, itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now).
-			Scan(&d.ID, &postID, &platform, &d.SLADeadline, &d.ClaimedAt)
-		if err == pgx.ErrNoRows {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		found = true
-		return r.announce(ctx, tx, d, postID, platform)
-	})
+	var seq *int64
+	var msgs int64
+	err := r.pool.QueryRow(ctx, decideSQL, itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
+		actor.Username, now.Format(time.RFC3339Nano)).Scan(&d.ID, &d.SLADeadline, &d.ClaimedAt, &seq, &msgs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, r.notHeld(ctx, itemID)
+	}
 	if err != nil {
 		return d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
 	}
-	if !found {
-		return d, r.notHeld(ctx, itemID)
+	if seq == nil || (msgs == 1) != in.Action.Final() {
+		return d, fmt.Errorf("deciding item %d: audit event or outbox message missing", itemID)
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -79,49 +80,79 @@ func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation
 		where += " AND lang = $" + strconv.Itoa(len(args))
 	}
 	now := r.now()
-	args = append(args, now, now.Add(r.lease))
+	lease := now.Add(r.lease)
+	args = append(args, now, lease, actor.Username, lease.Format(time.RFC3339Nano))
 	n := len(args)
+	p := func(k int) string { return "$" + strconv.Itoa(n-4+k) } // now, lease, actor, lease text
+	// One statement: pick, mark claimed, audit, and load matches and media.
+	// It commits on its own, so the audit head is locked only for the
+	// statement's end and the commit.
 	sql := `
 WITH picked AS (
     SELECT id FROM review_items WHERE ` + where + `
-    ORDER BY ` + claimOrder + ` LIMIT $2 FOR UPDATE SKIP LOCKED)
-UPDATE review_items r SET status = 'claimed', claimed_by = $3, claimed_at = $` + strconv.Itoa(n-1) + `,
-    lease_expires_at = $` + strconv.Itoa(n) + `
-FROM picked WHERE r.id = picked.id
-RETURNING ` + prefixed("r.", itemColumns)
-	var items []moderation.Item
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, scanItem)
-		if err != nil || len(items) == 0 {
-			return err
-		}
-		ids := make([]int64, len(items))
-		for i, it := range items {
-			ids[i] = it.ID
-		}
-		subject := itemSubject(ids[0])
-		if len(ids) > 1 {
-			subject = "items"
-		}
-		_, err = AppendAudit(ctx, tx, now, actor.Username, moderation.AuditClaim, subject,
-			map[string]any{"items": ids, "queue": f.Queue, "lease_expires_at": now.Add(r.lease)})
-		return err
-	})
+    ORDER BY ` + claimOrder + ` LIMIT $2 FOR UPDATE SKIP LOCKED),
+upd AS (
+    UPDATE review_items r SET status = 'claimed', claimed_by = $3, claimed_at = ` + p(1) + `,
+        lease_expires_at = ` + p(2) + `
+    FROM picked WHERE r.id = picked.id
+    RETURNING ` + prefixed("r.", itemColumns) + `),
+aud AS (
+    SELECT audit_append(` + p(1) + `, ` + p(3) + `, '` + moderation.AuditClaim + `',
+        CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END,
+        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', $1::text, 'lease_expires_at', ` + p(4) + `::text)) AS seq
+    FROM upd HAVING count(*) > 0)
+SELECT upd.*, ` + matchesJSON + `, ` + mediaJSON + `, (SELECT seq FROM aud) FROM upd`
+	rows, err := r.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
+	}
+	items, err := pgx.CollectRows(rows, scanItemWithRelations)
 	if err != nil {
 		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
 	}
 	slices.SortFunc(items, compareClaimOrder)
-	if err := r.queue.attach(ctx, items); err != nil {
-		return nil, err
-	}
 	if items == nil {
 		items = []moderation.Item{}
 	}
 	return items, nil
+}
+
+// matchesJSON and mediaJSON aggregate an item's matches and media (upd.id)
+// into JSON shaped like moderation.Match and moderation.ItemMedia.
+const matchesJSON = `COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+    'rule', m.rule_id, 'version', m.rule_version, 'category', m.category, 'severity', m.severity, 'spans', m.spans,
+    'bank', m.bank, 'entry', m.entry_id, 'hash_type', m.hash_type, 'distance', m.distance, 'media_id', m.media_id,
+    'hash', m.hash)) ORDER BY m.match_key) FROM review_matches m WHERE m.item_id = upd.id), '[]')`
+
+const mediaJSON = `COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+    'media_id', v.media_id, 'mime', v.mime, 'url', v.url, 'sha256', v.sha256)) ORDER BY v.media_id)
+    FROM review_media v WHERE v.item_id = upd.id), '[]')`
+
+// scanItemWithRelations reads itemColumns followed by the matches and
+// media JSON (and any further columns, ignored).
+func scanItemWithRelations(row pgx.CollectableRow) (moderation.Item, error) {
+	var it moderation.Item
+	var sev int16
+	var status string
+	var matches, media []byte
+	var seq *int64
+	err := row.Scan(&it.ID, &it.PostID, &it.Platform, &it.AuthorID, &it.AuthorHandle, &it.Text, &it.Lang, &it.URL,
+		&it.PostCreatedAt, &it.FlaggedAt, &it.Category, &sev, &it.Queue, &it.SLADeadline, &status,
+		&it.ClaimedBy, &it.LeaseExpiresAt, &it.DecidedAt, &matches, &media, &seq)
+	if err != nil {
+		return it, err
+	}
+	it.Severity = moderation.Severity(sev)
+	it.Status = moderation.Status(status)
+	it.Matches = []moderation.Match{}
+	it.Media = []moderation.ItemMedia{}
+	if err := json.Unmarshal(matches, &it.Matches); err != nil {
+		return it, fmt.Errorf("decoding matches of item %d: %w", it.ID, err)
+	}
+	if err := json.Unmarshal(media, &it.Media); err != nil {
+		return it, fmt.Errorf("decoding media of item %d: %w", it.ID, err)
+	}
+	return it, nil
 }
 
 func compareClaimOrder(a, b moderation.Item) int {

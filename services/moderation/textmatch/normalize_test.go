@@ -61,6 +61,7 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepSeparators, "k.i.l.l", "kill"},
 		{StepSeparators, "k-i-l-l k_i_l_l", "kill kill"},
 		{StepSeparators, "I h a t e women", "Ihate women"},
+		{StepSeparators, "are v i l e. Or s c u m!", "are vile Or scum"},
 		{StepSeparators, "end. Kill", "end Kill"},
 		{StepSeparators, "don't", "dont"},
 		{0, "k.i.l.l", "k i l l"},

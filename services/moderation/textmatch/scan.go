@@ -252,7 +252,10 @@ func (sc *scanner) nextIsBoundary(i int) bool {
 		c := sc.text[i]
 		if c < utf8.RuneSelf {
 			k := uint8(sc.n.ascii[c] >> 8)
-			return k != kindWord && k != kindSoft
+			if k == kindSoft && i+1 < len(sc.text) && sc.isWordStart(i+1) {
+				return false // "k_i_l_l": the token goes on
+			}
+			return k != kindWord
 		}
 		r, size := utf8.DecodeRuneInString(sc.text[i:])
 		if isIgnorable(r) || unicode.Is(unicode.Mn, r) {
