@@ -26,6 +26,11 @@ const (
 	AuditPurge         = "retention_purge"
 )
 
+// AuditBankQuarantine records a hash-bank entry taken out of service, by a
+// worker's guard (it matched an abnormal share of media) or by a person;
+// AuditBankConfirm records its release.
+const AuditBankQuarantine = "bank_quarantine"
+
 // AuditEvent is one entry of the append-only, hash-chained audit log.
 type AuditEvent struct {
 	Seq      int64           `json:"seq"`

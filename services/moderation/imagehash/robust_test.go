@@ -157,12 +157,60 @@ func TestRobustness(t *testing.T) {
 	}
 	pdqRes := map[string]*robustResult{}
 	phRes := map[string]*robustResult{}
+	// The same copies as a feed delivers them, JPEG files (quality 95),
+	// through the canonical decoder and through the fast path
+	// (DecodeReduced): the fast path must match as often.
+	type pathRes struct{ pdq, ph robustResult }
+	plainRes, fastRes := map[string]*pathRes{}, map[string]*pathRes{}
+	reducedCopies, copies := 0, 0
+	match := func(res *pathRes, hs Hashes, o orig) {
+		res.ph.total++
+		if hs.PHash.Distance(o.phash) <= 10 {
+			res.ph.hit++
+		}
+		if o.quality >= 50 {
+			res.pdq.total++
+			best := 256
+			for _, v := range o.pdq {
+				best = min(best, hs.PDQ.Hash.Distance(v))
+			}
+			if hs.PDQ.Quality >= 50 && best <= 31 {
+				res.pdq.hit++
+			}
+		}
+	}
 	var pdqFalse, pdqPairs, phFalse, phPairs int
 	for _, tr := range transforms {
 		pdqRes[tr.name], phRes[tr.name] = &robustResult{}, &robustResult{}
 		for i, o := range origs {
 			img := tr.f(t, o.img)
 			r := h.PDQ(img)
+			{
+				var buf bytes.Buffer
+				if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+					t.Fatal(err)
+				}
+				opt := HashOptions{Types: []string{TypePDQ, TypePHash}}
+				pd, err := DecodeBytes(buf.Bytes(), Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fd, err := DecodeReduced(buf.Bytes(), Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				copies++
+				if fd.Reduced != 0 {
+					reducedCopies++
+				}
+				ph, _ := h.HashAll(pd, opt)
+				fh, _ := h.HashAll(fd, opt)
+				if plainRes[tr.name] == nil {
+					plainRes[tr.name], fastRes[tr.name] = &pathRes{}, &pathRes{}
+				}
+				match(plainRes[tr.name], ph, o)
+				match(fastRes[tr.name], fh, o)
+			}
 			ph, _ := PHash(img)
 			// pHash recall is over every photo; PDQ recall over photos whose
 			// original is usable (quality ≥ 50), and a transformed copy whose
@@ -213,6 +261,15 @@ func TestRobustness(t *testing.T) {
 		fmt.Fprintf(&sb, "| %s | %d/%d = %.2f | %d/%d = %.2f |\n", tr.name, p.hit, p.total, p.recall(), q.hit, q.total, q.recall())
 	}
 	fmt.Fprintf(&sb, "\nfalse matches between different photos: PDQ %d of %d pairs, pHash %d of %d pairs\n", pdqFalse, pdqPairs, phFalse, phPairs)
+	fmt.Fprintf(&sb, "\nas JPEG files (q95), canonical DecodeBytes vs fast DecodeReduced (%d of %d copies decoded at 1/8 scale):\n", reducedCopies, copies)
+	fmt.Fprintf(&sb, "| transform | PDQ plain | PDQ fast | pHash plain | pHash fast |\n|---|---|---|---|---|\n")
+	for _, tr := range transforms {
+		p, f := plainRes[tr.name], fastRes[tr.name]
+		fmt.Fprintf(&sb, "| %s | %d/%d | %d/%d | %d/%d | %d/%d |\n", tr.name, p.pdq.hit, p.pdq.total, f.pdq.hit, f.pdq.total, p.ph.hit, p.ph.total, f.ph.hit, f.ph.total)
+		if f.pdq.hit < p.pdq.hit || f.ph.hit < p.ph.hit {
+			t.Errorf("%s: fast path recall below the canonical path's", tr.name)
+		}
+	}
 	t.Log(sb.String())
 
 	floors := map[string][2]float64{ // PDQ, pHash

@@ -168,4 +168,3 @@ func runWorkers(t *testing.T, n int, d time.Duration, op func(worker int) (time.
 	}
 	return done.Load(), lats
 }
-

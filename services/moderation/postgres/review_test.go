@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -603,5 +605,36 @@ func TestSessionsAndTokens(t *testing.T) {
 	}
 	if _, err := f.users.TokenPrincipal(ctx, tok2); !errors.Is(err, moderation.ErrUnauthenticated) {
 		t.Fatalf("revoked token: %v", err)
+	}
+}
+
+// TestSQLAuditAppendMatchesChainHash: events written by the audit_append
+// SQL function (claim, decide) and by AppendAudit interleave in one chain
+// that VerifyAudit accepts, across awkward timestamps and text.
+func TestSQLAuditAppendMatchesChainHash(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	base := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	for i, at := range []time.Time{
+		base, base.Add(120 * time.Millisecond), base.Add(123456 * time.Microsecond), base.Add(100 * time.Microsecond),
+		base.Add(999999999), time.Date(2026, 12, 31, 23, 59, 59, 500000000, time.FixedZone("x", 5*3600)),
+	} {
+		actor := []string{"ålice", "bob", `q"uote`, "emoji🙂", "", "tab\tname"}[i]
+		details := fmt.Sprintf(`{"n": %d, "text": "ünïcödé \u2028 \"esc\"", "z": [1, 2.50, null], "a": {"b": true}}`, i)
+		if _, err := s.Pool.Exec(ctx, `SELECT audit_append($1, $2, 'test', $3, $4::jsonb)`, at, actor, "item:"+strconv.Itoa(i), details); err != nil {
+			t.Fatal(err)
+		}
+		err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+			_, err := postgres.AppendAudit(ctx, tx, at, actor, "test", "go", map[string]any{"i": i, "s": "ü"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	br, n, err := postgres.VerifyAudit(ctx, s.Pool)
+	if err != nil || br != nil || n != 12 {
+		t.Fatalf("verify: %+v n=%d %v", br, n, err)
 	}
 }

@@ -199,6 +199,15 @@ func (r *Reloader) swap(set *ruleset.Set) {
 	}
 }
 
+// Rebuild builds the engine again from the active rule set and swaps it
+// in: the hash banks changed (BankReloader's OnChange). Like a version
+// switch, it takes effect from the next batch.
+func (r *Reloader) Rebuild() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.swap(r.active.Load().Rules())
+}
+
 // Check loads the newest published version if it is newer than the active
 // one and did not fail before. It returns the error of a failed load; the
 // active engine is then unchanged.

@@ -3,6 +3,7 @@ package textmatch
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // matchFlag marks, inside a transition word, a target state with outputs,
@@ -17,7 +18,9 @@ const matchFlag = 1 << 31
 // link.
 type dfa struct {
 	cls        [256]uint8
-	startByte  [256]bool // bytes that begin some pattern (skip loop)
+	startByte  [256]bool // bytes that begin some pattern
+	oneStart   bool      // exactly one byte begins every pattern: startOnly
+	startOnly  byte
 	stride     uint32
 	denseLimit uint32   // nDense*stride: ids below it are dense
 	trans      []uint32 // dense rows
@@ -57,6 +60,14 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 		used[markStretch] = true
 		used[markDouble] = true
 	}
+	nStart := 0
+	for b := 0; b < 256; b++ {
+		if d.startByte[b] {
+			nStart++
+			d.startOnly = byte(b)
+		}
+	}
+	d.oneStart = nStart == 1
 	n := uint32(1)
 	for b := 0; b < 256; b++ {
 		if used[b] {
@@ -138,7 +149,7 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 	stride := d.stride
 	budget := denseBudget
 	if budget <= 0 {
-		budget = 256 << 20
+		budget = 64 << 20
 	}
 	nDense := ns
 	if rowBytes := int(stride) * 4; nDense*rowBytes > budget {
@@ -311,7 +322,7 @@ type RawHit struct {
 }
 
 // NewRaw compiles patterns into a Raw matcher. denseBudget bounds the dense
-// table in bytes (zero: 256 MiB).
+// table in bytes (zero: 64 MiB).
 func NewRaw(patterns []string, denseBudget int) (*Raw, error) {
 	d, err := buildDFA(patterns, denseBudget, false)
 	if err != nil {
@@ -335,14 +346,14 @@ func (r *Raw) Count(text string) int {
 	trans := d.trans
 	limit := d.denseLimit
 	for i := 0; i < len(text); i++ {
-		if s == 0 {
-			// Skip loop: bytes that begin no pattern keep us at the root.
-			for !d.startByte[text[i]] {
-				i++
-				if i == len(text) {
-					return n
-				}
+		if s == 0 && d.oneStart {
+			// Skip loop: with one possible first byte, memchr (SIMD) to it.
+			// With many, a per-byte skip test mispredicts more than it saves.
+			j := strings.IndexByte(text[i:], d.startOnly)
+			if j < 0 {
+				return n
 			}
+			i += j
 		}
 		c := d.cls[text[i]]
 		if s < limit {

@@ -29,7 +29,7 @@ type Options struct {
 	// Keys and values must be ASCII; values must be letters.
 	Leet map[rune]rune
 	// DenseBudget caps the bytes of the dense DFA table; states past it use
-	// slower sparse rows. Zero means 256 MiB.
+	// slower sparse rows. Zero means 64 MiB.
 	DenseBudget int
 }
 

@@ -94,7 +94,7 @@ func (n *Normalizer) String(text string) string {
 
 // Ring of the most recent symbols: long enough for the longest pattern.
 const (
-	ringSize = 256
+	ringSize = 64
 	ringMask = ringSize - 1
 	// MaxTermRunes is the longest term, in normalised runes.
 	MaxTermRunes = ringSize - 2
@@ -174,34 +174,8 @@ func (sc *scanner) run() {
 			e := n.ascii[c]
 			kind, sym := uint8(e>>8), rune(e&0xFF)
 			if kind == kindWord {
-				// Fast path: a letter continuing a word.
-				if sc.sep == sepNone && sc.pend == 0 && sc.runLen <= 1 && !sc.rec {
-					sc.tokLen++
-					if sym == sc.prev && sc.squeeze {
-						sc.runLen = 2
-						sc.ring[(sc.nsym-1)&ringMask].end = int32(i + 1)
-						i++
-						continue
-					}
-					sc.runLen = 1
-					sc.ring[sc.nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: sc.word}
-					sc.nsym++
-					sc.prev = sym
-					if sc.d != nil {
-						d := sc.d
-						s := sc.s
-						if s < d.denseLimit {
-							s = d.trans[s+uint32(d.cls[byte(sym)])]
-						} else {
-							s = d.slow(s, d.cls[byte(sym)])
-						}
-						if s&matchFlag != 0 {
-							s &^= matchFlag
-							sc.pend, sc.pendSym = s, sc.nsym-1
-						}
-						sc.s = s
-					}
-					i++
+				if sc.sep == sepNone && sc.pend == 0 && sc.runLen <= 1 && !sc.rec && sc.d != nil {
+					i = sc.fastWord(text, i)
 					continue
 				}
 				sc.wordSym(sym, i, i+1, 0)
@@ -226,6 +200,77 @@ func (sc *scanner) run() {
 		i += size
 	}
 	sc.finish()
+}
+
+// fastWord is the inner loop for ASCII letters inside a word, with the
+// scanner state in registers: one table load for the normaliser, one for
+// the automaton, one ring store per byte. It returns where it stopped: at
+// anything else, after a byte that completes a term, or before a new letter
+// that follows a squeezed run (the marker is fed by the general path).
+func (sc *scanner) fastWord(text string, i int) int {
+	d := sc.d
+	trans, limit := d.trans, d.denseLimit
+	asc := &sc.n.ascii
+	s, nsym, prev, run, tok, word := sc.s, sc.nsym, sc.prev, sc.runLen, sc.tokLen, sc.word
+	squeeze := sc.squeeze
+	for ; i < len(text); i++ {
+		c := text[i]
+		if c >= utf8.RuneSelf {
+			break
+		}
+		e := asc[c]
+		if uint8(e>>8) != kindWord {
+			// One plain space between two words of several letters: emit
+			// the hard separator here rather than in the general path.
+			if c != ' ' || tok == 1 || run > 1 || i+1 >= len(text) {
+				break
+			}
+			if c2 := text[i+1]; c2 >= utf8.RuneSelf || uint8(asc[c2]>>8) != kindWord {
+				break
+			}
+			sc.ring[nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: word, flags: fSpace}
+			nsym++
+			word++
+			prev, run, tok = -1, 0, 0
+			cl := uint32(d.cls[' '])
+			if s < limit {
+				s = trans[s+cl]
+			} else {
+				s = d.slow(s, uint8(cl))
+			}
+			s &^= matchFlag // no term ends with a space
+			continue
+		}
+		sym := rune(e & 0xFF)
+		if sym == prev && squeeze {
+			run++
+			tok++
+			sc.ring[(nsym-1)&ringMask].end = int32(i + 1)
+			continue
+		}
+		if run > 1 {
+			break
+		}
+		tok++
+		run = 1
+		sc.ring[nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: word}
+		nsym++
+		prev = sym
+		cl := uint32(d.cls[byte(sym)])
+		if s < limit {
+			s = trans[s+cl]
+		} else {
+			s = d.slow(s, uint8(cl))
+		}
+		if s&matchFlag != 0 {
+			s &^= matchFlag
+			sc.pend, sc.pendSym = s, nsym-1
+			i++
+			break
+		}
+	}
+	sc.s, sc.nsym, sc.prev, sc.runLen, sc.tokLen, sc.word = s, nsym, prev, run, tok, word
+	return i
 }
 
 // isWordStart reports whether the rune at text[i:] is a letter or digit.

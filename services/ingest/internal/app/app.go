@@ -72,6 +72,10 @@ type Config struct {
 	ImageMaxPixels     int64
 	ImageMaxSide       int
 
+	BankGuardWindow     time.Duration
+	BankGuardMaxShare   float64
+	BankGuardMinMatches int
+
 	OutboxRelay bool
 
 	// Ready, if set, is called with the bound HTTP address (tests use :0).
@@ -124,6 +128,10 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.ImageMaxPixels, "image-max-pixels", imagehash.DefaultMaxPixels, "largest image (width × height from its header) decoded")
 	fs.IntVar(&c.ImageMaxSide, "image-max-side", imagehash.DefaultMaxSide, "longest image side decoded")
 
+	fs.DurationVar(&c.BankGuardWindow, "bank-guard-window", time.Hour, "window over which the bad-entry guard measures each bank entry's share of media")
+	fs.Float64Var(&c.BankGuardMaxShare, "bank-guard-max-share", 0.005, "share of media one bank entry may match within the window before it is quarantined")
+	fs.IntVar(&c.BankGuardMinMatches, "bank-guard-min-matches", 20, "matches in the window before an entry's share is judged")
+
 	fs.BoolVar(&c.OutboxRelay, "outbox-relay", true, "relay the transactional outbox to Kafka (one relay holds the lock at a time)")
 }
 
@@ -175,13 +183,13 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	defer pool.Close()
 
-	localRules, engineOpts, err := loadEngine(ctx, log, cfg)
+	localRules, fileBanks, err := loadEngine(ctx, log, cfg)
 	if err != nil {
 		return err
 	}
 	// The engine in use; a rule reload swaps what this returns: the local
 	// rules until the rule reloader (below) has loaded the published ones.
-	eng := engine.New(localRules, engineOpts...)
+	eng := engine.New(localRules)
 	engineFn := func() *engine.Engine { return eng }
 
 	reg := cfg.Registry
@@ -211,6 +219,32 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return stopped(g, err)
 		}
 	}
+	// Hash banks: the files and the banks stored in Postgres (a stored bank
+	// replaces a file bank of the same name), reloaded when an import or a
+	// quarantine is announced on postgres.BanksChannel; quarantines are
+	// recorded in Postgres so every worker and a restart keep them.
+	var banks *rulestore.BankReloader
+	var onBanks func() // set once the rule reloader exists, before banks.Run
+	err = retry.do(gctx, gctx, "postgres", func(ctx context.Context) error {
+		var berr error
+		banks, berr = rulestore.NewBankReloader(ctx, rulestore.BankOptions{
+			Files: fileBanks, Store: postgres.NewBankStore(pool, nil), Actor: "vigil-ingest", Clock: postgres.SystemClock{},
+			Guard: hashbank.GuardOptions{Window: cfg.BankGuardWindow, MaxShare: cfg.BankGuardMaxShare, MinMatches: cfg.BankGuardMinMatches},
+			Log: log.With("component", "banks"), Registerer: reg, Info: health,
+			OnChange: func() { onBanks() },
+		})
+		return berr
+	}, nil)
+	if err != nil {
+		return stopped(g, err)
+	}
+	buildEngine := func(s *ruleset.Set) *engine.Engine {
+		opts := []engine.Option{engine.WithGuard(banks.Guard())}
+		if set := banks.Set(); set != nil {
+			opts = append(opts, engine.WithBanks(set))
+		}
+		return engine.New(s, opts...)
+	}
 	// Rules: the newest published version, then each new one (between
 	// batches: the processor takes the engine once per batch).
 	var reloader *rulestore.Reloader
@@ -219,7 +253,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		reloader, rerr = rulestore.New(ctx, rulestore.Options{
 			Store:    postgres.NewRuleStore(pool, nil),
 			Fallback: func() (*ruleset.Set, error) { return localRules, nil },
-			Build:    func(s *ruleset.Set) *engine.Engine { return engine.New(s, engineOpts...) },
+			Build:    buildEngine,
 			Log:      log.With("component", "rules"), Registerer: reg, Info: health,
 		})
 		return rerr
@@ -229,6 +263,8 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	engineFn = reloader.Engine
 	g.Go(func() error { return reloader.Run(gctx) })
+	onBanks = reloader.Rebuild
+	g.Go(func() error { return banks.Run(gctx) })
 
 	topics := []string{cfg.PostsTopic, cfg.DLQTopic}
 	if cfg.OutboxRelay {
@@ -322,9 +358,9 @@ func stopped(g *errgroup.Group, err error) error {
 }
 
 // loadEngine compiles the local rules (used until a version is published)
-// and the hash banks from files, and returns the engine options every rule
-// version is built with.
-func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*ruleset.Set, []engine.Option, error) {
+// and reads the hash-bank files (merged with the banks stored in Postgres
+// by rulestore.BankReloader).
+func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*ruleset.Set, []hashbank.Bank, error) {
 	rules, err := ruleset.LoadDir(cfg.RulesDir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading rules: %w", err)
@@ -344,12 +380,6 @@ func loadEngine(ctx context.Context, log *slog.Logger, cfg Config) (*ruleset.Set
 	if err != nil {
 		return nil, nil, fmt.Errorf("compiling hash banks: %w", err)
 	}
-	guard := hashbank.NewGuard(postgres.SystemClock{}, hashbank.GuardOptions{
-		OnQuarantine: func(q hashbank.QuarantineState) {
-			log.Error("hash-bank entry quarantined: it matched an abnormal share of media", "bank", q.Bank, "entry", q.EntryID,
-				"matches", q.Matches, "observed", q.Observed)
-		},
-	})
-	log.InfoContext(ctx, "hash banks loaded", "dir", cfg.BanksDir, "banks", len(banks), "entries", set.Len())
-	return rules, []engine.Option{engine.WithBanks(set), engine.WithGuard(guard)}, nil
+	log.InfoContext(ctx, "hash bank files loaded", "dir", cfg.BanksDir, "banks", len(banks), "entries", set.Len())
+	return rules, banks, nil
 }

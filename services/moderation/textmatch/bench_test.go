@@ -1,0 +1,323 @@
+package textmatch
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	cloudflare "github.com/cloudflare/ahocorasick"
+	coregx "github.com/coregx/ahocorasick"
+	petar "github.com/petar-dambovaliev/aho-corasick"
+)
+
+// benchTerms builds a literal term set of exactly n terms: the profanity
+// lists (surge-ai, LDNOOBW in every language, dsojevic) first, then words
+// and word pairs drawn from the Davidson tweets by frequency.
+func benchTerms(t testing.TB, tweets []string, n int) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var out []string
+	nz, _ := NewNormalizer(Options{})
+	add := func(s string) {
+		s = strings.TrimSpace(strings.ToLower(s))
+		if len(s) < 2 || seen[s] || len(out) >= n {
+			return
+		}
+		if _, err := nz.NormalizeTerm(s); err != nil {
+			return
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	var lists []string
+	if f, err := os.Open(filepath.Join(needData(t, "surge-ai-profanity"), "profanity_en.csv")); err == nil {
+		rows, _ := csv.NewReader(f).ReadAll()
+		f.Close()
+		for _, r := range rows[1:] {
+			lists = append(lists, r[0])
+		}
+	}
+	ld := needData(t, "ldnoobw")
+	files, _ := filepath.Glob(filepath.Join(ld, "*.txt"))
+	sort.Strings(files)
+	for _, f := range files {
+		lists = append(lists, loadLines(t, f)...)
+	}
+	if b, err := os.ReadFile(filepath.Join(needData(t, "dsojevic-profanity-list"), "en.json")); err == nil {
+		var es []struct{ Match string }
+		_ = json.Unmarshal(b, &es)
+		for _, e := range es {
+			for _, a := range strings.Split(e.Match, "|") {
+				lists = append(lists, strings.ReplaceAll(a, "*", ""))
+			}
+		}
+	}
+	if n < len(lists) {
+		// A spread sample, so small sets still mix scripts and lists.
+		step := float64(len(lists)) / float64(n)
+		for i := 0; len(out) < n && i < len(lists)*2; i++ {
+			add(lists[int(float64(i)*step)%len(lists)])
+		}
+	}
+	for _, s := range lists {
+		add(s)
+	}
+	if len(out) < n {
+		words := map[string]int{}
+		pairs := map[string]int{}
+		for _, tw := range tweets {
+			f := strings.FieldsFunc(strings.ToLower(tw), func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r == '\'')
+			})
+			for i, w := range f {
+				words[w]++
+				if i > 0 {
+					pairs[f[i-1]+" "+w]++
+				}
+			}
+		}
+		for _, m := range []map[string]int{words, pairs} {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool {
+				if m[keys[i]] != m[keys[j]] {
+					return m[keys[i]] > m[keys[j]]
+				}
+				return keys[i] < keys[j]
+			})
+			for _, k := range keys {
+				add(k)
+			}
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("only %d distinct terms, want %d", len(out), n)
+	}
+	return out
+}
+
+type benchCorpus struct {
+	posts []string
+	bytes int
+}
+
+func corpus(t testing.TB) benchCorpus {
+	tw := loadTweets(t)
+	c := benchCorpus{posts: tw}
+	for _, p := range tw {
+		c.bytes += len(p)
+	}
+	return c
+}
+
+// perPost runs f over every post once per b.N/len(posts) rounds.
+func perPost(c benchCorpus, f func(string)) func(b *testing.B) {
+	return func(b *testing.B) {
+		b.ResetTimer()
+		b.ReportAllocs()
+		b.SetBytes(int64(c.bytes / len(c.posts)))
+		for i := 0; i < b.N; i++ {
+			f(c.posts[i%len(c.posts)])
+		}
+	}
+}
+
+var sink int
+
+func termsOf(ws []string) []Term {
+	ts := make([]Term, len(ws))
+	for i, w := range ws {
+		ts[i] = Term{Text: w}
+	}
+	return ts
+}
+
+func BenchmarkRaw10k(b *testing.B) {
+	c := corpus(b)
+	r, err := NewRaw(benchTerms(b, c.posts, 10000), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	perPost(c, func(s string) { sink += r.Count(s) })(b)
+}
+
+func BenchmarkFull10k(b *testing.B) {
+	c := corpus(b)
+	m := mustCompile(b, termsOf(benchTerms(b, c.posts, 10000)), Options{})
+	hits := make([]Hit, 0, 64)
+	perPost(c, func(s string) { hits = m.FindAll(s, hits[:0]); sink += len(hits) })(b)
+}
+
+func BenchmarkFull100(b *testing.B) {
+	c := corpus(b)
+	m := mustCompile(b, termsOf(benchTerms(b, c.posts, 100)), Options{})
+	hits := make([]Hit, 0, 64)
+	perPost(c, func(s string) { hits = m.FindAll(s, hits[:0]); sink += len(hits) })(b)
+}
+
+func BenchmarkCompile10k(b *testing.B) {
+	c := corpus(b)
+	ts := termsOf(benchTerms(b, c.posts, 10000))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Compile(ts, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// measured is one benchmark result.
+type measured struct {
+	name  string
+	nsOp  float64
+	mbps  float64
+	alloc int64
+}
+
+func measure(name string, c benchCorpus, f func(string)) measured {
+	r := testing.Benchmark(perPost(c, f))
+	ns := float64(r.T.Nanoseconds()) / float64(r.N)
+	avg := float64(c.bytes) / float64(len(c.posts))
+	return measured{name: name, nsOp: ns, mbps: avg / ns * 1e3, alloc: r.AllocsPerOp()}
+}
+
+// buildStats measures wall time and heap growth of build.
+func buildStats(build func()) (time.Duration, uint64) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	build()
+	d := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return d, after.TotalAlloc - before.TotalAlloc
+}
+
+// TestBenchKeywords compares our matcher with the Go libraries a user would
+// otherwise pick, in one run on the same machine, and prints BENCH lines.
+// It runs only with VIGIL_BENCH=1 (make bench).
+func TestBenchKeywords(t *testing.T) {
+	if os.Getenv("VIGIL_BENCH") != "1" {
+		t.Skip("set VIGIL_BENCH=1 to run the keyword benchmarks")
+	}
+	c := corpus(t)
+	fmt.Printf("BENCH keywords_corpus_posts %d posts\n", len(c.posts))
+	fmt.Printf("BENCH keywords_corpus_bytes %d bytes\n", c.bytes)
+	for _, n := range []int{100, 10000, 100000} {
+		words := benchTerms(t, c.posts, n)
+		bytesW := make([][]byte, len(words))
+		for i, w := range words {
+			bytesW[i] = []byte(w)
+		}
+		var raw *Raw
+		var full *Matcher
+		dRaw, mRaw := buildStats(func() {
+			var err error
+			if raw, err = NewRaw(words, 0); err != nil {
+				t.Fatal(err)
+			}
+		})
+		dFull, mFull := buildStats(func() { full = mustCompile(t, termsOf(words), Options{}) })
+		fmt.Printf("BENCH keywords_raw_build_%d_terms %.3f s\n", n, dRaw.Seconds())
+		fmt.Printf("BENCH keywords_raw_build_alloc_%d_terms %.1f MB\n", n, float64(mRaw)/1e6)
+		fmt.Printf("BENCH keywords_raw_automaton_%d_terms %.1f MB\n", n, float64(raw.MemBytes())/1e6)
+		fmt.Printf("BENCH keywords_full_build_%d_terms %.3f s\n", n, dFull.Seconds())
+		fmt.Printf("BENCH keywords_full_build_alloc_%d_terms %.1f MB\n", n, float64(mFull)/1e6)
+		fmt.Printf("BENCH keywords_full_automaton_%d_terms %.1f MB (%d states)\n", n, float64(full.MemBytes())/1e6, full.States())
+
+		hits := make([]Hit, 0, 256)
+		ours := []measured{
+			measure("raw", c, func(s string) { sink += raw.Count(s) }),
+			measure("full", c, func(s string) { hits = full.FindAll(s, hits[:0]); sink += len(hits) }),
+		}
+		if n == 100 {
+			// The cost of fuzzy: every term with fuzzy: 1.
+			ft := termsOf(words)
+			for i := range ft {
+				ft[i].Fuzzy = 1
+			}
+			fz := mustCompile(t, ft, Options{})
+			f := measure("full_fuzzy", c, func(s string) { hits = fz.FindAll(s, hits[:0]); sink += len(hits) })
+			fmt.Printf("BENCH keywords_full_fuzzy_%d_terms %.1f MB/s vs exact %.1f MB/s ratio %.2f\n", n, f.mbps, ours[1].mbps, f.mbps/ours[1].mbps)
+			fmt.Printf("BENCH keywords_full_fuzzy_automaton_%d_terms %.1f MB (%d states)\n", n, float64(fz.MemBytes())/1e6, fz.States())
+		}
+		var base []measured
+		{
+			var cf *cloudflare.Matcher
+			d, _ := buildStats(func() { cf = cloudflare.NewStringMatcher(words) })
+			fmt.Printf("BENCH keywords_cloudflare_build_%d_terms %.3f s\n", n, d.Seconds())
+			base = append(base, measure("cloudflare", c, func(s string) { sink += len(cf.MatchThreadSafe([]byte(s))) }))
+		}
+		{
+			var pd petar.AhoCorasick
+			d, _ := buildStats(func() {
+				bld := petar.NewAhoCorasickBuilder(petar.Opts{MatchKind: petar.StandardMatch, DFA: true})
+				pd = bld.Build(words)
+			})
+			fmt.Printf("BENCH keywords_petar_build_%d_terms %.3f s\n", n, d.Seconds())
+			base = append(base, measure("petar-dambovaliev", c, func(s string) {
+				it := pd.IterOverlapping(s)
+				for m := it.Next(); m != nil; m = it.Next() {
+					sink++
+				}
+			}))
+		}
+		{
+			var cg *coregx.Automaton
+			d, _ := buildStats(func() {
+				var err error
+				if cg, err = coregx.NewBuilder().AddStrings(words).Build(); err != nil {
+					t.Fatal(err)
+				}
+			})
+			fmt.Printf("BENCH keywords_coregx_build_%d_terms %.3f s\n", n, d.Seconds())
+			base = append(base, measure("coregx", c, func(s string) { sink += len(cg.FindAllOverlapping([]byte(s))) }))
+		}
+		if n <= 10000 {
+			quoted := make([]string, len(words))
+			for i, w := range words {
+				quoted[i] = regexp.QuoteMeta(w)
+			}
+			var re *regexp.Regexp
+			d, _ := buildStats(func() { re = regexp.MustCompile(strings.Join(quoted, "|")) })
+			fmt.Printf("BENCH keywords_regexp_build_%d_terms %.3f s\n", n, d.Seconds())
+			base = append(base, measure("regexp", c, func(s string) { sink += len(re.FindAllStringIndex(s, -1)) }))
+		} else {
+			fmt.Printf("BENCH keywords_regexp_%d_terms skipped: a %d-way alternation takes minutes to build and to scan\n", n, n)
+		}
+		best := slices.MaxFunc(base, func(a, b measured) int {
+			if a.mbps < b.mbps {
+				return -1
+			}
+			return 1
+		})
+		for _, o := range ours {
+			for _, bl := range base {
+				fmt.Printf("BENCH keywords_%s_%d_terms %.1f MB/s vs %s %.1f MB/s ratio %.2f\n", o.name, n, o.mbps, bl.name, bl.mbps, o.mbps/bl.mbps)
+				fmt.Printf("BENCH keywords_%s_%d_terms_ns_per_post %.0f ns/post vs %s %.0f ns/post ratio %.2f\n", o.name, n, o.nsOp, bl.name, bl.nsOp, bl.nsOp/o.nsOp)
+			}
+			fmt.Printf("BENCH keywords_%s_%d_terms_allocs %d allocs/post\n", o.name, n, o.alloc)
+			fmt.Printf("BENCH keywords_%s_%d_terms_vs_fastest %.1f MB/s vs %s %.1f MB/s ratio %.2f\n", o.name, n, o.mbps, best.name, best.mbps, o.mbps/best.mbps)
+		}
+	}
+}
+
+func BenchmarkRaw100(b *testing.B) {
+	c := corpus(b)
+	r, err := NewRaw(benchTerms(b, c.posts, 100), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	perPost(c, func(s string) { sink += r.Count(s) })(b)
+}

@@ -1,0 +1,99 @@
+// Minimal moderator page. It only calls the JSON API; the server enforces
+// every rule (roles, leases, CSRF, blurring), so nothing here is trusted.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let csrf = "", current = null;
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: "same-origin" };
+  if (method !== "GET") opts.headers["X-CSRF-Token"] = csrf;
+  if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+  const res = await fetch(path, opts);
+  const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
+  return data;
+}
+
+function say(text) { $("msg").textContent = text; }
+
+async function start() {
+  try {
+    const me = await api("GET", "/api/v1/me");
+    csrf = me.csrf_token || "";
+    $("who").textContent = me.user.username + " (" + me.user.roles.join(", ") + ")";
+    $("login").hidden = true; $("logout").hidden = false; $("desk").hidden = false;
+    $("leads").parentElement.hidden = !me.permissions.includes("decide:escalated");
+    const rc = await api("GET", "/api/v1/reason-codes");
+    $("reasons").replaceChildren(...rc.reason_codes.map((r) => new Option(r.code + " " + r.title, r.code)));
+    const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
+    if (claimed.items.length) show(claimed.items[0]);
+  } catch (e) {
+    $("login").hidden = false; $("desk").hidden = true; $("logout").hidden = true;
+  }
+}
+
+function highlight(text, matches) {
+  const spans = matches.flatMap((m) => m.spans || []).sort((a, b) => a[0] - b[0]);
+  const bytes = new TextEncoder().encode(text), dec = new TextDecoder();
+  const out = document.createDocumentFragment();
+  let at = 0;
+  for (const [s, e] of spans) {
+    if (s < at) continue;
+    out.append(dec.decode(bytes.slice(at, s)));
+    const m = document.createElement("mark"); m.textContent = dec.decode(bytes.slice(s, e)); out.append(m);
+    at = e;
+  }
+  out.append(dec.decode(bytes.slice(at)));
+  return out;
+}
+
+function show(item) {
+  current = item;
+  $("item").hidden = !item;
+  if (!item) return;
+  const overdue = new Date(item.sla_deadline) < new Date();
+  $("title").textContent = "#" + item.id + " " + item.category + " (severity " + item.severity + ")";
+  $("meta").textContent = item.platform + " · @" + item.author_handle + " · due " + new Date(item.sla_deadline).toLocaleString() + (overdue ? " · OVERDUE" : "");
+  $("meta").className = overdue ? "overdue" : "";
+  $("text").replaceChildren(highlight(item.text, item.matches));
+  $("matches").replaceChildren(...item.matches.map((m) => {
+    const li = document.createElement("li");
+    li.textContent = m.rule ? "rule " + m.rule + " v" + m.version : "bank " + m.bank + " entry " + m.entry + " (" + m.hash_type + ", distance " + m.distance + ")";
+    return li;
+  }));
+  $("media").replaceChildren(...item.media.filter((m) => m.sha256).map((m) => {
+    const img = document.createElement("img");
+    img.alt = "blurred evidence"; img.src = "/api/v1/items/" + item.id + "/media/" + encodeURIComponent(m.media_id);
+    return img;
+  }));
+}
+
+$("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  try {
+    const r = await api("POST", "/api/v1/login", { username: f.get("username"), password: f.get("password") });
+    csrf = r.csrf_token; ev.target.reset(); say(""); start();
+  } catch (e) { say(e.message); }
+});
+$("logout").addEventListener("click", async () => { await api("POST", "/api/v1/logout").catch(() => {}); csrf = ""; show(null); start(); });
+$("claim").addEventListener("click", async () => {
+  try {
+    const r = await api("POST", "/api/v1/queue/claim", { count: 1, queue: $("leads").checked ? "leads" : "default" });
+    show(r.items[0] || null); say(r.items.length ? "" : "Nothing to review.");
+  } catch (e) { say(e.message); }
+});
+$("release").addEventListener("click", async () => {
+  if (!current) return;
+  try { await api("POST", "/api/v1/items/" + current.id + "/release"); show(null); say("Released."); } catch (e) { say(e.message); }
+});
+$("decide").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  if (!current) return;
+  const f = new FormData(ev.target);
+  try {
+    await api("POST", "/api/v1/items/" + current.id + "/decision", { action: f.get("action"), reason_code: f.get("reason_code"), note: f.get("note") });
+    say("Decided #" + current.id + ": " + f.get("action")); show(null); ev.target.note.value = "";
+  } catch (e) { say(e.message); }
+});
+start();
