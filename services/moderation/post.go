@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -60,14 +61,56 @@ type Media struct {
 
 // DecodePost parses and validates one post event. Errors wrap ErrInvalid and
 // are *PostError values whose Reason is a short, bounded, metric-friendly code.
+//
+// A well-formed post is parsed once: by decodePostFast when it has the
+// usual shape, else by one strict encoding/json decode. Only a message
+// that both reject, or whose version is not PostVersion, is examined again
+// (classifyPost) to say precisely why, so the reasons are those of a
+// version probe followed by a strict decode.
 func DecodePost(b []byte) (Post, error) {
-	var p Post
 	if len(b) > MaxPostBytes {
-		return p, &PostError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("message is %d bytes, limit %d", len(b), MaxPostBytes)}
+		return Post{}, &PostError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("message is %d bytes, limit %d", len(b), MaxPostBytes)}
 	}
 	if !utf8.Valid(b) {
-		return p, &PostError{Reason: ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
+		return Post{}, &PostError{Reason: ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
 	}
+	var p Post
+	if !decodePostFast(b, &p) {
+		var q Post // its own variable: escapes to the heap, p does not
+		if decodeStrict(b, &q) != nil {
+			return classifyPost(b)
+		}
+		p = q
+	}
+	if p.V != PostVersion {
+		return classifyPost(b)
+	}
+	if err := p.Validate(); err != nil {
+		return Post{}, err
+	}
+	return p, nil
+}
+
+// decodeStrict decodes b into p with encoding/json, refusing unknown fields
+// and anything but whitespace after the object.
+func decodeStrict(b []byte, p *Post) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return err
+	}
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
+		return errors.New("data after the top-level value")
+	}
+	return nil
+}
+
+// classifyPost decodes b in two steps, a probe of the version then a strict
+// decode, to name the first thing wrong with it: not JSON, no version, an
+// unsupported version, then the schema. It is the slow path for rejected
+// messages.
+func classifyPost(b []byte) (Post, error) {
+	var p Post
 	var probe struct {
 		V *int `json:"v"`
 	}

@@ -2,6 +2,7 @@ package hashindex
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"os"
@@ -115,9 +116,41 @@ func heapBytes() uint64 {
 	return m.HeapAlloc
 }
 
-func ratioLine(name string, ours, base testing.BenchmarkResult) {
-	o, bl := float64(ours.NsPerOp()), float64(base.NsPerOp())
+func ratioLine(name string, o, bl float64) {
 	fmt.Printf("BENCH %s %.0f queries/s vs linear-scan %.0f queries/s ratio %.1f\n", name, 1e9/o, 1e9/bl, bl/o)
+}
+
+// duel times a and b (f(i) runs query i) alternately, in rounds of about
+// 150 ms each, and returns each one's best ns per call. The dev machine is
+// shared and noisy: alternating short rounds and keeping the best exposes
+// both contenders to the same neighbours.
+func duel(rounds int, a, b func(i int)) (float64, float64) {
+	calib := func(f func(int)) int {
+		start, n := time.Now(), 0
+		for time.Since(start) < 30*time.Millisecond {
+			f(n)
+			n++
+		}
+		return max(1, int(float64(n)*150e6/float64(time.Since(start))))
+	}
+	na, nb := calib(a), calib(b)
+	best := [2]float64{math.Inf(1), math.Inf(1)}
+	k := 0
+	for r := 0; r < rounds; r++ {
+		for j, f := range []func(int){a, b} {
+			n := na
+			if j == 1 {
+				n = nb
+			}
+			start := time.Now()
+			for i := 0; i < n; i++ {
+				f(k)
+				k++
+			}
+			best[j] = min(best[j], float64(time.Since(start).Nanoseconds())/float64(n))
+		}
+	}
+	return best[0], best[1]
 }
 
 // TestBenchIndex prints BENCH lines comparing the index with a tuned linear
@@ -145,16 +178,9 @@ func TestBenchIndex(t *testing.T) {
 			}
 		}
 		var buf []Result
-		ours := testing.Benchmark(func(b *testing.B) {
-			for i := 0; b.Loop(); i++ {
-				buf = x.Search64(buf[:0], d.queries[i%len(d.queries)], r)
-			}
-		})
-		base := testing.Benchmark(func(b *testing.B) {
-			for i := 0; b.Loop(); i++ {
-				buf = linearScan64(buf[:0], d.hs, d.queries[i%len(d.queries)], r)
-			}
-		})
+		ours, base := duel(7,
+			func(i int) { buf = x.Search64(buf[:0], d.queries[i%len(d.queries)], r) },
+			func(i int) { buf = linearScan64(buf[:0], d.hs, d.queries[i%len(d.queries)], r) })
 		ratioLine(fmt.Sprintf("hashindex/64bit-1M-r%d", r), ours, base)
 		if r == 8 {
 			fmt.Printf("BENCH hashindex/64bit-1M-build %.3f s\n", build.Seconds())
@@ -185,16 +211,9 @@ func TestBenchIndex(t *testing.T) {
 		t.Fatal("no planted near-duplicates found")
 	}
 	var buf []Result
-	ours := testing.Benchmark(func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			buf = x.Search256(buf[:0], d.queries[i%len(d.queries)], 31)
-		}
-	})
-	base := testing.Benchmark(func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			buf = linearScan256(buf[:0], d.flat, d.queries[i%len(d.queries)], 31)
-		}
-	})
+	ours, base := duel(7,
+		func(i int) { buf = x.Search256(buf[:0], d.queries[i%len(d.queries)], 31) },
+		func(i int) { buf = linearScan256(buf[:0], d.flat, d.queries[i%len(d.queries)], 31) })
 	ratioLine("hashindex/pdq-1M-r31", ours, base)
 	fmt.Printf("BENCH hashindex/pdq-1M-build %.3f s\n", build.Seconds())
 	fmt.Printf("BENCH hashindex/pdq-1M-memory %.1f MB (raw hashes %.1f MB, ratio %.2f; %d tables)\n",
@@ -211,19 +230,11 @@ func TestBenchIndex(t *testing.T) {
 		}
 		qs = append(qs, v)
 	}
-	dih := testing.Benchmark(func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			buf = x.SearchMany256(buf[:0], qs[i%len(qs)][:], 31)
-		}
-	})
-	one := testing.Benchmark(func(b *testing.B) {
-		for i := 0; b.Loop(); i++ {
-			buf = x.Search256(buf[:0], qs[i%len(qs)][0], 31)
-		}
-	})
-	fmt.Printf("BENCH hashindex/pdq-1M-dihedral8 %.1f us/call vs single-query %.1f us/call ratio %.2f (cost of 8 = %.2fx one)\n",
-		float64(dih.NsPerOp())/1e3, float64(one.NsPerOp())/1e3, float64(one.NsPerOp())/float64(dih.NsPerOp()),
-		float64(dih.NsPerOp())/float64(one.NsPerOp()))
+	dih, one := duel(7,
+		func(i int) { buf = x.SearchMany256(buf[:0], qs[i%len(qs)][:], 31) },
+		func(i int) { buf = x.Search256(buf[:0], qs[i%len(qs)][0], 31) })
+	fmt.Printf("BENCH hashindex/pdq-1M-dihedral8 %.1f us/call vs single-query %.1f us/call ratio %.2f (cost of 8 = %.2fx one; %.0fx faster than one linear scan)\n",
+		dih/1e3, one/1e3, one/dih, dih/one, base/dih)
 	runtime.KeepAlive(x)
 }
 

@@ -7,45 +7,47 @@ import (
 	"github.com/corona10/goimagehash"
 )
 
-// PHash returns goimagehash's PerceptionHash of img. The bits are
-// goimagehash's, unchanged: a bank built with goimagehash elsewhere matches.
+// PHash returns goimagehash's PerceptionHash of img, bit for bit: a bank
+// built with goimagehash elsewhere matches. JPEG (YCbCr) images take an
+// exact fast path (resize64.go); prefer Hasher.HashAll in loops, which
+// reuses its buffers.
 func PHash(img image.Image) (Hash64, error) {
-	h, err := goimagehash.PerceptionHash(img)
-	if err != nil {
-		return 0, fmt.Errorf("computing phash: %w", err)
-	}
-	return Hash64(h.GetHash()), nil
+	return new(Hasher).hash64(TypePHash, img)
 }
 
-// DHash returns goimagehash's DifferenceHash of img.
+// DHash returns goimagehash's DifferenceHash of img, bit for bit.
 func DHash(img image.Image) (Hash64, error) {
-	h, err := goimagehash.DifferenceHash(img)
-	if err != nil {
-		return 0, fmt.Errorf("computing dhash: %w", err)
-	}
-	return Hash64(h.GetHash()), nil
+	return new(Hasher).hash64(TypeDHash, img)
 }
 
-// AHash returns goimagehash's AverageHash of img.
+// AHash returns goimagehash's AverageHash of img, bit for bit.
 func AHash(img image.Image) (Hash64, error) {
-	h, err := goimagehash.AverageHash(img)
-	if err != nil {
-		return 0, fmt.Errorf("computing ahash: %w", err)
-	}
-	return Hash64(h.GetHash()), nil
+	return new(Hasher).hash64(TypeAHash, img)
 }
 
 // Hash64Of computes one 64-bit hash type by name.
 func Hash64Of(typ string, img image.Image) (Hash64, error) {
+	return new(Hasher).hash64(typ, img)
+}
+
+// goimagehash64 calls goimagehash itself.
+func goimagehash64(typ string, img image.Image) (Hash64, error) {
+	var h *goimagehash.ImageHash
+	var err error
 	switch typ {
 	case TypePHash:
-		return PHash(img)
+		h, err = goimagehash.PerceptionHash(img)
 	case TypeDHash:
-		return DHash(img)
+		h, err = goimagehash.DifferenceHash(img)
 	case TypeAHash:
-		return AHash(img)
+		h, err = goimagehash.AverageHash(img)
+	default:
+		return 0, fmt.Errorf("hash type %q is not a 64-bit type", typ)
 	}
-	return 0, fmt.Errorf("hash type %q is not a 64-bit type", typ)
+	if err != nil {
+		return 0, fmt.Errorf("computing %s: %w", typ, err)
+	}
+	return Hash64(h.GetHash()), nil
 }
 
 // Hashes is every hash of one image that a caller asked for. Zero-valued
@@ -101,7 +103,7 @@ func (h *Hasher) HashAll(d Decoded, opt HashOptions) (Hashes, error) {
 			if upright == nil {
 				upright = d.Upright()
 			}
-			v, err := Hash64Of(typ, upright)
+			v, err := h.hash64(typ, upright)
 			if err != nil {
 				return Hashes{}, err
 			}

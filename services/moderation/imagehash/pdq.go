@@ -62,6 +62,8 @@ type Hasher struct {
 	aux       [256]float32
 	sortBuf   [256]float32
 	maxRetain int
+	rz        ycbcrResizer // exact fast resize for the 64-bit hashes
+	px64      []float64
 }
 
 // NewHasher returns a Hasher. It keeps its luma buffers between calls for

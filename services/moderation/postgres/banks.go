@@ -287,10 +287,11 @@ func (s *BankStore) RecordQuarantine(ctx context.Context, actor string, q hashba
 // Confirm is a rule engineer's word that an entry is right: it leaves
 // quarantine on every worker, and the guard's share rule no longer applies
 // to it. The change, a bank_confirm audit event by actor and the
-// notification commit together. wasQuarantined reports whether the entry
+// notification commit together; reason, if any, goes into the audit
+// event. wasQuarantined reports whether the entry
 // was quarantined (confirming one that is not exempts it in advance).
 // Returns moderation.ErrNotFound if the entry does not exist.
-func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID string) (wasQuarantined bool, err error) {
+func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID, reason string) (wasQuarantined bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var since *time.Time
 		if err := tx.QueryRow(ctx, `SELECT quarantined_at FROM hash_bank_entries WHERE bank = $1 AND entry_id = $2 FOR UPDATE`,
@@ -302,6 +303,9 @@ func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID string) (w
 			return err
 		}
 		details := map[string]any{"bank": bank, "entry": entryID, "was_quarantined": wasQuarantined}
+		if reason != "" {
+			details["reason"] = reason
+		}
 		if since != nil {
 			details["quarantined_at"] = since.UTC()
 		}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,10 +13,10 @@ import (
 )
 
 // decideSQL locks the item the actor holds, moves it on, appends the
-// decision, its outbox message (final actions only) and its audit event, all
-// in one statement that commits on its own: one round trip, and the audit
-// head is locked only for the statement's end and the commit. $3 says
-// whether the actor may decide items of the leads queue.
+// decision and its outbox message (final actions only), and returns the
+// details of its audit event, which the group-commit transaction running it
+// appends before committing (groupCommit). $3 says whether the actor may
+// decide items of the leads queue.
 const decideSQL = `
 WITH old AS (
     SELECT id, post_id, platform, sla_deadline, claimed_at FROM review_items
@@ -45,11 +44,10 @@ msg AS (
     FROM dec, old WHERE $4::text <> 'escalate'
     RETURNING id),
 aud AS (
-    SELECT audit_append($7::timestamptz, $8::text, '` + moderation.AuditDecision + `', 'item:' || dec.item_id,
-        jsonb_build_object('decision_id', dec.id, 'action', $4::text, 'reason_code', $5::text, 'post_id', old.post_id)
-        || CASE WHEN $6::text <> '' THEN jsonb_build_object('note', $6::text) ELSE '{}'::jsonb END) AS seq
+    SELECT (jsonb_build_object('decision_id', dec.id, 'action', $4::text, 'reason_code', $5::text, 'post_id', old.post_id)
+        || CASE WHEN $6::text <> '' THEN jsonb_build_object('note', $6::text) ELSE '{}'::jsonb END)::text AS details
     FROM dec, old)
-SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT seq FROM aud), (SELECT count(*) FROM msg) FROM dec`
+SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud) FROM dec`
 
 // Decide records actor's decision on an item actor has claimed: the
 // decision row, the item's new status (escalate moves it to the leads
@@ -57,22 +55,36 @@ SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT seq FROM aud), (SELECT 
 // moderation.actions, atomically. canEscalated says whether the actor may
 // decide items of the leads queue. The input must have been validated
 // (DecisionInput.Validate). Returns ErrNotFound for an unknown item and
-// ErrConflict when actor does not hold the item.
+// ErrConflict when actor does not hold the item. Concurrent claims and
+// decisions share group-commit transactions; the decision is answered once
+// its transaction committed.
 func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error) {
 	now := r.now()
 	d := moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
 		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
-	var seq *int64
-	var msgs int64
-	err := r.pool.QueryRow(ctx, decideSQL, itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
-		actor.Username, now.Format(time.RFC3339Nano)).Scan(&d.ID, &d.SLADeadline, &d.ClaimedAt, &seq, &msgs)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, r.notHeld(ctx, itemID)
-	}
+	var found bool
+	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
+		actor.Username, now.Format(time.RFC3339Nano)}
+	err := r.writes.do(ctx, &writeOp{sql: decideSQL, args: args, scan: func(rows pgx.Rows) (*auditEntry, error) {
+		found = false
+		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditDecision, subject: itemSubject(itemID)}
+		for rows.Next() {
+			if err := rows.Scan(&d.ID, &d.SLADeadline, &d.ClaimedAt, &ev.details); err != nil {
+				return nil, err
+			}
+			found = true
+		}
+		if err := rows.Err(); err != nil || !found {
+			return nil, err
+		}
+		return &ev, nil
+	}})
 	if err != nil {
 		return d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
 	}
-	_, _ = seq, msgs // returned so the planner cannot skip them; the CTEs guarantee both
+	if !found {
+		return d, r.notHeld(ctx, itemID)
+	}
 	return d, nil
 }
 
@@ -116,6 +128,9 @@ func (r *Reviews) Reverse(ctx context.Context, actor moderation.User, id int64, 
 		return d, fmt.Errorf("reversing decision %d: a reversal must be remove, no_violation or report: %w", id, moderation.ErrInvalid)
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if err := lockAuditHead(ctx, tx); err != nil {
+			return err
+		}
 		var oldAction, postID, platform string
 		if err := tx.QueryRow(ctx, `SELECT item_id, action FROM decisions WHERE id = $1`, id).Scan(&d.ItemID, &oldAction); err != nil {
 			return err
@@ -179,6 +194,9 @@ WHERE status IN ('pending', 'escalated', 'claimed') AND id IN (SELECT item_id FR
 		all = all[:moderation.MaxClusterDecision]
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if err := lockAuditHead(ctx, tx); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 SELECT id, post_id, platform, sla_deadline, CASE WHEN claimed_by = $2 THEN claimed_at END FROM review_items
 WHERE id = ANY($1) AND (status = 'pending'

@@ -19,15 +19,21 @@ import (
 type ReviewOptions struct {
 	Clock Clock         // SystemClock when nil
 	Lease time.Duration // how long a claim lasts; 15 minutes when zero
+	// MaxBatch bounds how many claims and decisions share one group-commit
+	// transaction; 64 when zero, 1 gives each its own transaction.
+	MaxBatch int
+	// WriteTimeout bounds one group-commit transaction; 30 seconds when zero.
+	WriteTimeout time.Duration
 }
 
 // Reviews is the reviewer's side of the queue: claiming with leases,
 // decisions, reversals, cluster decisions and item history.
 type Reviews struct {
-	pool  *pgxpool.Pool
-	clock Clock
-	lease time.Duration
-	queue *Queue
+	pool   *pgxpool.Pool
+	clock  Clock
+	lease  time.Duration
+	queue  *Queue
+	writes *groupCommit // claims and decisions
 }
 
 // NewReviews returns Reviews over pool.
@@ -38,7 +44,14 @@ func NewReviews(pool *pgxpool.Pool, o ReviewOptions) *Reviews {
 	if o.Lease <= 0 {
 		o.Lease = 15 * time.Minute
 	}
-	return &Reviews{pool: pool, clock: o.Clock, lease: o.Lease, queue: NewQueue(pool)}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 64
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	return &Reviews{pool: pool, clock: o.Clock, lease: o.Lease, queue: NewQueue(pool),
+		writes: newGroupCommit(pool, o.MaxBatch, o.WriteTimeout)}
 }
 
 // Lease is how long a claim lasts.
@@ -58,7 +71,9 @@ const claimOrder = "severity DESC, sla_deadline, flagged_at, id"
 // FOR UPDATE SKIP LOCKED and marked claimed in the same statement. The
 // claim is audited in the same transaction. Returns an empty slice when
 // nothing is available, ErrInvalid for a bad filter. The caller checks
-// that actor may claim from f.Queue.
+// that actor may claim from f.Queue. Concurrent claims and decisions share
+// group-commit transactions (see groupCommit); the claim is answered once
+// its transaction committed.
 func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation.ClaimFilter) ([]moderation.Item, error) {
 	if f.Queue == "" {
 		f.Queue = moderation.QueueDefault
@@ -81,12 +96,11 @@ func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation
 	}
 	now := r.now()
 	lease := now.Add(r.lease)
-	args = append(args, now, lease, actor.Username, lease.Format(time.RFC3339Nano))
+	args = append(args, now, lease, lease.Format(time.RFC3339Nano))
 	n := len(args)
-	p := func(k int) string { return "$" + strconv.Itoa(n-4+k) } // now, lease, actor, lease text
-	// One statement: pick, mark claimed, audit, and load matches and media.
-	// It commits on its own, so the audit head is locked only for the
-	// statement's end and the commit.
+	p := func(k int) string { return "$" + strconv.Itoa(n-3+k) } // now, lease, lease text
+	// One statement: pick, mark claimed, audit, and load matches and media,
+	// run in the next group-commit transaction.
 	sql := `
 WITH picked AS (
     SELECT id FROM review_items WHERE ` + where + `
@@ -97,16 +111,26 @@ upd AS (
     FROM picked WHERE r.id = picked.id
     RETURNING ` + prefixed("r.", itemColumns) + `),
 aud AS (
-    SELECT audit_append(` + p(1) + `, ` + p(3) + `, '` + moderation.AuditClaim + `',
-        CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END,
-        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', $1::text, 'lease_expires_at', ` + p(4) + `::text)) AS seq
-    FROM upd HAVING count(*) > 0)
-SELECT upd.*, ` + matchesJSON + `, ` + mediaJSON + `, (SELECT seq FROM aud) FROM upd`
-	rows, err := r.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
-	}
-	items, err := pgx.CollectRows(rows, scanItemWithRelations)
+    SELECT CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END AS subject,
+        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', $1::text, 'lease_expires_at', ` + p(3) + `::text)::text AS details
+    FROM upd)
+SELECT upd.*, ` + matchesJSON + `, ` + mediaJSON + `, aud.subject, aud.details FROM upd, aud`
+	var items []moderation.Item
+	err := r.writes.do(ctx, &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) (*auditEntry, error) {
+		items = items[:0]
+		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditClaim}
+		for rows.Next() {
+			it, err := scanItemWithRelations(rows, &ev.subject, &ev.details)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, it)
+		}
+		if err := rows.Err(); err != nil || len(items) == 0 {
+			return nil, err
+		}
+		return &ev, nil
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
 	}
@@ -129,16 +153,15 @@ const mediaJSON = `COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_obje
     FROM review_media v WHERE v.item_id = upd.id), '[]')`
 
 // scanItemWithRelations reads itemColumns followed by the matches and
-// media JSON (and any further columns, ignored).
-func scanItemWithRelations(row pgx.CollectableRow) (moderation.Item, error) {
+// media JSON, then the columns extra points to.
+func scanItemWithRelations(row pgx.Rows, extra ...any) (moderation.Item, error) {
 	var it moderation.Item
 	var sev int16
 	var status string
 	var matches, media []byte
-	var seq *int64
-	err := row.Scan(&it.ID, &it.PostID, &it.Platform, &it.AuthorID, &it.AuthorHandle, &it.Text, &it.Lang, &it.URL,
+	err := row.Scan(append([]any{&it.ID, &it.PostID, &it.Platform, &it.AuthorID, &it.AuthorHandle, &it.Text, &it.Lang, &it.URL,
 		&it.PostCreatedAt, &it.FlaggedAt, &it.Category, &sev, &it.Queue, &it.SLADeadline, &status,
-		&it.ClaimedBy, &it.LeaseExpiresAt, &it.DecidedAt, &matches, &media, &seq)
+		&it.ClaimedBy, &it.LeaseExpiresAt, &it.DecidedAt, &matches, &media}, extra...)...)
 	if err != nil {
 		return it, err
 	}

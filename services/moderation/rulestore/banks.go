@@ -97,7 +97,8 @@ type BankReloader struct {
 	mu        sync.Mutex // serialises loads and syncs; guards the fields below
 	stamp     string
 	loaded    bool
-	stored    map[string]bool // names of the active banks that come from the store
+	origin    map[string]string // bank name → OriginFile or OriginPostgres
+	stored    map[string]bool   // names of the active banks that come from the store
 	confirmed map[[2]string]bool
 }
 
@@ -151,6 +152,7 @@ func NewBankReloader(ctx context.Context, opt BankOptions) (*BankReloader, error
 	if _, err := r.compile(ctx, nil); err != nil {
 		return nil, fmt.Errorf("compiling hash banks: %w", err)
 	}
+	r.publish()
 	if err := r.check(ctx, true); err != nil {
 		return nil, err
 	}
@@ -186,8 +188,8 @@ func (r *BankReloader) Set() *hashbank.Set { return r.active.Load() }
 // Guard returns the guard every engine must share (engine.WithGuard).
 func (r *BankReloader) Guard() *hashbank.Guard { return r.guard }
 
-// compile builds the set from the files and stored, swaps it in and
-// publishes metrics and info. stored nil: the files alone.
+// compile builds the set from the files and stored and swaps it in; call
+// publish once engines use it. stored nil: the files alone.
 func (r *BankReloader) compile(ctx context.Context, stored []hashbank.Bank) (*hashbank.Set, error) {
 	byName := map[string]int{}
 	banks := make([]hashbank.Bank, 0, len(r.opt.Files)+len(stored))
@@ -216,13 +218,20 @@ func (r *BankReloader) compile(ctx context.Context, stored []hashbank.Bank) (*ha
 		}
 	}
 	r.active.Store(set)
+	r.origin = origin
+	return set, nil
+}
+
+// publish reports the active set in metrics and /readyz info.
+func (r *BankReloader) publish() {
+	set := r.Set()
 	r.stored = map[string]bool{}
 	r.m.entries.Reset()
 	var info []string
 	total := 0
 	if set != nil {
 		for _, b := range set.Banks() {
-			o := origin[b.Name]
+			o := r.origin[b.Name]
 			r.stored[b.Name] = o == OriginPostgres
 			r.m.entries.WithLabelValues(b.Name, o).Set(float64(len(b.Entries)))
 			info = append(info, fmt.Sprintf("%s:%s:%d", b.Name, o, len(b.Entries)))
@@ -233,7 +242,6 @@ func (r *BankReloader) compile(ctx context.Context, stored []hashbank.Bank) (*ha
 		r.opt.Info.SetInfo("banks", strings.Join(info, ","))
 		r.opt.Info.SetInfo("bank_entries", strconv.Itoa(total))
 	}
-	return set, nil
 }
 
 // Check reloads the stored banks if they changed and brings the guard in
@@ -287,14 +295,17 @@ func (r *BankReloader) reload(ctx context.Context, stamp string, initial bool) e
 		n, entries = len(set.Banks()), set.Len()
 	}
 	if initial {
+		r.publish()
 		r.opt.Log.InfoContext(ctx, "hash banks loaded", "banks", n, "entries", entries, "stored", len(stored), "files", len(r.opt.Files))
 		return nil
 	}
-	r.m.reloads.WithLabelValues("ok").Inc()
-	r.opt.Log.InfoContext(ctx, "hash banks reloaded", "banks", n, "entries", entries, "stored", len(stored))
 	if r.opt.OnChange != nil {
 		r.opt.OnChange()
 	}
+	// Reported once the engines use it.
+	r.publish()
+	r.m.reloads.WithLabelValues("ok").Inc()
+	r.opt.Log.InfoContext(ctx, "hash banks reloaded", "banks", n, "entries", entries, "stored", len(stored))
 	return nil
 }
 

@@ -79,17 +79,19 @@ func (s *fakeBankStore) pairs(m map[[2]string]bool) [][2]string {
 	return out
 }
 
-func (s *fakeBankStore) Quarantined(context.Context) ([][2]string, error) { return s.pairs(s.quarantined), nil }
-func (s *fakeBankStore) Confirmed(context.Context) ([][2]string, error)   { return s.pairs(s.confirmed), nil }
+func (s *fakeBankStore) Quarantined(context.Context) ([][2]string, error) {
+	return s.pairs(s.quarantined), nil
+}
+func (s *fakeBankStore) Confirmed(context.Context) ([][2]string, error) {
+	return s.pairs(s.confirmed), nil
+}
 
 func (s *fakeBankStore) RecordQuarantine(_ context.Context, actor string, q hashbank.QuarantineState) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, ok := s.banks[q.Bank]
-	if !ok {
+	if _, ok := s.banks[q.Bank]; !ok {
 		return false, moderation.ErrNotFound
 	}
-	_ = b
 	k := [2]string{q.Bank, q.EntryID}
 	if s.quarantined[k] || s.confirmed[k] {
 		return false, nil
@@ -180,6 +182,13 @@ func TestBankReloader(t *testing.T) {
 	<-changes
 	if got := names(); !strings.Contains(got, "imported:2222222222222222") {
 		t.Fatalf("after import: %s", got)
+	}
+	// Reported once the engines use it (after OnChange).
+	for deadline := time.Now().Add(10 * time.Second); testutil.ToFloat64(r.m.entries.WithLabelValues("imported", OriginPostgres)) != 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("imported bank not reported")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
 # HELP vigil_banks_entries Entries of each active hash bank, by bank and origin (file: --banks-dir; postgres: imported).

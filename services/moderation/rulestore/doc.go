@@ -9,4 +9,11 @@
 // the switch happens between batches, and no message is dropped or
 // processed twice because of it. A version that fails to compile is logged
 // and counted, and the last good engine stays active.
+//
+// BankReloader does the same for the hash banks: the union of the bank
+// files and the banks stored in Postgres (a stored bank replaces a file
+// bank of the same name), reloaded when postgres.BanksChannel announces an
+// import, and the engine rebuilt with Reloader.Rebuild. It owns the
+// bad-entry guard and keeps its quarantines in Postgres, so every worker
+// and a restart agree, and a rule engineer's confirmation reaches them all.
 package rulestore

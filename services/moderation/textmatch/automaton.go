@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // matchFlag marks, inside a transition word, a target state with outputs,
@@ -289,6 +290,13 @@ func (d *dfa) slow(s uint32, c uint8) uint32 {
 	return d.trans[s+uint32(c)]
 }
 
+// at loads trans[k] without a bounds check. Safe by construction: every
+// stored id is a state index times the stride, plus a class below the
+// stride, so id+class < len(trans) for dense states, the only ones passed.
+func (d *dfa) at(base unsafe.Pointer, k uint32) uint32 {
+	return *(*uint32)(unsafe.Add(base, uintptr(k)*4))
+}
+
 // next is one transition; the result may carry matchFlag.
 func (d *dfa) next(s uint32, c uint8) uint32 {
 	if s < d.denseLimit {
@@ -345,6 +353,19 @@ func (r *Raw) Count(text string) int {
 	s := uint32(0)
 	trans := d.trans
 	limit := d.denseLimit
+	if !d.oneStart && limit == uint32(d.nStates)*d.stride {
+		// Every state dense: the tight loop, one class load and one
+		// transition load per byte.
+		base := unsafe.Pointer(&trans[0])
+		for i := 0; i < len(text); i++ {
+			s = d.at(base, s+uint32(d.cls[text[i]]))
+			if s&matchFlag != 0 {
+				s &^= matchFlag
+				n += len(d.outputs(s))
+			}
+		}
+		return n
+	}
 	for i := 0; i < len(text); i++ {
 		if s == 0 && d.oneStart {
 			// Skip loop: with one possible first byte, memchr (SIMD) to it.

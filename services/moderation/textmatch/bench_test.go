@@ -2,6 +2,7 @@ package textmatch
 
 import (
 	"encoding/csv"
+	"flag"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -192,6 +193,31 @@ func measure(name string, c benchCorpus, f func(string)) measured {
 	return measured{name: name, nsOp: ns, mbps: avg / ns * 1e3, alloc: r.AllocsPerOp()}
 }
 
+type contender struct {
+	name string
+	f    func(string)
+}
+
+// benchRounds short rounds per contender, interleaved, best kept: on a
+// shared machine the load changes within a run, and the best of several
+// interleaved rounds compares like with like far better than one long run
+// each.
+const benchRounds = 3
+
+func measureInterleaved(c benchCorpus, cs []contender) []measured {
+	_ = flag.Set("test.benchtime", "300ms")
+	out := make([]measured, len(cs))
+	for r := 0; r < benchRounds; r++ {
+		for i, ct := range cs {
+			m := measure(ct.name, c, ct.f)
+			if r == 0 || m.nsOp < out[i].nsOp {
+				out[i] = m
+			}
+		}
+	}
+	return out
+}
+
 // buildStats measures wall time and heap growth of build.
 func buildStats(build func()) (time.Duration, uint64) {
 	runtime.GC()
@@ -237,10 +263,9 @@ func TestBenchKeywords(t *testing.T) {
 		fmt.Printf("BENCH keywords_full_automaton_%d_terms %.1f MB (%d states)\n", n, float64(full.MemBytes())/1e6, full.States())
 
 		hits := make([]Hit, 0, 256)
-		ours := []measured{
-			measure("raw", c, func(s string) { sink += raw.Count(s) }),
-			measure("full", c, func(s string) { hits = full.FindAll(s, hits[:0]); sink += len(hits) }),
-		}
+		var cont []contender
+		cont = append(cont, contender{"raw", func(s string) { sink += raw.Count(s) }},
+			contender{"full", func(s string) { hits = full.FindAll(s, hits[:0]); sink += len(hits) }})
 		if n == 100 {
 			// The cost of fuzzy: every term with fuzzy: 1.
 			ft := termsOf(words)
@@ -248,16 +273,14 @@ func TestBenchKeywords(t *testing.T) {
 				ft[i].Fuzzy = 1
 			}
 			fz := mustCompile(t, ft, Options{})
-			f := measure("full_fuzzy", c, func(s string) { hits = fz.FindAll(s, hits[:0]); sink += len(hits) })
-			fmt.Printf("BENCH keywords_full_fuzzy_%d_terms %.1f MB/s vs exact %.1f MB/s ratio %.2f\n", n, f.mbps, ours[1].mbps, f.mbps/ours[1].mbps)
+			cont = append(cont, contender{"full_fuzzy", func(s string) { hits = fz.FindAll(s, hits[:0]); sink += len(hits) }})
 			fmt.Printf("BENCH keywords_full_fuzzy_automaton_%d_terms %.1f MB (%d states)\n", n, float64(fz.MemBytes())/1e6, fz.States())
 		}
-		var base []measured
 		{
 			var cf *cloudflare.Matcher
 			d, _ := buildStats(func() { cf = cloudflare.NewStringMatcher(words) })
 			fmt.Printf("BENCH keywords_cloudflare_build_%d_terms %.3f s\n", n, d.Seconds())
-			base = append(base, measure("cloudflare", c, func(s string) { sink += len(cf.MatchThreadSafe([]byte(s))) }))
+			cont = append(cont, contender{"cloudflare", func(s string) { sink += len(cf.MatchThreadSafe([]byte(s))) }})
 		}
 		{
 			var pd petar.AhoCorasick
@@ -266,12 +289,12 @@ func TestBenchKeywords(t *testing.T) {
 				pd = bld.Build(words)
 			})
 			fmt.Printf("BENCH keywords_petar_build_%d_terms %.3f s\n", n, d.Seconds())
-			base = append(base, measure("petar-dambovaliev", c, func(s string) {
+			cont = append(cont, contender{"petar-dambovaliev", func(s string) {
 				it := pd.IterOverlapping(s)
 				for m := it.Next(); m != nil; m = it.Next() {
 					sink++
 				}
-			}))
+			}})
 		}
 		{
 			var cg *coregx.Automaton
@@ -282,7 +305,7 @@ func TestBenchKeywords(t *testing.T) {
 				}
 			})
 			fmt.Printf("BENCH keywords_coregx_build_%d_terms %.3f s\n", n, d.Seconds())
-			base = append(base, measure("coregx", c, func(s string) { sink += len(cg.FindAllOverlapping([]byte(s))) }))
+			cont = append(cont, contender{"coregx", func(s string) { sink += len(cg.FindAllOverlapping([]byte(s))) }})
 		}
 		if n <= 10000 {
 			quoted := make([]string, len(words))
@@ -292,9 +315,16 @@ func TestBenchKeywords(t *testing.T) {
 			var re *regexp.Regexp
 			d, _ := buildStats(func() { re = regexp.MustCompile(strings.Join(quoted, "|")) })
 			fmt.Printf("BENCH keywords_regexp_build_%d_terms %.3f s\n", n, d.Seconds())
-			base = append(base, measure("regexp", c, func(s string) { sink += len(re.FindAllStringIndex(s, -1)) }))
+			cont = append(cont, contender{"regexp", func(s string) { sink += len(re.FindAllStringIndex(s, -1)) }})
 		} else {
 			fmt.Printf("BENCH keywords_regexp_%d_terms skipped: a %d-way alternation takes minutes to build and to scan\n", n, n)
+		}
+		res := measureInterleaved(c, cont)
+		ours, base := res[:2], res[2:]
+		if n == 100 {
+			f := base[0]
+			base = base[1:]
+			fmt.Printf("BENCH keywords_full_fuzzy_%d_terms %.1f MB/s vs exact %.1f MB/s ratio %.2f\n", n, f.mbps, ours[1].mbps, f.mbps/ours[1].mbps)
 		}
 		best := slices.MaxFunc(base, func(a, b measured) int {
 			if a.mbps < b.mbps {

@@ -4,12 +4,12 @@ import "unicode"
 
 // Kinds of a normalised character, as the scanner sees it.
 const (
-	kindIgnore uint8 = iota // dropped without trace (zero-width, stripped marks)
-	kindWord                // letter, digit or kept mark: part of a word
-	kindSoft                // intra-word punctuation: removed, optional boundary
-	kindSpace               // white space: hard, unless between single letters
-	kindHard                // any other punctuation: a hard word boundary
-	kindLeetSym             // ASCII symbol that is a letter when a word char follows
+	kindIgnore  uint8 = iota // dropped without trace (zero-width, stripped marks)
+	kindWord                 // letter, digit or kept mark: part of a word
+	kindSoft                 // intra-word punctuation: removed, optional boundary
+	kindSpace                // white space: hard, unless between single letters
+	kindHard                 // any other punctuation: a hard word boundary
+	kindLeetSym              // ASCII symbol that is a letter when a word char follows
 )
 
 // isIgnorable reports default-ignorable code points (DerivedCoreProperties

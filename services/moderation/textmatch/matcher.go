@@ -219,4 +219,3 @@ func fuzzyVariants(rs []rune) [][]rune {
 	}
 	return out
 }
-

@@ -44,9 +44,9 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepCaseFold, "STRASSE Straße", "strasse strasse"},
 		{StepCaseFold, "ΣΟΦΟΣ σοφος", "σοφοσ σοφοσ"},
 		{StepCaseFold, "УБИТЬ", "убить"},
-		{StepConfusables, "kіll", "kill"},                // Cyrillic і
-		{StepConfusables, "аttасk", "attack"},            // Cyrillic а, с
-		{StepConfusables, "ΚΙΛΛ", "kiΛΛ"},                // Greek capitals (Λ has no Latin twin)
+		{StepConfusables, "kіll", "kill"},     // Cyrillic і
+		{StepConfusables, "аttасk", "attack"}, // Cyrillic а, с
+		{StepConfusables, "ΚΙΛΛ", "kiΛΛ"},     // Greek capitals (Λ has no Latin twin)
 		{StepConfusables, "ѕсum", "scum"},
 		{StepConfusables, "\U0001F1F0\U0001F1EE\U0001F1F1\U0001F1F1", "kill"}, // regional indicators
 		{StepConfusables, "ﻙ", "ﻙ"},

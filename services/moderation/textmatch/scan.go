@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -149,7 +150,7 @@ type scanner struct {
 	rec     bool
 	markers bool // record run markers (term compilation) instead of letters
 	out     []byte
-	spans []Span
+	spans   []Span
 
 	ring [ringSize]symInfo
 }
@@ -210,6 +211,10 @@ func (sc *scanner) run() {
 func (sc *scanner) fastWord(text string, i int) int {
 	d := sc.d
 	trans, limit := d.trans, d.denseLimit
+	if len(trans) == 0 {
+		limit = 0
+	}
+	base := unsafe.Pointer(unsafe.SliceData(trans))
 	asc := &sc.n.ascii
 	s, nsym, prev, run, tok, word := sc.s, sc.nsym, sc.prev, sc.runLen, sc.tokLen, sc.word
 	squeeze := sc.squeeze
@@ -234,7 +239,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 			prev, run, tok = -1, 0, 0
 			cl := uint32(d.cls[' '])
 			if s < limit {
-				s = trans[s+cl]
+				s = d.at(base, s+cl)
 			} else {
 				s = d.slow(s, uint8(cl))
 			}
@@ -258,7 +263,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 		prev = sym
 		cl := uint32(d.cls[byte(sym)])
 		if s < limit {
-			s = trans[s+cl]
+			s = d.at(base, s+cl)
 		} else {
 			s = d.slow(s, uint8(cl))
 		}

@@ -165,8 +165,9 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// waitForFast is waitFor polling every 5 ms, so that the end of a run of a
-// few seconds is seen precisely.
+// waitForFast is waitFor polling every 20 ms, so that the end of a run of
+// a few seconds is seen precisely (gathering the registry to poll costs
+// CPU, which is counted against the worker: not much more often).
 func waitForFast(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -174,7 +175,7 @@ func waitForFast(t *testing.T, timeout time.Duration, what string, cond func() b
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

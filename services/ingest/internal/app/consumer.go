@@ -35,14 +35,15 @@ type Group interface {
 //     enqueue makes that harmless.
 //   - Rebalances: when a generation ends (a worker joins or leaves, or the
 //     group is closed on shutdown), each partition goroutine stops fetching,
-//     finishes the batch it is writing, and the last offsets are committed
-//     before the generation is released, so the next owner starts exactly
-//     after them. A batch still failing against a dependency is abandoned
+//     finishes the batches it is evaluating and writing, and the last
+//     offsets are committed before the generation is released, so the next
+//     owner starts exactly after them. A batch still failing against a dependency is abandoned
 //     uncommitted instead, and replayed by the next owner.
 //   - Backpressure: each partition's reader prefetches at most
 //     QueueCapacity messages and stops fetching while the worker is busy;
-//     memory is bounded by partitions × (QueueCapacity + BatchSize)
-//     messages whatever the speed of Postgres.
+//     memory is bounded by partitions × (QueueCapacity + 2 × BatchSize)
+//     messages whatever the speed of Postgres (a partition writes one batch
+//     while the next is evaluated).
 type Consumer struct {
 	Log     *slog.Logger
 	Metrics *Metrics
@@ -210,20 +211,50 @@ func (c *Consumer) runPartition(stop, work context.Context, a kafkago.PartitionA
 	}
 	defer r.Close()
 	label := strconv.Itoa(a.ID)
-	for {
+
+	// Two stages, so that a batch's Postgres transaction and dead-letter
+	// writes overlap the fetching and evaluation of the next one instead of
+	// stalling the partition: this goroutine fetches and evaluates, the
+	// writer persists batches in order and only then marks their offsets.
+	// At most one batch is being written and one waits for the writer.
+	writes := make(chan *evaluated)
+	failed := make(chan struct{})
+	var writer sync.WaitGroup
+	writer.Go(func() {
+		for ev := range writes {
+			if err := c.Processor.persist(stop, work, ev); err != nil {
+				c.Log.WarnContext(work, "batch abandoned uncommitted; it will be replayed", "partition", a.ID,
+					"first_offset", ev.batch[0].Offset, "messages", len(ev.batch), "err", err)
+				close(failed)
+				for ev := range writes {
+					c.Processor.release(ev)
+				}
+				return
+			}
+			last := ev.batch[len(ev.batch)-1]
+			cm.mark(a.ID, last.Offset+1)
+			c.Metrics.Lag.WithLabelValues(label).Set(float64(max(last.HighWaterMark-last.Offset-1, 0)))
+		}
+	})
+	defer writer.Wait()
+	defer close(writes)
+	for stop.Err() == nil {
 		batch := c.fetch(stop, r)
 		if len(batch) == 0 {
 			return // stopped
 		}
-		if err := c.Processor.Process(stop, work, batch); err != nil {
+		ev, err := c.Processor.evaluate(stop, work, batch)
+		if err != nil {
 			c.Log.WarnContext(work, "batch abandoned uncommitted; it will be replayed", "partition", a.ID,
 				"first_offset", batch[0].Offset, "messages", len(batch), "err", err)
 			return
 		}
-		last := batch[len(batch)-1]
-		cm.mark(a.ID, last.Offset+1)
-		c.Metrics.Lag.WithLabelValues(label).Set(float64(max(last.HighWaterMark-last.Offset-1, 0)))
-		if stop.Err() != nil {
+		// An evaluated batch is in flight: it is handed over even after a
+		// stop, and written within the grace period.
+		select {
+		case writes <- ev:
+		case <-failed:
+			c.Processor.release(ev)
 			return
 		}
 	}

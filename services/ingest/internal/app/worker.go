@@ -47,53 +47,93 @@ type outcome struct {
 	reject *rejection
 }
 
+// evaluated is a batch whose posts are decoded, loaded and evaluated, and
+// whose effects are not yet durable.
+type evaluated struct {
+	batch []kafkago.Message
+	outs  []outcome
+	start time.Time
+}
+
 // Process handles batch (messages of one partition, in offset order). stop
 // ends retries between attempts; work cancels attempts in flight (it ends
-// a grace period after stop).
+// a grace period after stop). It is evaluate then persist; the consumer
+// runs the two as a pipeline instead, persisting one batch while it
+// evaluates the next.
 func (p *Processor) Process(stop, work context.Context, batch []kafkago.Message) error {
-	start := p.Now()
+	ev, err := p.evaluate(stop, work, batch)
+	if err != nil {
+		return err
+	}
+	return p.persist(stop, work, ev)
+}
+
+// evaluate decodes, loads and evaluates every post of batch. Its error is
+// only errStopped (wrapped); then nothing of the batch may be committed.
+// Every evaluated batch must be given to persist or release.
+func (p *Processor) evaluate(stop, work context.Context, batch []kafkago.Message) (*evaluated, error) {
+	ev := &evaluated{batch: batch, outs: make([]outcome, len(batch)), start: p.Now()}
 	p.Metrics.InFlight.Add(float64(len(batch)))
-	defer p.Metrics.InFlight.Sub(float64(len(batch)))
 	eng := p.Engine()
-	outs := make([]outcome, len(batch))
 	g, gctx := errgroup.WithContext(work)
 	g.SetLimit(max(p.MediaConcurrency, 1))
-	for i, m := range batch {
-		post, err := moderation.DecodePost(m.Value)
+	for i := range batch {
+		// Indexing rather than ranging over values keeps the message and
+		// the post off the heap on the text-only path; only the media
+		// branch's goroutine takes copies.
+		post, err := moderation.DecodePost(batch[i].Value)
 		if err != nil {
-			outs[i].reject = postRejection(err)
+			ev.outs[i].reject = postRejection(err)
 			continue
 		}
 		if len(post.Media) == 0 {
 			// Text only: keyword matching costs microseconds, no goroutine.
-			if err := p.evaluate(work, eng, m, post, nil, &outs[i]); err != nil {
-				return err
+			if err := p.evaluatePost(work, eng, &batch[i], &post, nil, &ev.outs[i]); err != nil {
+				p.release(ev)
+				return nil, err
 			}
 			continue
 		}
+		m, mpost := &batch[i], post
 		g.Go(func() error {
-			imgs, err := p.Media.Load(stop, gctx, post)
+			imgs, err := p.Media.Load(stop, gctx, mpost)
 			var rj *rejection
 			switch {
 			case errors.As(err, &rj):
-				outs[i].reject = rj
+				ev.outs[i].reject = rj
 				return nil
 			case err != nil:
 				return err
 			}
-			return p.evaluate(gctx, eng, m, post, imgs, &outs[i])
+			return p.evaluatePost(gctx, eng, m, &mpost, imgs, &ev.outs[i])
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		p.release(ev)
+		return nil, err
 	}
-	p.Metrics.BatchSeconds.WithLabelValues("evaluate").Observe(p.Now().Sub(start).Seconds())
+	p.Metrics.BatchSeconds.WithLabelValues("evaluate").Observe(p.Now().Sub(ev.start).Seconds())
+	return ev, nil
+}
 
+// release ends the in-flight accounting of an evaluated batch: after
+// persist, or when it is given up unpersisted (and will be replayed).
+func (p *Processor) release(ev *evaluated) {
+	p.Metrics.InFlight.Sub(float64(len(ev.batch)))
+}
+
+// persist makes the effects of an evaluated batch durable: flags in the
+// review queue (one transaction, poison flags bisected out) and dead
+// letters in Kafka. When it returns nil the batch's offsets may be
+// committed; its error is only errStopped (wrapped).
+func (p *Processor) persist(stop, work context.Context, ev *evaluated) error {
+	defer p.release(ev)
+	batch := ev.batch
 	var flags []moderation.Flag
 	var flagMsgs []kafkago.Message
 	var dead []kafkago.Message
 	now := p.Now()
-	for i, o := range outs {
+	for i, o := range ev.outs {
 		switch {
 		case o.reject != nil:
 			dead = append(dead, deadLetter(batch[i], o.reject.reason, o.reject.err.Error(), p.Group, now))
@@ -142,16 +182,18 @@ func (p *Processor) Process(stop, work context.Context, batch []kafkago.Message)
 	}
 	p.Metrics.Consumed.Add(float64(len(batch)))
 	p.Metrics.BatchSize.Observe(float64(len(batch)))
-	p.Metrics.BatchSeconds.WithLabelValues("total").Observe(p.Now().Sub(start).Seconds())
+	p.Metrics.BatchSeconds.WithLabelValues("total").Observe(p.Now().Sub(ev.start).Seconds())
 	return nil
 }
 
-func (p *Processor) evaluate(ctx context.Context, eng *engine.Engine, m kafkago.Message, post moderation.Post, imgs []loaded, out *outcome) error {
+// evaluatePost runs the engine on one post and records a flag or a
+// rejection in out.
+func (p *Processor) evaluatePost(ctx context.Context, eng *engine.Engine, m *kafkago.Message, post *moderation.Post, imgs []loaded, out *outcome) error {
 	images := make([]engine.Image, len(imgs))
 	for i, l := range imgs {
 		images[i] = l.image
 	}
-	v, err := eng.Evaluate(ctx, post, images...)
+	v, err := eng.Evaluate(ctx, *post, images...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("evaluating post %s: %w: %w", post.ID, errStopped, err)
@@ -164,11 +206,10 @@ func (p *Processor) evaluate(ctx context.Context, eng *engine.Engine, m kafkago.
 		return nil
 	}
 	f := moderation.Flag{
-		Post: post, Verdict: v, FlaggedAt: p.Now(),
+		Post: *post, Verdict: v, FlaggedAt: p.Now(),
 		Source: moderation.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset},
 	}
-	post.Media = stripInline(post.Media)
-	f.Post = post
+	f.Post.Media = stripInline(post.Media)
 	for _, l := range imgs {
 		f.Evidence = append(f.Evidence, l.evidence)
 	}

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,16 +22,19 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/hashbank"
 	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+	"github.com/vigil-moderation/vigil/services/moderation/ruleset"
 )
 
 // banksCommand manages the hash banks stored in Postgres.
 func banksCommand() Command {
 	subs := []Command{
 		{Name: "import", Summary: "import a shared hash list (CSV or JSON lines) into a bank", Run: runBanksImport},
+		{Name: "quarantined", Summary: "list the entries the bad-entry guard took out of service", Run: runBanksQuarantined},
+		{Name: "confirm", Summary: "release a quarantined entry (BANK ENTRY): it matches again on every worker", Run: runBanksConfirm},
 	}
 	return Command{
 		Name:    "banks",
-		Summary: "import hash lists into hash banks",
+		Summary: "import hash lists into hash banks, review quarantined entries",
 		Run: func(ctx context.Context, env Env, args []string) error {
 			return subcommand(ctx, env, "banks", args, subs)
 		},
@@ -42,6 +47,7 @@ type sharedHash struct {
 	HashType string
 	Hash     string
 	Labels   []string
+	Category string
 	Source   string
 	ID       string
 }
@@ -66,6 +72,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 	check := func(h sharedHash) {
 		h.HashType = strings.ToLower(strings.TrimSpace(h.HashType))
 		h.Hash = strings.ToLower(strings.TrimSpace(h.Hash))
+		h.Category = strings.ToLower(strings.TrimSpace(h.Category))
 		if err := checkSharedHash(h); err != nil {
 			bad = append(bad, lineError{h.Line, err.Error()})
 			return
@@ -84,6 +91,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 					HashType string   `json:"hash_type"`
 					Hash     string   `json:"hash"`
 					Labels   []string `json:"labels"`
+					Category string   `json:"category"`
 					Source   string   `json:"source"`
 					ID       string   `json:"id"`
 				}
@@ -92,7 +100,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 				if derr := dec.Decode(&e); derr != nil {
 					bad = append(bad, lineError{n, derr.Error()})
 				} else {
-					check(sharedHash{Line: n, HashType: e.HashType, Hash: e.Hash, Labels: e.Labels, Source: e.Source, ID: e.ID})
+					check(sharedHash{Line: n, HashType: e.HashType, Hash: e.Hash, Labels: e.Labels, Category: e.Category, Source: e.Source, ID: e.ID})
 				}
 			}
 			if errors.Is(err, io.EOF) {
@@ -165,7 +173,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 					labels = append(labels, l)
 				}
 			}
-			check(sharedHash{Line: line, HashType: get("hash_type"), Hash: get("hash"), Labels: labels, Source: get("source"), ID: get("id")})
+			check(sharedHash{Line: line, HashType: get("hash_type"), Hash: get("hash"), Labels: labels, Category: get("category"), Source: get("source"), ID: get("id")})
 		}
 	}
 	return nil, nil, fmt.Errorf("--format %q: want csv or json", format)
@@ -205,10 +213,13 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		"Imports a hash list as shared between platforms into a bank: each line has a hash type\n"+
 		"(pdq, phash, dhash, ahash), the hash in hex, and optionally labels, a source and an id.\n"+
 		"CSV: hash_type,hash[,labels[,source[,id]]] (labels separated by ;), or columns named by a\n"+
-		"header row. JSON lines: {\"hash_type\":…,\"hash\":…,\"labels\":[…],\"source\":…,\"id\":…}.\n"+
+		"header row (which may add a category column). JSON lines: {\"hash_type\":…,\"hash\":…,\n"+
+		"\"labels\":[…],\"category\":…,\"source\":…,\"id\":…}. An entry's category is its category, else\n"+
+		"its first label naming a built-in category, else the bank's.\n"+
 		"Malformed lines are reported with their line numbers and nothing is imported, unless\n"+
 		"--skip-invalid is given. Entries are added to an existing bank (same hash type); a new\n"+
-		"bank is created with --category and --severity. The import is audited.")
+		"bank is created with --category and --severity. The bank, its audit event and the\n"+
+		"notification that makes the workers reload commit in one transaction.")
 	dbURL := databaseFlag(fs)
 	format := fs.String("format", "", "csv or json (JSON lines)")
 	bank := fs.String("bank", "", "bank to import into")
@@ -249,27 +260,80 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	}
 	defer pool.Close()
 	store := postgres.NewBankStore(pool, nil)
-	b, err := store.Bank(ctx, *bank)
-	isNew := errors.Is(err, moderation.ErrNotFound)
-	switch {
-	case isNew:
-		b = hashbank.Bank{Name: *bank, Category: *category, Severity: sev}
-		if len(good) > 0 {
-			b.HashType = good[0].HashType
+	var res importResult
+	// One transaction: the bank (locked against a concurrent import), its
+	// audit event and the workers' notification commit together.
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		b, err := store.BankTx(ctx, tx, *bank)
+		res = importResult{isNew: errors.Is(err, moderation.ErrNotFound)}
+		switch {
+		case res.isNew:
+			b = hashbank.Bank{Name: *bank, Category: *category, Severity: sev}
+			if len(good) > 0 {
+				b.HashType = good[0].HashType
+			}
+		case err != nil:
+			return err
 		}
-	case err != nil:
-		return err
+		res.bad = mergeEntries(&b, good, bad, &res)
+		sort.Slice(res.bad, func(i, j int) bool { return res.bad[i].Line < res.bad[j].Line })
+		if (len(res.bad) > 0 && !*skip) || len(res.entries) == 0 {
+			return errNothingToImport
+		}
+		b.Entries = append(b.Entries, res.entries...)
+		res.bank = b
+		if err := store.PutBankTx(ctx, tx, b); err != nil {
+			return err
+		}
+		details := map[string]any{"file": path, "format": *format, "imported": len(res.entries), "already_present": res.dup,
+			"skipped_invalid": len(res.bad), "entries": len(b.Entries), "new_bank": res.isNew, "labels": res.labels}
+		if _, err := postgres.AppendAudit(ctx, tx, time.Now(), *author, moderation.AuditBankImport, "bank:"+b.Name, details); err != nil {
+			return fmt.Errorf("auditing the import: %w", err)
+		}
+		return nil
+	})
+	for _, e := range res.bad {
+		fmt.Fprintf(env.Stderr, "%s:%d: %s\n", path, e.Line, e.Msg)
 	}
-	// Lines of another hash type than the bank's, and repeated ids, are
-	// malformed for this bank.
+	switch {
+	case errors.Is(err, errNothingToImport) && len(res.bad) > 0 && !*skip:
+		fmt.Fprintf(env.Stderr, "%d malformed line(s); nothing imported (--skip-invalid imports the others)\n", len(res.bad))
+		return ErrFailed
+	case errors.Is(err, errNothingToImport):
+		fmt.Fprintf(env.Stdout, "nothing to import into %s (%d already present)\n", *bank, res.dup)
+		return nil
+	case err != nil:
+		return fmt.Errorf("banks import: %w", err)
+	}
+	b := res.bank
+	fmt.Fprintf(env.Stdout, "imported %d %s hashes into bank %s (%d already present, %d invalid skipped; %d entries now)\n",
+		len(res.entries), b.HashType, b.Name, res.dup, len(res.bad), len(b.Entries))
+	return nil
+}
+
+var errNothingToImport = errors.New("nothing to import")
+
+type importResult struct {
+	isNew   bool
+	bank    hashbank.Bank
+	entries []hashbank.Entry // new entries
+	bad     []lineError
+	dup     int
+	labels  map[string]int
+}
+
+// mergeEntries turns the good lines into new entries of b, with their
+// labels: the category (the line's category, else its first label that is
+// a built-in category, else the bank's), the source and the source's id.
+// Lines of another hash type than the bank's, and repeated ids, are
+// malformed for this bank and returned with bad.
+func mergeEntries(b *hashbank.Bank, good []sharedHash, bad []lineError, res *importResult) []lineError {
 	existing := map[string]bool{}
 	for _, e := range b.Entries {
 		existing[e.ID] = true
 	}
 	seen := map[string]int{}
-	var entries []hashbank.Entry
-	labels := map[string]int{}
-	dup := 0
+	res.labels = map[string]int{}
 	for _, h := range good {
 		if h.HashType != b.HashType {
 			bad = append(bad, lineError{h.Line, fmt.Sprintf("hash type %s, but bank %s holds %s hashes", h.HashType, b.Name, b.HashType)})
@@ -285,40 +349,123 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		}
 		seen[id] = h.Line
 		if existing[id] {
-			dup++
+			res.dup++
 			continue
 		}
 		for _, l := range h.Labels {
-			labels[l]++
+			res.labels[l]++
 		}
-		entries = append(entries, hashbank.Entry{ID: id, Hash: h.Hash, Source: h.Source, ExternalID: h.ID})
+		res.entries = append(res.entries, hashbank.Entry{ID: id, Hash: h.Hash, Category: entryCategory(h), Source: h.Source, ExternalID: h.ID})
 	}
-	sort.Slice(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
-	for _, e := range bad {
-		fmt.Fprintf(env.Stderr, "%s:%d: %s\n", path, e.Line, e.Msg)
+	return bad
+}
+
+// entryCategory is a line's category: its category field, else its first
+// label naming a built-in category ("" = the bank's).
+func entryCategory(h sharedHash) string {
+	if h.Category != "" {
+		return h.Category
 	}
-	if len(bad) > 0 && !*skip {
-		fmt.Fprintf(env.Stderr, "%d malformed line(s); nothing imported (--skip-invalid imports the others)\n", len(bad))
-		return ErrFailed
+	for _, l := range h.Labels {
+		if slices.Contains(ruleset.BuiltinCategories, strings.ToLower(l)) {
+			return strings.ToLower(l)
+		}
 	}
-	if len(entries) == 0 {
-		fmt.Fprintf(env.Stdout, "nothing to import into %s (%d already present)\n", b.Name, dup)
+	return ""
+}
+
+func runBanksQuarantined(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "banks quarantined", "Usage: vigilctl banks quarantined [--confirmed] [--json]\n\n"+
+		"Lists the hash-bank entries that are out of service: the workers' bad-entry guard\n"+
+		"quarantined them because they matched an abnormal share of media (a banked meme,\n"+
+		"logo or blank frame), or a person did. Check the entry, then remove it from its\n"+
+		"bank or release it with 'vigilctl banks confirm BANK ENTRY'.")
+	dbURL := databaseFlag(fs)
+	confirmed := fs.Bool("confirmed", false, "also list the entries a rule engineer confirmed")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := parse(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("banks quarantined: no arguments expected")
+	}
+	pool, err := postgres.Connect(ctx, *dbURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	list, err := postgres.NewBankStore(pool, nil).QuarantinedEntries(ctx, *confirmed)
+	if err != nil {
+		return err
+	}
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		for _, st := range list {
+			err := enc.Encode(map[string]string{"bank": st.Bank, "entry": st.Entry.ID, "hash": st.Entry.Hash,
+				"category": st.Entry.Category, "source": st.Entry.Source, "external_id": st.Entry.ExternalID,
+				"quarantined_at": ts(st.QuarantinedAt), "confirmed_at": ts(st.ConfirmedAt)})
+			if err != nil {
+				return err
+			}
+		}
 		return nil
 	}
-	b.Entries = append(b.Entries, entries...)
-	if err := store.PutBank(ctx, b); err != nil {
+	if len(list) == 0 {
+		fmt.Fprintln(env.Stdout, "no quarantined entries")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BANK\tENTRY\tSTATE\tSINCE\tSOURCE\tEXTERNAL ID\tHASH")
+	for _, st := range list {
+		state, since := "quarantined", st.QuarantinedAt
+		if since.IsZero() {
+			state, since = "confirmed", st.ConfirmedAt
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Bank, st.Entry.ID, state, ts(since), st.Entry.Source, st.Entry.ExternalID, st.Entry.Hash)
+	}
+	return tw.Flush()
+}
+
+func runBanksConfirm(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "banks confirm", "Usage: vigilctl banks confirm [-m REASON] BANK ENTRY\n\n"+
+		"Confirms that a hash-bank entry is right: it leaves quarantine and matches again on\n"+
+		"every worker within seconds, and the bad-entry guard no longer quarantines it.\n"+
+		"Confirming an entry that is not quarantined exempts it in advance. Audited.")
+	dbURL := databaseFlag(fs)
+	author := authorFlag(env, fs)
+	reason := fs.String("m", "", "why the entry is right (recorded in the audit log)")
+	if err := parse(fs, env, args); err != nil {
 		return err
 	}
-	details := map[string]any{"file": path, "format": *format, "imported": len(entries), "already_present": dup,
-		"skipped_invalid": len(bad), "entries": len(b.Entries), "new_bank": isNew, "labels": labels}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := postgres.AppendAudit(ctx, tx, time.Now(), *author, moderation.AuditBankImport, "bank:"+b.Name, details)
-		return err
-	})
+	if fs.NArg() != 2 {
+		return fmt.Errorf("banks confirm: want BANK ENTRY")
+	}
+	if *author == "" {
+		return fmt.Errorf("banks confirm: no --author (and $USER is not set)")
+	}
+	bank, entry := fs.Arg(0), fs.Arg(1)
+	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
-		return fmt.Errorf("auditing the import: %w", err)
+		return err
 	}
-	fmt.Fprintf(env.Stdout, "imported %d %s hashes into bank %s (%d already present, %d invalid skipped; %d entries now)\n",
-		len(entries), b.HashType, b.Name, dup, len(bad), len(b.Entries))
+	defer pool.Close()
+	was, err := postgres.NewBankStore(pool, nil).Confirm(ctx, *author, bank, entry, *reason)
+	if errors.Is(err, moderation.ErrNotFound) {
+		return fmt.Errorf("banks confirm: bank %s has no entry %s", bank, entry)
+	}
+	if err != nil {
+		return err
+	}
+	if was {
+		fmt.Fprintf(env.Stdout, "confirmed %s/%s: released from quarantine on every worker\n", bank, entry)
+	} else {
+		fmt.Fprintf(env.Stdout, "confirmed %s/%s (it was not quarantined): the guard will not quarantine it\n", bank, entry)
+	}
 	return nil
 }

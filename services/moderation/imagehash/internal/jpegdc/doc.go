@@ -10,9 +10,9 @@
 //     pixel, no inverse DCT;
 //   - progressive files keep one int32 per block instead of 64, and their AC
 //     scans are not decoded at all: the marker loop skips their bytes;
-//   - baseline files still entropy-decode every AC coefficient (Huffman
-//     codes have no other way to find where the next block starts) but do
-//     nothing else with them;
+//   - baseline files still Huffman-decode every AC symbol (there is no other
+//     way to find where the next block starts) but skip the value bits
+//     instead of sign-extending and storing them;
 //   - CMYK/YCCK (4-component) files are refused, so the caller decodes them
 //     in full; DecodeConfig, the format registration and the encoder are
 //     gone.

@@ -45,10 +45,20 @@ var errShortHuffmanData = FormatError("short Huffman data")
 // ensureNBits reads bytes from the byte buffer to ensure that d.bits.n is at
 // least n. For best performance (avoiding function calls inside hot loops),
 // the caller is the one responsible for first checking that d.bits.n < n.
+//
+// Unlike image/jpeg, it fills greedily, up to 25–32 bits, so that most
+// Huffman codes and value bits are served without a call. Reading stops at
+// a marker (or the end of the data); once n bits are there, that stop is not
+// an error: the marker's bytes are put back for the marker loop.
 func (d *decoder) ensureNBits(n int32) error {
 	for {
 		c, err := d.readByteStuffedByte()
 		if err != nil {
+			if d.bits.n >= n {
+				d.bytes.i -= d.bytes.nUnreadable
+				d.bytes.nUnreadable = 0
+				return nil
+			}
 			if err == io.ErrUnexpectedEOF {
 				return errShortHuffmanData
 			}
@@ -61,7 +71,7 @@ func (d *decoder) ensureNBits(n int32) error {
 		} else {
 			d.bits.m <<= 8
 		}
-		if d.bits.n >= n {
+		if d.bits.n >= n && d.bits.n > 24 {
 			break
 		}
 	}
@@ -70,6 +80,19 @@ func (d *decoder) ensureNBits(n int32) error {
 
 // receiveExtend is the composition of RECEIVE and EXTEND, specified in section
 // F.2.2.1.
+// skipBits discards the next t bits: an AC coefficient's value, which the
+// 1/8-scale decoder reads past without using.
+func (d *decoder) skipBits(t uint8) error {
+	if d.bits.n < int32(t) {
+		if err := d.ensureNBits(int32(t)); err != nil {
+			return err
+		}
+	}
+	d.bits.n -= int32(t)
+	d.bits.m >>= t
+	return nil
+}
+
 func (d *decoder) receiveExtend(t uint8) (int32, error) {
 	if d.bits.n < int32(t) {
 		if err := d.ensureNBits(int32(t)); err != nil {

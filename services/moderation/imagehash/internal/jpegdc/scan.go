@@ -274,11 +274,10 @@ func (d *decoder) processSOS(n int) error {
 									if zig > zigEnd {
 										break
 									}
-									ac, err := d.receiveExtend(val1)
-									if err != nil {
+									// The value is not needed at 1/8 scale: skip its bits.
+									if err := d.skipBits(val1); err != nil {
 										return err
 									}
-									b[unzig[zig]] = ac << al
 								} else {
 									if val0 != 0x0f {
 										d.eobRun = uint16(1 << val0)

@@ -1,0 +1,324 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+// Group commit for the audited hot paths (claims and decisions).
+//
+// Every claim and decision appends to the audit hash chain, whose single
+// head row each audited transaction holds until its commit is durable. One
+// transaction per request therefore serialises them on the WAL flush. A
+// groupCommit instead runs the requests that arrive together as the
+// statements of ONE transaction: one head lock, one round trip for all the
+// statements, one commit and one flush for the lot.
+//
+// A transaction takes the head first (SELECT … FOR UPDATE, reading seq and
+// hash), runs the requests' statements pipelined in one round trip (each
+// does its act and returns the content of its audit event), computes the
+// events' hashes in Go (moderation.ChainHash, as AppendAudit does), then
+// inserts them all and moves the head in one statement, and commits. The
+// head row is updated once per transaction instead of twice per event.
+//
+// Batching is natural, with no fixed delay: a request arriving while the
+// writer is idle starts a batch of one at once; requests arriving while a
+// batch is in flight wait and form the next batch. At most one writer runs
+// per groupCommit (per Reviews, so per pool), and it exits when nothing is
+// queued.
+//
+// Guarantees, unchanged from one transaction per request:
+//   - each request's act (and, for a decision, its outbox row) and its audit
+//     event are written by the same transaction, so an act never commits
+//     without its event or the other way round;
+//   - a request is answered only after its transaction committed (or
+//     failed), with synchronous_commit as configured for the server;
+//   - the chain stays linear: events get consecutive sequence numbers in
+//     request order, chained from the head read under its row lock;
+//   - a failing request does not fail the others: the transaction is rolled
+//     back, the batch re-run without it, and the failed request re-run in a
+//     transaction of its own, whose outcome is its answer.
+
+// writeOp is one request waiting for the group commit: a statement, and a
+// function reading its rows and returning the audit event to append (nil
+// when the statement did nothing). scan must overwrite, not accumulate,
+// what it stores: a rolled-back batch is re-run.
+type writeOp struct {
+	sql   string
+	args  []any
+	scan  func(pgx.Rows) (*auditEntry, error)
+	state atomic.Int32 // opQueued, opTaken or opAbandoned
+	done  chan error   // buffered; receives the outcome once
+}
+
+// auditEntry is the content of an audit event; details is canonical jsonb
+// text (what Postgres prints for the jsonb the statement built).
+type auditEntry struct {
+	at                              time.Time
+	actor, action, subject, details string
+}
+
+// exec's answers for failures that are no single statement's.
+const (
+	rolledBack     = -1
+	unknownOutcome = -2
+)
+
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
+
+// groupCommitStats counts transactions and the requests they carried.
+type groupCommitStats struct {
+	Batches, Ops, Retries, MaxBatch int64
+}
+
+type groupCommit struct {
+	pool     *pgxpool.Pool
+	maxBatch int
+	timeout  time.Duration
+
+	mu      sync.Mutex
+	queue   []*writeOp
+	running bool
+
+	batches, ops, retries, largest atomic.Int64
+	execNs, commitNs                atomic.Int64 // TEMP
+	beginNs, batchNs, appendNs      atomic.Int64 // TEMP
+}
+
+func newGroupCommit(pool *pgxpool.Pool, maxBatch int, timeout time.Duration) *groupCommit {
+	return &groupCommit{pool: pool, maxBatch: maxBatch, timeout: timeout}
+}
+
+// do runs op in the next group-commit transaction and returns its outcome.
+// If ctx ends while op is still queued, op is dropped and never runs; if it
+// ends after op was taken into a transaction, do returns ctx's error and
+// the outcome is unknown to the caller (as with any request whose commit is
+// interrupted): a claim then lapses with its lease.
+func (g *groupCommit) do(ctx context.Context, op *writeOp) error {
+	op.done = make(chan error, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, op)
+	if !g.running {
+		g.running = true
+		// The writer outlives this request's cancellation but keeps its
+		// values; each transaction has its own timeout.
+		go g.loop(context.WithoutCancel(ctx))
+	}
+	g.mu.Unlock()
+	select {
+	case err := <-op.done:
+		return err
+	case <-ctx.Done():
+		if op.state.CompareAndSwap(opQueued, opAbandoned) {
+			return ctx.Err()
+		}
+		select { // taken: the transaction may be finishing right now
+		case err := <-op.done:
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
+}
+
+func (g *groupCommit) loop(ctx context.Context) {
+	for {
+		g.mu.Lock()
+		var batch []*writeOp
+		for len(g.queue) > 0 && len(batch) < g.maxBatch {
+			op := g.queue[0]
+			g.queue[0] = nil
+			g.queue = g.queue[1:]
+			if op.state.CompareAndSwap(opQueued, opTaken) {
+				batch = append(batch, op)
+			}
+		}
+		if len(batch) == 0 {
+			g.running = false
+			g.queue = nil
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		g.run(ctx, batch)
+	}
+}
+
+// run commits batch, re-running it without any request whose statement
+// fails, and then each failed request alone.
+func (g *groupCommit) run(ctx context.Context, batch []*writeOp) {
+	var failed []*writeOp
+	for len(batch) > 0 {
+		i, err := g.exec(ctx, batch)
+		switch {
+		case err == nil:
+			for _, op := range batch {
+				op.done <- nil
+			}
+		case i >= 0 && len(batch) > 1: // one statement failed: re-run the others
+			g.retries.Add(1)
+			failed = append(failed, batch[i])
+			batch = append(batch[:i:i], batch[i+1:]...)
+			continue
+		case i == rolledBack && len(batch) > 1: // no culprit named, nothing committed: each alone
+			g.retries.Add(1)
+			failed = append(failed, batch...)
+		default: // a lone request failed, or the commit's outcome is unknown
+			for _, op := range batch {
+				op.done <- err
+			}
+		}
+		break
+	}
+	for _, op := range failed {
+		_, err := g.exec(ctx, []*writeOp{op})
+		op.done <- err
+	}
+}
+
+// exec runs ops as one transaction: lock the audit head, run every
+// statement in order, pipelined in one round trip, append their audit
+// events and move the head in one statement, then commit. On failure it
+// returns the index of the op whose statement failed (the transaction is
+// rolled back), rolledBack when the failure is no one statement's but
+// nothing was committed, or unknownOutcome when the connection broke or
+// the commit failed without the server saying it rolled back.
+func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	g.batches.Add(1)
+	g.ops.Add(int64(len(ops)))
+	for n := int64(len(ops)); ; {
+		m := g.largest.Load()
+		if n <= m || g.largest.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	t0 := time.Now()
+	tx, err := g.pool.Begin(ctx)
+	if err != nil {
+		return rolledBack, err
+	}
+	g.beginNs.Add(int64(time.Since(t0)))
+	// Before the commit, a failure rolls everything back; the outcome is
+	// known as long as the connection lives.
+	failure := func() int {
+		if tx.Conn().IsClosed() {
+			return unknownOutcome
+		}
+		return rolledBack
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after a commit
+	b := &pgx.Batch{}
+	// The head first: every transaction that locks items and then appends
+	// an audit event takes the head before the items (lockAuditHead), so
+	// a batch holding the head never waits for an item whose holder waits
+	// for the head.
+	b.Queue(lockAuditHeadSQL)
+	for _, op := range ops {
+		b.Queue(op.sql, op.args...)
+	}
+	br := tx.SendBatch(ctx, b)
+	var seq int64
+	var prev string
+	if err := br.QueryRow().Scan(&seq, &prev); err != nil {
+		_ = br.Close()
+		return failure(), fmt.Errorf("locking the audit head: %w", err)
+	}
+	entries := make([]*auditEntry, 0, len(ops))
+	for i, op := range ops {
+		rows, err := br.Query()
+		var e *auditEntry
+		if err == nil {
+			e, err = op.scan(rows)
+			rows.Close()
+		}
+		if err != nil {
+			_ = br.Close()
+			// With the connection alive and time left, the server refused
+			// this statement or its rows did not decode: its fault alone.
+			if ctx.Err() == nil && !tx.Conn().IsClosed() {
+				return i, err
+			}
+			return failure(), err
+		}
+		if e != nil {
+			entries = append(entries, e)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return failure(), err
+	}
+	tb := time.Now()
+	g.batchNs.Add(int64(tb.Sub(t0)))
+	if len(entries) > 0 {
+		n := len(entries)
+		seqs, ats := make([]int64, n), make([]time.Time, n)
+		actors, actions, subjects := make([]string, n), make([]string, n), make([]string, n)
+		details, prevs, hashes := make([]string, n), make([]string, n), make([]string, n)
+		for i, e := range entries {
+			seq++
+			at := e.at.UTC().Truncate(time.Microsecond) // what timestamptz keeps
+			h := moderation.ChainHash(prev, seq, at, e.actor, e.action, e.subject, []byte(e.details))
+			seqs[i], ats[i], actors[i], actions[i], subjects[i], details[i], prevs[i], hashes[i] =
+				seq, at, e.actor, e.action, e.subject, e.details, prev, h
+			prev = h
+		}
+		_, err := tx.Exec(ctx, appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
+		if err != nil {
+			return failure(), fmt.Errorf("appending audit events: %w", err)
+		}
+	}
+	t1 := time.Now()
+	g.appendNs.Add(int64(t1.Sub(tb)))
+	g.execNs.Add(int64(t1.Sub(t0)))
+	if err := tx.Commit(ctx); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) { // the server refused the commit: rolled back
+			return rolledBack, fmt.Errorf("committing: %w", err)
+		}
+		return unknownOutcome, fmt.Errorf("committing: %w", err)
+	}
+	g.commitNs.Add(int64(time.Since(t1)))
+	return 0, nil
+}
+
+// appendAuditEventsSQL appends a run of chained events and moves the head
+// to the last one.
+const appendAuditEventsSQL = `
+WITH ev AS (
+    INSERT INTO audit_events (seq, at, actor, action, subject, details, prev_hash, hash)
+    SELECT s, a, ac, act, sub, d::jsonb, p, h
+    FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+        AS u(s, a, ac, act, sub, d, p, h))
+UPDATE audit_head SET seq = $9, hash = $10`
+
+func (g *groupCommit) stats() groupCommitStats {
+	return groupCommitStats{Batches: g.batches.Load(), Ops: g.ops.Load(), Retries: g.retries.Load(), MaxBatch: g.largest.Load()}
+}
+
+// lockAuditHeadSQL takes the audit chain's head row lock. Transactions
+// that lock review items and append audit events take it first.
+const lockAuditHeadSQL = `SELECT seq, hash FROM audit_head FOR UPDATE`
+
+// lockAuditHead takes the audit head in tx (see lockAuditHeadSQL).
+func lockAuditHead(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, lockAuditHeadSQL); err != nil {
+		return fmt.Errorf("locking the audit head: %w", err)
+	}
+	return nil
+}
