@@ -21,4 +21,9 @@
 //	d, err := imagehash.DecodeBytes(data, limits)      // ErrTooLarge / ErrUndecodable → dead letter
 //	ms, _, err := set.MatchImage(hasher, d, media.ID)
 //	ms = guard.Observe(ms)
+//
+// imagehash.DecodeReduced (same limits, same errors) is the fast path for
+// matching: large JPEGs are decoded at 1/8 scale, several times faster; its
+// hashes are within a few bits of the canonical ones, not identical
+// (docs/hashing.md).
 package hashbank

@@ -7,11 +7,33 @@
 // is cut into m disjoint chunks and each chunk position has a table of
 // entries keyed by the chunk's bits. If two hashes are within distance r,
 // then by the pigeonhole principle some chunk differs in at most r/m bits
-// (the refined split: with r = q*m + a, one of the first a+1 chunks is
-// within q, or one of the others within q-1). A query probes every key within
-// that small radius in each table and verifies the candidates with a full
-// popcount. Results are exact: every stored hash within r is returned, and
-// nothing farther; a property test checks this against a linear scan.
+// (the refined split: with r = q*m + a, one of a+1 chunks is within q, or
+// one of the others within q-1). A query probes every key within that small
+// radius in each table and verifies the candidates with a full popcount.
+// Results are exact: every stored hash within r is returned, and nothing
+// farther; a property test checks this against a linear scan.
+//
+// The cost of a query is memory latency, not arithmetic, so the layout is
+// built to touch few cache lines:
+//
+//   - every table is compressed-sparse-row: 2^16+1 uint32 offsets and one
+//     flat array of entries (no maps, no per-bucket slices);
+//   - the hashes themselves are stored sorted by chunk 0, so table 0 needs
+//     no entries of its own;
+//   - 64-bit tables store, per entry, a 32-bit signature (chunk 0 and part
+//     of another chunk) instead of a position: with the bucket's own chunk
+//     that is 48 of the 64 bits, so a candidate is rejected inside its
+//     bucket, and the few that pass are found again through table 0;
+//   - 256-bit (PDQ) chunks go in pairs: a hash within r has, in some pair,
+//     d_a+d_b ≤ R (the Rs summing to r+1-pairs), so each table of the pair
+//     is probed at R/2 and every entry carries its partner chunk's 16 bits;
+//     d_a+d_b ≤ R is checked in the bucket and only ~1% of the candidates
+//     (at r = 31) read the 32-byte hash;
+//   - all buckets of a query are gathered first and touched in one
+//     branch-free loop, so their cache misses overlap;
+//   - a hash reached through several tables (or several queries of
+//     SearchMany) is reported once, by the first (table, query) pair that
+//     reaches it and is within r: no visited set, no per-query allocation.
 //
 // An Index is immutable once built and safe for concurrent queries from any
 // number of goroutines. Add returns a new Index that shares the built tables

@@ -108,8 +108,7 @@ func build(words int, flat []uint64, ids []uint32, opt Options) (*Index, error) 
 // probe 137. Measured on 1M hashes, 4 chunks beat 3 (21-bit: 8 MB offset
 // tables, mostly empty buckets) and 5 (13-bit: 128-entry buckets) at
 // radius 8 and 12; 16 beat 12 and 20 for PDQ at radius 31.
-func defaultChunks(nbits, n int) int {
-	_ = n
+func defaultChunks(nbits, _ int) int {
 	return nbits / 16
 }
 
@@ -320,7 +319,8 @@ func (x *Index) SearchMany256(dst []Result, qs [][4]uint64, radius int) []Result
 	if x.words != 4 || len(qs) == 0 {
 		return dst
 	}
-	flat := make([]uint64, 0, 4*min(len(qs), 8))
+	var arr [32]uint64
+	flat := arr[:0]
 	if len(qs) > 8 {
 		// Batches of eight keep the per-candidate work in registers.
 		start := len(dst)
@@ -434,9 +434,9 @@ type plan struct {
 	keys   [8][64]uint32
 }
 
-func (x *Index) makePlan(qs []uint64, nq, radius int) *plan {
+func (x *Index) makePlan(p *plan, qs []uint64, nq, radius int) {
 	m := len(x.chunks)
-	p := &plan{m: m, nq: nq, radius: radius, paired: x.words > 1}
+	*p = plan{m: m, nq: nq, radius: radius, paired: x.words > 1}
 	if p.paired {
 		g := m / 2
 		base, extra := (radius+1)/g, (radius+1)%g
@@ -468,7 +468,6 @@ func (x *Index) makePlan(qs []uint64, nq, radius int) *plan {
 			p.keys[i][t] = x.chunks[t].key(qs[i*x.words:])
 		}
 	}
-	return p
 }
 
 // probes returns how many buckets one query visits.
@@ -550,9 +549,11 @@ func (x *Index) search(dst []Result, qs []uint64, nq, radius int) []Result {
 	w := x.words
 	start := len(dst)
 	linear := radius >= 64*w || len(x.ids) < 256
-	var p *plan
+	s := x.scratch()
+	defer x.pool.Put(s)
+	p := &s.plan
 	if !linear {
-		p = x.makePlan(qs, nq, radius)
+		x.makePlan(p, qs, nq, radius)
 		// Past the point where probing costs more than reading everything
 		// (each probe costs about as much as scanning 64 hashes).
 		linear = nq*p.probes(x)*64 >= len(x.ids)
@@ -565,9 +566,9 @@ func (x *Index) search(dst []Result, qs []uint64, nq, radius int) []Result {
 			}
 		}
 	} else if w == 1 {
-		dst = x.search64(dst, qs, p)
+		dst = x.search64(dst, s, qs, p)
 	} else {
-		dst = x.search256(dst, qs, p)
+		dst = x.search256(dst, s, qs, p)
 	}
 	for i := range x.tailID {
 		h := x.tail[i*w : i*w+w]
@@ -617,9 +618,7 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 	return runs
 }
 
-func (x *Index) search64(dst []Result, qs []uint64, p *plan) []Result {
-	s := x.scratch()
-	defer x.pool.Put(s)
+func (x *Index) search64(dst []Result, s *scratch, qs []uint64, p *plan) []Result {
 	runs := x.gather(s, p)
 	var sink uint64
 	for _, rn := range runs {
@@ -634,7 +633,7 @@ func (x *Index) search64(dst []Result, qs []uint64, p *plan) []Result {
 	r := p.radius
 	c0 := x.chunks[0]
 	off0 := x.tables[0].off
-	var qsig [8][64]uint32
+	qsig := &s.qsig
 	for t := 1; t < p.m; t++ {
 		if p.radii[t] >= 0 {
 			for qi := 0; qi < p.nq; qi++ {
@@ -687,9 +686,7 @@ func (x *Index) search64(dst []Result, qs []uint64, p *plan) []Result {
 	return dst
 }
 
-func (x *Index) search256(dst []Result, qs []uint64, p *plan) []Result {
-	s := x.scratch()
-	defer x.pool.Put(s)
+func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Result {
 	runs := x.gather(s, p)
 	// Filter every bucket on its entries' partner chunks (sequential reads
 	// of 2-byte fingerprints); keep the survivors' positions.
@@ -786,6 +783,8 @@ func appendBall(dst []uint32, k uint32, nbits, r int) []uint32 {
 }
 
 type scratch struct {
+	plan plan
+	qsig [8][64]uint32
 	keys []uint32
 	runs []run
 	cand []uint32
@@ -793,7 +792,7 @@ type scratch struct {
 	sink uint64 // keeps the touch loops from being optimised away
 }
 
-// scratch returns a probe-key buffer from the index's own pool (not a
+// scratch returns query buffers from the index's own pool (not a
 // package-level one), so concurrent queries do not allocate per call.
 func (x *Index) scratch() *scratch {
 	if s, ok := x.pool.Get().(*scratch); ok {

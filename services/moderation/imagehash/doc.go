@@ -20,8 +20,21 @@
 //     outputs), its eight dihedral variants (rotations and flips, computed
 //     from one DCT by sign changes and transposition, as the reference does),
 //     and the 64-bit pHash, dHash and aHash of github.com/corona10/goimagehash.
-//     The 64-bit hashes are goimagehash's own: banks shared with other tools
-//     that use goimagehash stay comparable bit for bit.
+//     The 64-bit hashes are goimagehash's bit for bit: banks shared with
+//     other tools that use goimagehash stay comparable. For JPEG (YCbCr)
+//     images they are computed by an exact re-implementation of
+//     goimagehash's nfnt/resize bilinear shrink (resize64.go: same integer
+//     arithmetic, no 4:4:4 copy, reused buffers), then goimagehash's own
+//     grey conversion, DCT and median; other images go to goimagehash.
+//
+//   - A fast path for hashing at feed rates (DecodeReduced): a JPEG of at
+//     least 1024 px a side is decoded at 1/8 scale from its DC coefficients
+//     (internal/jpegdc, a fork of image/jpeg), 3–5× faster than a full
+//     decode and with no full-size buffer. Its hashes are close to, not
+//     bit-identical with, the canonical ones (DecodeBytes): pHash 0 bits
+//     apart on every test image, PDQ 2–20 (docs/hashing.md), with the same
+//     matching recall in the robustness test. Use it for matching; use
+//     DecodeBytes for hashes that are exported or compared with other tools.
 //
 // The package imports nothing else of Vigil's. A Hasher holds reusable
 // buffers and is not safe for concurrent use: give each worker goroutine its

@@ -128,9 +128,6 @@ func (r *Reviews) Reverse(ctx context.Context, actor moderation.User, id int64, 
 		return d, fmt.Errorf("reversing decision %d: a reversal must be remove, no_violation or report: %w", id, moderation.ErrInvalid)
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := lockAuditHead(ctx, tx); err != nil {
-			return err
-		}
 		var oldAction, postID, platform string
 		if err := tx.QueryRow(ctx, `SELECT item_id, action FROM decisions WHERE id = $1`, id).Scan(&d.ItemID, &oldAction); err != nil {
 			return err
@@ -194,9 +191,6 @@ WHERE status IN ('pending', 'escalated', 'claimed') AND id IN (SELECT item_id FR
 		all = all[:moderation.MaxClusterDecision]
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := lockAuditHead(ctx, tx); err != nil {
-			return err
-		}
 		rows, err := tx.Query(ctx, `
 SELECT id, post_id, platform, sla_deadline, CASE WHEN claimed_by = $2 THEN claimed_at END FROM review_items
 WHERE id = ANY($1) AND (status = 'pending'

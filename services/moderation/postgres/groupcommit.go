@@ -92,15 +92,16 @@ type groupCommit struct {
 
 	mu      sync.Mutex
 	queue   []*writeOp
-	running bool
+	writers int // how many may run at once
+	running int // how many run
 
 	batches, ops, retries, largest atomic.Int64
 	execNs, commitNs                atomic.Int64 // TEMP
 	beginNs, batchNs, appendNs      atomic.Int64 // TEMP
 }
 
-func newGroupCommit(pool *pgxpool.Pool, maxBatch int, timeout time.Duration) *groupCommit {
-	return &groupCommit{pool: pool, maxBatch: maxBatch, timeout: timeout}
+func newGroupCommit(pool *pgxpool.Pool, writers, maxBatch int, timeout time.Duration) *groupCommit {
+	return &groupCommit{pool: pool, writers: writers, maxBatch: maxBatch, timeout: timeout}
 }
 
 // do runs op in the next group-commit transaction and returns its outcome.
@@ -112,8 +113,8 @@ func (g *groupCommit) do(ctx context.Context, op *writeOp) error {
 	op.done = make(chan error, 1)
 	g.mu.Lock()
 	g.queue = append(g.queue, op)
-	if !g.running {
-		g.running = true
+	if g.running < g.writers {
+		g.running++
 		// The writer outlives this request's cancellation but keeps its
 		// values; each transaction has its own timeout.
 		go g.loop(context.WithoutCancel(ctx))
@@ -148,8 +149,10 @@ func (g *groupCommit) loop(ctx context.Context) {
 			}
 		}
 		if len(batch) == 0 {
-			g.running = false
-			g.queue = nil
+			g.running--
+			if len(g.queue) == 0 {
+				g.queue = nil
+			}
 			g.mu.Unlock()
 			return
 		}
@@ -190,9 +193,9 @@ func (g *groupCommit) run(ctx context.Context, batch []*writeOp) {
 	}
 }
 
-// exec runs ops as one transaction: lock the audit head, run every
-// statement in order, pipelined in one round trip, append their audit
-// events and move the head in one statement, then commit. On failure it
+// exec runs ops as one transaction in three round trips: BEGIN and every
+// statement, pipelined; the audit head's lock; the append of the events
+// (one statement, moving the head) and COMMIT, pipelined. On failure it
 // returns the index of the op whose statement failed (the transaction is
 // rolled back), rolledBack when the failure is no one statement's but
 // nothing was committed, or unknownOutcome when the connection broke or
@@ -209,35 +212,45 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 		}
 	}
 	t0 := time.Now()
-	tx, err := g.pool.Begin(ctx)
+	c, err := g.pool.Acquire(ctx)
 	if err != nil {
 		return rolledBack, err
 	}
-	g.beginNs.Add(int64(time.Since(t0)))
+	defer c.Release()
+	conn := c.Conn()
+	open := false // a transaction block may be open on conn
+	defer func() {
+		if open { // roll back, or drop a connection in an unknown state
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
 	// Before the commit, a failure rolls everything back; the outcome is
 	// known as long as the connection lives.
 	failure := func() int {
-		if tx.Conn().IsClosed() {
+		if conn.IsClosed() {
 			return unknownOutcome
 		}
 		return rolledBack
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after a commit
 	b := &pgx.Batch{}
-	// The head first: every transaction that locks items and then appends
-	// an audit event takes the head before the items (lockAuditHead), so
-	// a batch holding the head never waits for an item whose holder waits
-	// for the head.
-	b.Queue(lockAuditHeadSQL)
+	b.Queue("BEGIN")
+	// The statements are prepared once per connection (pgx's statement
+	// cache); their plans do not depend on the parameters' values (key
+	// lookups, and the claim order index with a literal LIMIT), so skip
+	// re-planning every execution: planning cost as much as running them.
+	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
 	for _, op := range ops {
 		b.Queue(op.sql, op.args...)
 	}
-	br := tx.SendBatch(ctx, b)
-	var seq int64
-	var prev string
-	if err := br.QueryRow().Scan(&seq, &prev); err != nil {
-		_ = br.Close()
-		return failure(), fmt.Errorf("locking the audit head: %w", err)
+	open = true
+	br := conn.SendBatch(ctx, b)
+	for _, what := range []string{"beginning", "setting plan_cache_mode"} {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return failure(), fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	entries := make([]*auditEntry, 0, len(ops))
 	for i, op := range ops {
@@ -251,7 +264,7 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 			_ = br.Close()
 			// With the connection alive and time left, the server refused
 			// this statement or its rows did not decode: its fault alone.
-			if ctx.Err() == nil && !tx.Conn().IsClosed() {
+			if ctx.Err() == nil && !conn.IsClosed() {
 				return i, err
 			}
 			return failure(), err
@@ -265,7 +278,16 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	}
 	tb := time.Now()
 	g.batchNs.Add(int64(tb.Sub(t0)))
+	b = &pgx.Batch{}
 	if len(entries) > 0 {
+		// The head last, as every audited transaction does (items, then
+		// the head): it is held only for the append and the commit, and
+		// another writer's statements run meanwhile.
+		var seq int64
+		var prev string
+		if err := conn.QueryRow(ctx, lockAuditHeadSQL).Scan(&seq, &prev); err != nil {
+			return failure(), fmt.Errorf("locking the audit head: %w", err)
+		}
 		n := len(entries)
 		seqs, ats := make([]int64, n), make([]time.Time, n)
 		actors, actions, subjects := make([]string, n), make([]string, n), make([]string, n)
@@ -278,22 +300,33 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 				seq, at, e.actor, e.action, e.subject, e.details, prev, h
 			prev = h
 		}
-		_, err := tx.Exec(ctx, appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
-		if err != nil {
+		b.Queue(appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
+	}
+	b.Queue("COMMIT")
+	t1 := time.Now()
+	g.appendNs.Add(int64(t1.Sub(tb)))
+	br = conn.SendBatch(ctx, b)
+	if len(entries) > 0 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
 			return failure(), fmt.Errorf("appending audit events: %w", err)
 		}
 	}
-	t1 := time.Now()
-	g.appendNs.Add(int64(t1.Sub(tb)))
-	g.execNs.Add(int64(t1.Sub(t0)))
-	if err := tx.Commit(ctx); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) { // the server refused the commit: rolled back
-			return rolledBack, fmt.Errorf("committing: %w", err)
-		}
-		return unknownOutcome, fmt.Errorf("committing: %w", err)
+	_, err = br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
 	g.commitNs.Add(int64(time.Since(t1)))
+	g.execNs.Add(int64(t1.Sub(t0)))
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && !conn.IsClosed() { // the server refused the commit: rolled back
+			return rolledBack, fmt.Errorf("committing: %w", err)
+		}
+		open = false
+		return unknownOutcome, fmt.Errorf("committing: %w", err)
+	}
+	open = false
 	return 0, nil
 }
 
@@ -311,14 +344,5 @@ func (g *groupCommit) stats() groupCommitStats {
 	return groupCommitStats{Batches: g.batches.Load(), Ops: g.ops.Load(), Retries: g.retries.Load(), MaxBatch: g.largest.Load()}
 }
 
-// lockAuditHeadSQL takes the audit chain's head row lock. Transactions
-// that lock review items and append audit events take it first.
+// lockAuditHeadSQL takes the audit chain's head row lock and reads it.
 const lockAuditHeadSQL = `SELECT seq, hash FROM audit_head FOR UPDATE`
-
-// lockAuditHead takes the audit head in tx (see lockAuditHeadSQL).
-func lockAuditHead(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, lockAuditHeadSQL); err != nil {
-		return fmt.Errorf("locking the audit head: %w", err)
-	}
-	return nil
-}

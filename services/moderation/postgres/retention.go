@@ -23,11 +23,7 @@ func (r *Reviews) PlaceHold(ctx context.Context, actor moderation.User, itemID i
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		// Lock the item so a purge running now either finishes first (and
-		// the hold lands on purged content) or sees the hold; the audit
-		// head first, as every transaction locking items before auditing.
-		if err := lockAuditHead(ctx, tx); err != nil {
-			return err
-		}
+		// the hold lands on purged content) or sees the hold.
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM review_items WHERE id = $1 FOR UPDATE`, itemID).Scan(&id); err != nil {
 			return err

@@ -22,6 +22,10 @@ type ReviewOptions struct {
 	// MaxBatch bounds how many claims and decisions share one group-commit
 	// transaction; 64 when zero, 1 gives each its own transaction.
 	MaxBatch int
+	// Writers is how many group-commit transactions may be in flight at
+	// once (one runs its statements while another appends and commits);
+	// 2 when zero.
+	Writers int
 	// WriteTimeout bounds one group-commit transaction; 30 seconds when zero.
 	WriteTimeout time.Duration
 }
@@ -47,11 +51,14 @@ func NewReviews(pool *pgxpool.Pool, o ReviewOptions) *Reviews {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 64
 	}
+	if o.Writers <= 0 {
+		o.Writers = 4
+	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second
 	}
 	return &Reviews{pool: pool, clock: o.Clock, lease: o.Lease, queue: NewQueue(pool),
-		writes: newGroupCommit(pool, o.MaxBatch, o.WriteTimeout)}
+		writes: newGroupCommit(pool, o.Writers, o.MaxBatch, o.WriteTimeout)}
 }
 
 // Lease is how long a claim lasts.
@@ -84,7 +91,7 @@ func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation
 	if f.Count < 0 || f.Count > moderation.MaxClaim {
 		return nil, fmt.Errorf("claiming: count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
 	}
-	args := []any{f.Queue, f.Count, actor.ID}
+	args := []any{f.Queue, actor.ID}
 	where := "status IN ('pending', 'escalated') AND queue = $1"
 	if f.Category != "" {
 		args = append(args, f.Category)
@@ -99,14 +106,17 @@ func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation
 	args = append(args, now, lease, lease.Format(time.RFC3339Nano))
 	n := len(args)
 	p := func(k int) string { return "$" + strconv.Itoa(n-3+k) } // now, lease, lease text
-	// One statement: pick, mark claimed, audit, and load matches and media,
-	// run in the next group-commit transaction.
+	// One statement: pick, mark claimed, load matches and media, and return
+	// the audit event's content, run in the next group-commit transaction
+	// (which appends the event). The count is a literal (validated above)
+	// so that the cached generic plan, which the group commit forces, knows
+	// the LIMIT and walks the claim-order index.
 	sql := `
 WITH picked AS (
     SELECT id FROM review_items WHERE ` + where + `
-    ORDER BY ` + claimOrder + ` LIMIT $2 FOR UPDATE SKIP LOCKED),
+    ORDER BY ` + claimOrder + ` LIMIT ` + strconv.Itoa(f.Count) + ` FOR UPDATE SKIP LOCKED),
 upd AS (
-    UPDATE review_items r SET status = 'claimed', claimed_by = $3, claimed_at = ` + p(1) + `,
+    UPDATE review_items r SET status = 'claimed', claimed_by = $2, claimed_at = ` + p(1) + `,
         lease_expires_at = ` + p(2) + `
     FROM picked WHERE r.id = picked.id
     RETURNING ` + prefixed("r.", itemColumns) + `),

@@ -230,7 +230,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		banks, berr = rulestore.NewBankReloader(ctx, rulestore.BankOptions{
 			Files: fileBanks, Store: postgres.NewBankStore(pool, nil), Actor: "vigil-ingest", Clock: postgres.SystemClock{},
 			Guard: hashbank.GuardOptions{Window: cfg.BankGuardWindow, MaxShare: cfg.BankGuardMaxShare, MinMatches: cfg.BankGuardMinMatches},
-			Log: log.With("component", "banks"), Registerer: reg, Info: health,
+			Log:   log.With("component", "banks"), Registerer: reg, Info: health,
 			OnChange: func() { onBanks() },
 		})
 		return berr

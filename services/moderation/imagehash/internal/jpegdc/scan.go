@@ -263,6 +263,22 @@ func (d *decoder) processSOS(n int) error {
 							// Decode the AC coefficients, as specified in section F.2.2.2.
 							huff := &d.huff[acTable][scan[i].ta]
 							for ; zig <= zigEnd; zig++ {
+								// Fast path (not in image/jpeg): a code in the
+								// look-up table followed by a nonzero value, both
+								// already in the bit buffer, consumed at once.
+								if d.bits.n >= lutSize {
+									if v := huff.lut[(d.bits.a>>uint32(d.bits.n-lutSize))&0xff]; v != 0 {
+										n := int32(v&0xff) - 1
+										value := uint8(v >> 8)
+										val1 := int32(value & 0x0f)
+										if val1 != 0 && d.bits.n >= n+val1 && zig+int32(value>>4) <= zigEnd {
+											d.bits.n -= n + val1
+											d.bits.m >>= uint32(n + val1)
+											zig += int32(value >> 4)
+											continue
+										}
+									}
+								}
 								value, err := d.decodeHuffman(huff)
 								if err != nil {
 									return err
