@@ -95,7 +95,7 @@ func TestBenchHashing(t *testing.T) {
 	files := benchFiles(t)
 	big := files[:2] // 12 MP JPEGs
 	h := NewHasher()
-	const rounds = 3
+	const rounds = 5
 	must := func(d Decoded, err error) Decoded {
 		if err != nil {
 			t.Fatal(err)

@@ -96,8 +96,6 @@ type groupCommit struct {
 	running int // how many run
 
 	batches, ops, retries, largest atomic.Int64
-	execNs, commitNs                atomic.Int64 // TEMP
-	beginNs, batchNs, appendNs      atomic.Int64 // TEMP
 }
 
 func newGroupCommit(pool *pgxpool.Pool, writers, maxBatch int, timeout time.Duration) *groupCommit {
@@ -211,7 +209,6 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 			break
 		}
 	}
-	t0 := time.Now()
 	c, err := g.pool.Acquire(ctx)
 	if err != nil {
 		return rolledBack, err
@@ -276,8 +273,6 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	if err := br.Close(); err != nil {
 		return failure(), err
 	}
-	tb := time.Now()
-	g.batchNs.Add(int64(tb.Sub(t0)))
 	b = &pgx.Batch{}
 	if len(entries) > 0 {
 		// The head last, as every audited transaction does (items, then
@@ -303,8 +298,6 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 		b.Queue(appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
 	}
 	b.Queue("COMMIT")
-	t1 := time.Now()
-	g.appendNs.Add(int64(t1.Sub(tb)))
 	br = conn.SendBatch(ctx, b)
 	if len(entries) > 0 {
 		if _, err := br.Exec(); err != nil {
@@ -316,8 +309,6 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	g.commitNs.Add(int64(time.Since(t1)))
-	g.execNs.Add(int64(t1.Sub(t0)))
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && !conn.IsClosed() { // the server refused the commit: rolled back

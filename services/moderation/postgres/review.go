@@ -24,7 +24,7 @@ type ReviewOptions struct {
 	MaxBatch int
 	// Writers is how many group-commit transactions may be in flight at
 	// once (one runs its statements while another appends and commits);
-	// 2 when zero.
+	// 3 when zero.
 	Writers int
 	// WriteTimeout bounds one group-commit transaction; 30 seconds when zero.
 	WriteTimeout time.Duration
@@ -52,7 +52,7 @@ func NewReviews(pool *pgxpool.Pool, o ReviewOptions) *Reviews {
 		o.MaxBatch = 64
 	}
 	if o.Writers <= 0 {
-		o.Writers = 4
+		o.Writers = 3
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second

@@ -46,12 +46,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&c.MatchRate, "match-rate", 0.03, "share of posts that match the demo rules (0..1)")
 	fs.Float64Var(&c.ImageRate, "image-rate", 0.1, "share of posts with an inline picture that is not in the demo bank (0..1)")
 	fs.Float64Var(&c.BankedRate, "banked-image-rate", 0.002, "share of posts with an inline picture from the demo bank, which match by hash (0..1)")
-	fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (same seed, same posts)")
+	fs.Uint64Var(&c.Seed, "seed", 0, "random seed: the same seed gives the same posts (0 = a new seed each run)")
 	fs.StringVar(&c.Platform, "platform", "demo", "platform name put in every post")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	if err := envflag.Parse(fs, args[1:], getenv); err != nil {
 		return err
+	}
+	if c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano())
 	}
 	for name, v := range map[string]float64{"match-rate": c.MatchRate, "image-rate": c.ImageRate, "banked-image-rate": c.BankedRate} {
 		if v < 0 || v > 1 {
