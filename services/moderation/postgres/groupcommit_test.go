@@ -1,0 +1,234 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+)
+
+// bogus is a decision the database refuses (decisions.action and
+// review_items.outcome are CHECKed): the way to make one request of a
+// group-commit transaction fail. Real callers validate first.
+var bogus = moderation.DecisionInput{Action: "bogus", ReasonCode: "HATE-1"}
+
+// TestGroupCommitIsolatesFailure holds the audit head so that requests
+// pile up behind one writer, then releases it: claims and decisions share
+// one transaction, the one refused decision fails alone, every other
+// request commits with its audit event and outbox row, and the chain
+// verifies.
+func TestGroupCommitIsolatesFailure(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	reviews := postgres.NewReviews(f.s.Pool, postgres.ReviewOptions{Clock: f.clock, Lease: 10 * time.Minute, Writers: 1})
+	seed(t, f.s.Pool, 40, f.clock.Now().Add(-time.Hour), "")
+	const deciders, claimers = 10, 5
+	mods := make([]moderation.User, deciders+claimers)
+	held := make([]int64, deciders)
+	for i := range mods {
+		mods[i] = f.user(t, fmt.Sprintf("gc%02d", i), moderation.RoleModerator)
+		if i < deciders {
+			got, err := reviews.Claim(ctx, mods[i], moderation.ClaimFilter{Count: 1})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("claim: %v %v", got, err)
+			}
+			held[i] = got[0].ID
+		}
+	}
+
+	// Hold the head: the writer's first transaction runs its statement and
+	// waits for it, and the rest queue behind.
+	lock, err := f.s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM audit_head FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	const failing = 3
+	ok := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
+	errs := make([]error, len(mods))
+	claimed := make([][]moderation.Item, len(mods))
+	var wg sync.WaitGroup
+	start := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch {
+			case i >= deciders:
+				claimed[i], errs[i] = reviews.Claim(ctx, mods[i], moderation.ClaimFilter{Count: 2})
+			case i == failing:
+				_, errs[i] = reviews.Decide(ctx, mods[i], false, held[i], bogus)
+			default:
+				_, errs[i] = reviews.Decide(ctx, mods[i], false, held[i], ok)
+			}
+		}()
+	}
+	waitQueued := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); postgres.GroupCommitQueued(reviews) < n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests queued, want %d", postgres.GroupCommitQueued(reviews), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	start(0) // taken alone by the writer, which then waits for the head
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if b, _, _, _ := postgres.GroupCommitStats(reviews); b > 0 && postgres.GroupCommitQueued(reviews) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not take the first request")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	batches0, ops0, _, _ := postgres.GroupCommitStats(reviews)
+	for i := 1; i < len(mods); i++ {
+		start(i)
+	}
+	waitQueued(len(mods) - 1)
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	for i, err := range errs {
+		switch {
+		case i == failing:
+			if !errors.Is(err, moderation.ErrInvalid) {
+				t.Fatalf("refused decision: %v, want ErrInvalid", err)
+			}
+		case err != nil:
+			t.Fatalf("request %d failed with its batch: %v", i, err)
+		case i >= deciders && len(claimed[i]) != 2:
+			t.Fatalf("claimer %d got %d items, want 2", i, len(claimed[i]))
+		}
+	}
+	batches, ops, retries, largest := postgres.GroupCommitStats(reviews)
+	// The first transaction carried request 0; the second all the others,
+	// re-run once without the refused decision, which then ran alone.
+	if largest < int64(len(mods)-1) || retries < 1 {
+		t.Fatalf("largest batch %d, %d re-runs: the queued requests did not share a transaction", largest, retries)
+	}
+	t.Logf("%d transactions for %d requests (largest %d, %d re-runs)", batches-batches0+1, ops-ops0+1, largest, retries)
+
+	var decisions, decisionEvents, claimEvents, outbox int
+	err = f.s.Pool.QueryRow(ctx, `
+SELECT (SELECT count(*) FROM decisions),
+    (SELECT count(*) FROM audit_events WHERE action = 'decision'),
+    (SELECT count(*) FROM audit_events WHERE action = 'claim'),
+    (SELECT count(*) FROM outbox)`).Scan(&decisions, &decisionEvents, &claimEvents, &outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decisions != deciders-1 || decisionEvents != deciders-1 || outbox != deciders-1 {
+		t.Fatalf("%d decisions, %d decision events, %d outbox rows; want %d each", decisions, decisionEvents, outbox, deciders-1)
+	}
+	if claimEvents != deciders+claimers {
+		t.Fatalf("%d claim events, want %d", claimEvents, deciders+claimers)
+	}
+	var status string
+	if err := f.s.Pool.QueryRow(ctx, `SELECT status FROM review_items WHERE id = $1`, held[failing]).Scan(&status); err != nil || status != "claimed" {
+		t.Fatalf("item of the refused decision is %q (%v), want still claimed", status, err)
+	}
+	if br, _, err := postgres.VerifyAudit(ctx, f.s.Pool); err != nil || br != nil {
+		t.Fatalf("audit chain after a batch with a refused request: %+v %v", br, err)
+	}
+}
+
+// TestGroupCommitConcurrent: 30 moderators claim and decide 600 items
+// through shared transactions, some sending a refused decision first.
+// Every item is decided exactly once, every act has exactly one audit
+// event and every decision one outbox row, and the chain verifies.
+func TestGroupCommitConcurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	const items, mods = 600, 30
+	seed(t, f.s.Pool, items, f.clock.Now().Add(-time.Hour), "")
+	users := make([]moderation.User, mods)
+	for i := range users {
+		users[i] = f.user(t, fmt.Sprintf("cc%02d", i), moderation.RoleModerator)
+	}
+	ok := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
+	var mu sync.Mutex
+	decided := map[int64]bool{}
+	var refused int
+	var wg sync.WaitGroup
+	errs := make(chan error, mods)
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				got, err := f.reviews.Claim(ctx, u, moderation.ClaimFilter{Count: 1})
+				if err != nil {
+					errs <- fmt.Errorf("claim: %w", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				id := got[0].ID
+				if (i+n)%7 == 0 {
+					if _, err := f.reviews.Decide(ctx, u, false, id, bogus); !errors.Is(err, moderation.ErrInvalid) {
+						errs <- fmt.Errorf("refused decision on item %d: %v, want ErrInvalid", id, err)
+						return
+					}
+					mu.Lock()
+					refused++
+					mu.Unlock()
+				}
+				if _, err := f.reviews.Decide(ctx, u, false, id, ok); err != nil {
+					errs <- fmt.Errorf("deciding item %d: %w", id, err)
+					return
+				}
+				mu.Lock()
+				if decided[id] {
+					mu.Unlock()
+					errs <- fmt.Errorf("item %d decided twice", id)
+					return
+				}
+				decided[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(decided) != items {
+		t.Fatalf("%d items decided, want %d", len(decided), items)
+	}
+	var decisions, decisionEvents, claimEvents, outbox, distinct int
+	err := f.s.Pool.QueryRow(ctx, `
+SELECT (SELECT count(*) FROM decisions), (SELECT count(DISTINCT item_id) FROM decisions),
+    (SELECT count(*) FROM audit_events WHERE action = 'decision'),
+    (SELECT count(*) FROM audit_events WHERE action = 'claim'),
+    (SELECT count(*) FROM outbox)`).Scan(&decisions, &distinct, &decisionEvents, &claimEvents, &outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decisions != items || distinct != items || decisionEvents != items || claimEvents != items || outbox != items {
+		t.Fatalf("%d decisions on %d items, %d decision events, %d claim events, %d outbox rows; want %d each",
+			decisions, distinct, decisionEvents, claimEvents, outbox, items)
+	}
+	if br, _, err := postgres.VerifyAudit(ctx, f.s.Pool); err != nil || br != nil {
+		t.Fatalf("audit chain after concurrent group commits: %+v %v", br, err)
+	}
+	batches, ops, retries, largest := postgres.GroupCommitStats(f.reviews)
+	t.Logf("%d transactions for %d requests (largest %d), %d re-runs, %d refused", batches, ops, largest, retries, refused)
+	if largest < 2 {
+		t.Fatalf("no two of %d concurrent requests shared a transaction", ops)
+	}
+}
