@@ -47,8 +47,12 @@ demo: up build ## run the whole pipeline with generated posts and print the revi
 demo-down: ## stop the demo services (the stack keeps running; make down stops it)
 	bash deploy/local/demo.sh stop
 
+.PHONY: browser
+browser: ## install Debian's Chromium for the browser tests if missing
+	bash deploy/local/chromium.sh
+
 .PHONY: test
-test: up ## run every module's tests, integration tests included, against the local stack
+test: up browser ## run every module's tests, integration tests included, against the local stack and Chromium
 	@rc=0; for m in $(MODULES); do \
 		echo "=== go test $$m"; \
 		(cd $$m && VIGIL_INTEGRATION=require go test $(GOTEST_FLAGS) ./...) || rc=1; \

@@ -35,10 +35,13 @@ type Options struct {
 //   - data holds the hashes (words per entry) sorted by chunk 0, so table 0
 //     is data itself: bucket k of table 0 is data[off[k]:off[k+1]];
 //   - ids maps a position in data to the caller's id (uint32);
-//   - tables 1..m-1 each have 2^bits+1 uint32 offsets and one value per
-//     hash. For 64-bit hashes the value is the hash itself, so a probe scans
-//     a contiguous run of hashes and touches data only for real matches; for
-//     256-bit hashes it is the uint32 position in data.
+//   - tables 1..m-1 each have 2^bits+1 uint32 offsets and one entry per
+//     hash. For 64-bit hashes the entry is a 32-bit signature (chunk 0 and
+//     part of another chunk, see sig): a probe filters a bucket on 48 of the
+//     64 bits without touching data, and finds the rare survivors again in
+//     table 0. For 256-bit hashes it is the uint32 position in data plus
+//     (fp) the 16 bits of the partner chunk, filtered on in the bucket (see
+//     plan); table 0 has an fp array too.
 type Index struct {
 	words  int      // uint64 words per hash: 1 or 4
 	data   []uint64 // built hashes, words per entry, in table-0 order
@@ -56,7 +59,7 @@ type chunk struct {
 }
 
 type table struct {
-	off []uint32 // 2^nbits + 1 offsets into vals or pos
+	off []uint32 // 2^nbits + 1 offsets into sig, or pos and fp
 	sig []uint32 // 64-bit index: each entry's chunk 0 and part of another chunk, sorted within the bucket
 	pos []uint32 // 256-bit index: positions into data (nil for table 0)
 	fp  []uint16 // 256-bit index: the partner chunk's low 16 bits, per entry

@@ -185,3 +185,59 @@ func TestBadOptions(t *testing.T) {
 		t.Error("id count mismatch accepted")
 	}
 }
+
+// TestSearchManyMatchesLinearScan: several queries in one call, on sets
+// large enough for the indexed path (not the small-set linear fallback),
+// return each stored hash within radius of any query once, at its smallest
+// distance, with the first query at that distance.
+func TestSearchManyMatchesLinearScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const n = 60000 // above the linear fallback for 3 queries
+	hs := make([][4]uint64, n)
+	h64 := make([]uint64, n)
+	for i := range hs {
+		if i > 0 && rng.IntN(3) == 0 {
+			hs[i] = near256(rng, hs[rng.IntN(i)], rng.IntN(40))
+			h64[i] = near64(rng, h64[rng.IntN(i)], rng.IntN(12))
+		} else {
+			hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+			h64[i] = rng.Uint64()
+		}
+	}
+	x256, _ := New256(hs, nil, Options{})
+	x64, _ := New64(h64, nil, Options{})
+	want := func(nq int, d func(i, j int) int, r int) []Result {
+		var out []Result
+		for i := 0; i < n; i++ {
+			bd, bq := 1<<30, 0
+			for j := 0; j < nq; j++ {
+				if dd := d(i, j); dd < bd {
+					bd, bq = dd, j
+				}
+			}
+			if bd <= r {
+				out = append(out, Result{ID: uint32(i), Distance: bd, Query: bq})
+			}
+		}
+		return out
+	}
+	for range 15 {
+		nq := 2 + rng.IntN(2)
+		qs := make([][4]uint64, nq)
+		q64 := make([]uint64, nq)
+		for j := range qs {
+			qs[j] = near256(rng, hs[rng.IntN(n)], rng.IntN(36))
+			q64[j] = near64(rng, h64[rng.IntN(n)], rng.IntN(10))
+		}
+		got := x256.SearchMany256(nil, qs, 31)
+		exp := want(nq, func(i, j int) int { return dist(hs[i][:], qs[j][:]) }, 31)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("256: got %v want %v", got, exp)
+		}
+		got = x64.SearchMany64(nil, q64, 8)
+		exp = want(nq, func(i, j int) int { return bits.OnesCount64(h64[i] ^ q64[j]) }, 8)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("64: got %v want %v", got, exp)
+		}
+	}
+}

@@ -29,8 +29,8 @@
 //
 //   - A fast path for hashing at feed rates (DecodeReduced): a JPEG of at
 //     least 1024 px a side is decoded at 1/8 scale from its DC coefficients
-//     (internal/jpegdc, a fork of image/jpeg), 3–5× faster than a full
-//     decode and with no full-size buffer. Its hashes are close to, not
+//     (internal/jpegdc, a fork of image/jpeg), about 3–4× faster than a
+//     full decode and with no full-size buffer. Its hashes are close to, not
 //     bit-identical with, the canonical ones (DecodeBytes): pHash 0 bits
 //     apart on every test image, PDQ 2–20 (docs/hashing.md), with the same
 //     matching recall in the robustness test. Use it for matching; use

@@ -93,7 +93,10 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 	})
 
 	// Vigil: claim one item (lease, audit event, matches and media loaded),
-	// then decide it (decision row, item update, outbox row, audit event).
+	// then decide it (decision row, item update, outbox row, audit event),
+	// each answered once durable. Concurrent requests share group-commit
+	// transactions, so a claim's latency includes waiting for the
+	// transaction in flight and then its own.
 	in := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
 	vigilN, vigilLat := runWorkers(t, workers, dur, func(i int) (time.Duration, error) {
 		t0 := time.Now()

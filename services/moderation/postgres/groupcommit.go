@@ -24,18 +24,25 @@ import (
 // statements of ONE transaction: one head lock, one round trip for all the
 // statements, one commit and one flush for the lot.
 //
-// A transaction takes the head first (SELECT … FOR UPDATE, reading seq and
-// hash), runs the requests' statements pipelined in one round trip (each
-// does its act and returns the content of its audit event), computes the
-// events' hashes in Go (moderation.ChainHash, as AppendAudit does), then
-// inserts them all and moves the head in one statement, and commits. The
-// head row is updated once per transaction instead of twice per event.
+// A transaction sends BEGIN and the requests' statements pipelined in one
+// round trip (each does its act, and returns the content of its audit
+// event instead of appending it), then takes the head (SELECT … FOR
+// UPDATE, reading seq and hash), computes the events' hashes in Go
+// (moderation.ChainHash, as AppendAudit does), and sends the insert of all
+// the events with the move of the head and COMMIT, pipelined. The head is
+// thus held for one round trip plus the append and the commit's flush,
+// not while the statements run, and it is updated once per transaction
+// instead of twice per event. Like every other audited transaction it
+// locks items before the head, so the two cannot deadlock.
 //
-// Batching is natural, with no fixed delay: a request arriving while the
-// writer is idle starts a batch of one at once; requests arriving while a
-// batch is in flight wait and form the next batch. At most one writer runs
-// per groupCommit (per Reviews, so per pool), and it exits when nothing is
-// queued.
+// Batching is natural, with no fixed delay: a request arriving while a
+// writer is idle starts a transaction at once; requests arriving while
+// transactions are in flight wait and form the next one. Up to Writers
+// (ReviewOptions; 3) transactions of one groupCommit (one Reviews, so one
+// pool) are in flight, so one runs its statements while another appends
+// and flushes; writers exit when nothing is queued. The prepared
+// statements run with their generic plans (planning cost as much as
+// running them).
 //
 // Guarantees, unchanged from one transaction per request:
 //   - each request's act (and, for a decision, its outbox row) and its audit

@@ -2,8 +2,8 @@ package textmatch
 
 import (
 	"encoding/csv"
-	"flag"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"

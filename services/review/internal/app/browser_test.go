@@ -1,0 +1,133 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+)
+
+// chromium finds Debian's Chromium; make test installs it
+// (deploy/local/chromium.sh). Without it the browser tests skip, or fail
+// under VIGIL_INTEGRATION=require.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("VIGIL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("VIGIL_INTEGRATION") == "require" {
+		t.Fatal("chromium is required (VIGIL_INTEGRATION=require) but not installed: run deploy/local/chromium.sh")
+	}
+	t.Skip("chromium not installed; run deploy/local/chromium.sh")
+	return ""
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA() })
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestBrowserReviewFlow signs in on the moderator page in a real Chromium,
+// claims a flagged post whose text is hostile HTML, checks the text is
+// shown as text with the matched span highlighted and no script ran, and
+// removes it; the decision is then on record.
+func TestBrowserReviewFlow(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	hostile := `<img src=x onerror="document.title='pwned'"> we will attack the parade <script>document.title='pwned'</script>`
+	at := time.Now().UTC()
+	err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{{
+		Post: moderation.Post{V: 1, ID: "browser-1", Platform: "test", Author: moderation.Author{ID: "a", Handle: "evil"},
+			Text: hostile, Lang: "en", CreatedAt: at},
+		Verdict: moderation.Verdict{PostID: "browser-1", Matches: []moderation.Match{{
+			RuleID: "demo.attack-call", RuleVersion: 1, Category: "violent_threat", Severity: moderation.SeverityHigh,
+			Spans: []moderation.Span{{Start: strings.Index(hostile, "attack the"), End: strings.Index(hostile, "attack the") + len("attack the")}},
+		}}},
+		FlaggedAt: at,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
+		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
+		chromedp.Submit(`#login`),
+		chromedp.WaitVisible(`#desk`),
+		chromedp.Click(`#claim`),
+		chromedp.WaitVisible(`#item`),
+	)
+	if err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	mark := run(ctx, t, chromedp.Text(`#text mark`))
+	text := run(ctx, t, chromedp.TextContent(`#text`))
+	imgs := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#text *:not(mark)').length`))
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#decide select[name=action]`, "remove"),
+		chromedp.Click(`#decide button:not([type])`),
+	)
+	if err != nil {
+		t.Fatalf("deciding: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.startsWith('Decided')`))
+	msg := run(ctx, t, chromedp.Text(`#msg`))
+	title := run(ctx, t, chromedp.Title())
+	if mark != "attack the" {
+		t.Errorf("highlighted %q, want the matched span %q", mark, "attack the")
+	}
+	if text != hostile || imgs != 0 || title == "pwned" {
+		t.Errorf("hostile post text was not shown as inert text: text=%q elements=%d title=%q", text, imgs, title)
+	}
+	if !strings.Contains(msg, "remove") {
+		t.Errorf("status after deciding: %q", msg)
+	}
+	var action, actor string
+	if err := schema.Pool.QueryRow(ctx, `SELECT d.action, u.username FROM decisions d JOIN users u ON u.id = d.actor_id
+		JOIN review_items i ON i.id = d.item_id WHERE i.post_id = 'browser-1'`).Scan(&action, &actor); err != nil {
+		t.Fatalf("reading the decision: %v", err)
+	}
+	if action != "remove" || actor != "e2e-admin" {
+		t.Errorf("decision on record: %s by %s", action, actor)
+	}
+}
+
+func run[T any](ctx context.Context, t *testing.T, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
+}
