@@ -81,6 +81,7 @@ func testImages(t testing.TB) []string {
 // EXIF rotation are compared on the upright image).
 func TestHash64MatchesGoimagehash(t *testing.T) {
 	h := NewHasher()
+	fast := 0
 	for _, p := range testImages(t) {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -100,6 +101,8 @@ func TestHash64MatchesGoimagehash(t *testing.T) {
 		}
 		if d.Orientation != 1 {
 			img = Orient(img, d.Orientation)
+		} else if _, ok := d.Image.(*image.YCbCr); ok {
+			fast++ // through the exact fast resize (resize64.go)
 		}
 		ph, _ := goimagehash.PerceptionHash(img)
 		dh, _ := goimagehash.DifferenceHash(img)
@@ -109,6 +112,10 @@ func TestHash64MatchesGoimagehash(t *testing.T) {
 				ph.GetHash(), dh.GetHash(), ah.GetHash())
 		}
 	}
+	if fast == 0 {
+		t.Error("no test image took the exact fast path")
+	}
+	t.Logf("%d upright JPEGs through the exact fast resize", fast)
 }
 
 // TestGoimagehashPublishedDistances checks the distances goimagehash's own

@@ -50,7 +50,7 @@ func browser(t *testing.T) context.Context {
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelB(); cancelA() })
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -83,7 +83,7 @@ func TestBrowserReviewFlow(t *testing.T) {
 		chromedp.WaitVisible(`#login`),
 		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
 		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
-		chromedp.Submit(`#login`),
+		chromedp.Click(`#login button`),
 		chromedp.WaitVisible(`#desk`),
 		chromedp.Click(`#claim`),
 		chromedp.WaitVisible(`#item`),
