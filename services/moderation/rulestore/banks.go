@@ -395,30 +395,11 @@ func (r *BankReloader) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	kick := make(chan struct{}, 1)
-	wake := func() {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
-	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for ctx.Err() == nil {
-			err := r.opt.Store.Listen(ctx, wake, func(string) { wake() })
-			if ctx.Err() != nil {
-				return
-			}
-			r.opt.Log.WarnContext(ctx, "listening for hash-bank changes failed, retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(r.opt.Retry):
-			}
-		}
-	}()
+	kick := follow(ctx, &wg, r.opt.Log, "hash-bank changes", r.opt.Retry, func(ctx context.Context, wake func()) error {
+		return r.opt.Store.Listen(ctx, wake, func(string) { wake() })
+	})
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {

@@ -244,30 +244,10 @@ func (r *Reloader) Check(ctx context.Context) error {
 // notifications (reconnecting after failures) and polls every
 // Options.Poll. It returns nil when ctx is done.
 func (r *Reloader) Run(ctx context.Context) error {
-	kick := make(chan struct{}, 1)
-	wake := func() {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
-	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for ctx.Err() == nil {
-			err := r.opt.Store.Listen(ctx, wake, func(int64) { wake() })
-			if ctx.Err() != nil {
-				return
-			}
-			r.opt.Log.WarnContext(ctx, "listening for rule versions failed, retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(r.opt.Retry):
-			}
-		}
-	}()
+	kick := follow(ctx, &wg, r.opt.Log, "rule versions", r.opt.Retry, func(ctx context.Context, wake func()) error {
+		return r.opt.Store.Listen(ctx, wake, func(int64) { wake() })
+	})
 	defer wg.Wait()
 	t := time.NewTicker(r.opt.Poll)
 	defer t.Stop()
@@ -282,4 +262,35 @@ func (r *Reloader) Run(ctx context.Context) error {
 			r.opt.Log.WarnContext(ctx, "checking for new rules", "err", err)
 		}
 	}
+}
+
+// follow runs listen until ctx is done, reconnecting after failures, in a
+// goroutine counted by wg. It returns a channel that receives a coalesced
+// wake-up on every (re)connection and notification, so the caller re-reads
+// the store and misses nothing that changed while it was disconnected.
+func follow(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger, what string, retry time.Duration, listen func(ctx context.Context, wake func()) error) <-chan struct{} {
+	kick := make(chan struct{}, 1)
+	wake := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			err := listen(ctx, wake)
+			if ctx.Err() != nil {
+				return
+			}
+			log.WarnContext(ctx, "listening for "+what+" failed, retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+		}
+	}()
+	return kick
 }
