@@ -62,7 +62,7 @@ start() {
     Review UI:   http://$REVIEW_ADDR/
     Review API:  http://$REVIEW_ADDR/api/v1/queue   ($n flagged posts so far)
     Login:       user ${DEMO_LOGIN%%:*}, password ${DEMO_LOGIN#*:}
-    Metrics:     http://$INGEST_ADDR/metrics, http://$REVIEW_ADDR/metrics
+    Metrics:     http://$INGEST_ADDR/metrics, http://$REVIEW_ADDR/metrics, http://127.0.0.1:9102/metrics
     Logs:        $DEMO/*.log
   Stop it with: make demo-down   (and the stack with: make down)
 

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vigil-moderation/vigil/services/firehose/internal/gen"
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
@@ -33,6 +36,7 @@ type Config struct {
 	Platform     string
 	LogLevel     string
 	LogFormat    string
+	HTTPAddr     string
 }
 
 // Run parses args and produces posts until Count is reached or ctx ends.
@@ -50,6 +54,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&c.Platform, "platform", "demo", "platform name put in every post")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:9102", "address for /healthz, /readyz and /metrics (empty: none)")
 	if err := envflag.Parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
@@ -68,11 +73,30 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	return produce(ctx, log, c)
+	brokers := strings.Split(c.KafkaBrokers, ",")
+	reg := observe.NewRegistry()
+	produced := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vigil_firehose_posts_produced_total", Help: "Generated posts acknowledged by Kafka.",
+	})
+	reg.MustRegister(produced)
+	if c.HTTPAddr == "" {
+		return produce(ctx, log, c, brokers, produced)
+	}
+	health := observe.NewHealth(reg)
+	health.AddCheck("kafka", func(ctx context.Context) error { return kafka.Ping(ctx, brokers) })
+	mux := http.NewServeMux()
+	health.Register(mux)
+	g, gctx := errgroup.WithContext(ctx)
+	sctx, stop := context.WithCancel(gctx)
+	g.Go(func() error { return observe.ListenAndServe(sctx, log, c.HTTPAddr, mux, nil) })
+	g.Go(func() error {
+		defer stop() // a finished --count run ends the process
+		return produce(gctx, log, c, brokers, produced)
+	})
+	return g.Wait()
 }
 
-func produce(ctx context.Context, log *slog.Logger, c Config) error {
-	brokers := strings.Split(c.KafkaBrokers, ",")
+func produce(ctx context.Context, log *slog.Logger, c Config, brokers []string, produced prometheus.Counter) error {
 	if err := kafka.EnsureTopics(ctx, brokers, 4, c.PostsTopic); err != nil {
 		return err
 	}
@@ -118,6 +142,7 @@ func produce(ctx context.Context, log *slog.Logger, c Config) error {
 			return fmt.Errorf("producing posts: %w", err)
 		}
 		sent += n
+		produced.Add(float64(n))
 		if interval > 0 {
 			due := start.Add(time.Duration(sent) * interval)
 			select {
