@@ -100,10 +100,7 @@ func (h *Hasher) HashAll(d Decoded, opt HashOptions) (Hashes, error) {
 				out.PDQ = h.PDQDecoded(d)
 			}
 		case TypePHash, TypeDHash, TypeAHash:
-			if upright == nil {
-				upright = d.Upright()
-			}
-			v, err := h.hash64(typ, upright)
+			v, err := h.hash64Decoded(typ, d, &upright)
 			if err != nil {
 				return Hashes{}, err
 			}

@@ -2,6 +2,7 @@ package imagehash
 
 import (
 	"image"
+	"image/color"
 	"math"
 
 	"github.com/corona10/goimagehash/etcs"
@@ -113,7 +114,8 @@ func clampUint8(in int32) uint8 {
 type ycbcrResizer struct {
 	hy, hc, vy taps // horizontal (luma, chroma), vertical
 	tmp        [3][]uint8
-	crow       [2][]uint8
+	rgb        [3][]uint8 // planar RGB of a rotated source
+	acc        []int32
 }
 
 // chromaDiv returns the horizontal and vertical chroma subsampling of r as
@@ -193,13 +195,10 @@ func (z *ycbcrResizer) resize(in *image.YCbCr, w, h int) (*image.YCbCr, bool) {
 	return out, true
 }
 
-// phashYCbCr is goimagehash.PerceptionHash for a YCbCr image, with the
-// exact fast resize.
-func (h *Hasher) phashYCbCr(in *image.YCbCr) (Hash64, bool) {
-	small, ok := h.rz.resize(in, 64, 64)
-	if !ok {
-		return 0, false
-	}
+// The three hashes from an already shrunk image, with goimagehash's own
+// grey conversion, DCT and median or mean, in goimagehash's bit order.
+
+func (h *Hasher) phashSmall(small image.Image) Hash64 {
 	if cap(h.px64) < 4096 {
 		h.px64 = make([]float64, 4096)
 	}
@@ -214,15 +213,10 @@ func (h *Hasher) phashYCbCr(in *image.YCbCr) (Hash64, bool) {
 			v |= 1 << uint(64-i-1)
 		}
 	}
-	return Hash64(v), true
+	return Hash64(v)
 }
 
-// dhashYCbCr is goimagehash.DifferenceHash with the exact fast resize.
-func (h *Hasher) dhashYCbCr(in *image.YCbCr) (Hash64, bool) {
-	small, ok := h.rz.resize(in, 9, 8)
-	if !ok {
-		return 0, false
-	}
+func dhashSmall(small image.Image) Hash64 {
 	px := ghtransforms.Rgb2Gray(small)
 	var v uint64
 	idx := 0
@@ -234,15 +228,10 @@ func (h *Hasher) dhashYCbCr(in *image.YCbCr) (Hash64, bool) {
 			idx++
 		}
 	}
-	return Hash64(v), true
+	return Hash64(v)
 }
 
-// ahashYCbCr is goimagehash.AverageHash with the exact fast resize.
-func (h *Hasher) ahashYCbCr(in *image.YCbCr) (Hash64, bool) {
-	small, ok := h.rz.resize(in, 8, 8)
-	if !ok {
-		return 0, false
-	}
+func ahashSmall(small image.Image) Hash64 {
 	flat := ghtransforms.FlattenPixels(ghtransforms.Rgb2Gray(small), 8, 8)
 	avg := etcs.MeanOfPixels(flat)
 	var v uint64
@@ -251,7 +240,83 @@ func (h *Hasher) ahashYCbCr(in *image.YCbCr) (Hash64, bool) {
 			v |= 1 << uint(len(flat)-i-1)
 		}
 	}
-	return Hash64(v), true
+	return Hash64(v)
+}
+
+// hashSize is the size goimagehash shrinks to for each 64-bit type.
+func hashSize(typ string) (int, int, bool) {
+	switch typ {
+	case TypePHash:
+		return 64, 64, true
+	case TypeDHash:
+		return 9, 8, true
+	case TypeAHash:
+		return 8, 8, true
+	}
+	return 0, 0, false
+}
+
+func (h *Hasher) fromSmall(typ string, small image.Image) Hash64 {
+	switch typ {
+	case TypePHash:
+		return h.phashSmall(small)
+	case TypeDHash:
+		return dhashSmall(small)
+	}
+	return ahashSmall(small)
+}
+
+// phashYCbCr, dhashYCbCr, ahashYCbCr: goimagehash's hashes of an upright
+// YCbCr image through the exact fast resize (ok=false: not applicable).
+func (h *Hasher) phashYCbCr(in *image.YCbCr) (Hash64, bool) { return h.hashYCbCr(TypePHash, in) }
+func (h *Hasher) dhashYCbCr(in *image.YCbCr) (Hash64, bool) { return h.hashYCbCr(TypeDHash, in) }
+func (h *Hasher) ahashYCbCr(in *image.YCbCr) (Hash64, bool) { return h.hashYCbCr(TypeAHash, in) }
+
+func (h *Hasher) hashYCbCr(typ string, in *image.YCbCr) (Hash64, bool) {
+	w, ht, ok := hashSize(typ)
+	if !ok {
+		return 0, false
+	}
+	small, ok := h.rz.resize(in, w, ht)
+	if !ok {
+		return 0, false
+	}
+	return h.fromSmall(typ, small), true
+}
+
+// hashOriented is goimagehash's hash of Orient(in, o) without building the
+// rotated full-size RGBA copy (ok=false: not applicable).
+func (h *Hasher) hashOriented(typ string, in *image.YCbCr, o int) (Hash64, bool) {
+	switch in.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440:
+		// the ratios image/draw converts with YCbCrToRGB's formula
+	default:
+		return 0, false
+	}
+	w, ht, ok := hashSize(typ)
+	if !ok {
+		return 0, false
+	}
+	small, ok := h.rz.resizeOriented(in, o, w, ht)
+	if !ok {
+		return 0, false
+	}
+	return h.fromSmall(typ, small), true
+}
+
+// hash64Decoded is hash64 of d's upright image; *upright caches the
+// upright copy when one has to be made.
+func (h *Hasher) hash64Decoded(typ string, d Decoded, upright *image.Image) (Hash64, error) {
+	if y, ok := d.Image.(*image.YCbCr); ok && d.Orientation >= 2 && d.Orientation <= 8 {
+		if v, ok := h.hashOriented(typ, y, d.Orientation); ok {
+			return v, nil
+		}
+	}
+	if *upright == nil {
+		*upright = d.Upright()
+	}
+	return h.hash64(typ, *upright)
 }
 
 // hash64 computes one 64-bit hash type of img, bit-identical to
@@ -275,4 +340,127 @@ func (h *Hasher) hash64(typ string, img image.Image) (Hash64, error) {
 		}
 	}
 	return goimagehash64(typ, img)
+}
+
+// Rotated JPEGs. The upright copy goimagehash is given (Orient) is an
+// *image.RGBA made by image/draw's YCbCr→RGB conversion and permuted; nfnt
+// then filters it as RGBA. orientedResizer computes the same integers from
+// the YCbCr planes: one conversion to planar R, G, B (color.YCbCrToRGB, the
+// formula image/draw uses), then the two bilinear passes along the upright
+// axes, reading the source through the orientation instead of copying it.
+
+// rgbPlanes converts in to planar R, G, B (w*h bytes each) in z's buffers.
+func (z *ycbcrResizer) rgbPlanes(in *image.YCbCr) (r, g, b []uint8) {
+	W, H := in.Rect.Dx(), in.Rect.Dy()
+	n := W * H
+	for c := range z.rgb {
+		if cap(z.rgb[c]) < n {
+			z.rgb[c] = make([]uint8, n)
+		}
+		z.rgb[c] = z.rgb[c][:n]
+	}
+	r, g, b = z.rgb[0], z.rgb[1], z.rgb[2]
+	hd, vd, _ := chromaDiv(in.SubsampleRatio)
+	for y := 0; y < H; y++ {
+		yrow := in.Y[y*in.YStride : y*in.YStride+W]
+		crow := (y / vd) * in.CStride
+		o := y * W
+		for x, yy := range yrow {
+			ci := crow + x/hd
+			r[o+x], g[o+x], b[o+x] = color.YCbCrToRGB(yy, in.Cb[ci], in.Cr[ci])
+		}
+	}
+	return r, g, b
+}
+
+// resizeOriented returns nfnt/resize.Resize(w, h, Orient(in, o), Bilinear)
+// for EXIF orientation o in 2..8, bit for bit, as an *image.RGBA.
+func (z *ycbcrResizer) resizeOriented(in *image.YCbCr, o, w, h int) (*image.RGBA, bool) {
+	_, _, ok := chromaDiv(in.SubsampleRatio)
+	W, H := in.Rect.Dx(), in.Rect.Dy()
+	if !ok || in.Rect.Min != (image.Point{}) || W <= 0 || H <= 0 || o < 2 || o > 8 {
+		return nil, false
+	}
+	uw, uh := W, H // upright size
+	if o >= 5 {
+		uw, uh = H, W
+	}
+	if uw == w && uh == h {
+		return nil, false
+	}
+	planes := [3][]uint8{}
+	planes[0], planes[1], planes[2] = z.rgbPlanes(in)
+	// Pass 1 along upright x. flipX: upright x runs backwards over the
+	// source axis it reads.
+	z.hy.weights8(uw, w, 1)
+	flipX := o == 2 || o == 3 || o == 6 || o == 7
+	if flipX {
+		for i, x := range z.hy.idx {
+			z.hy.idx[i] = int32(uw-1) - x
+		}
+	}
+	for c := range z.tmp {
+		if cap(z.tmp[c]) < w*uh {
+			z.tmp[c] = make([]uint8, w*uh)
+		}
+		z.tmp[c] = z.tmp[c][:w*uh]
+	}
+	if o <= 4 {
+		// Upright rows are source rows (reversed for 3 and 4).
+		for uy := 0; uy < uh; uy++ {
+			sy := uy
+			if o >= 3 {
+				sy = H - 1 - uy
+			}
+			for c, p := range planes {
+				row := p[sy*W : (sy+1)*W]
+				t := z.tmp[c]
+				for ox := 0; ox < w; ox++ {
+					t[ox*uh+uy] = z.hy.apply(ox, row)
+				}
+			}
+		}
+	} else {
+		// Upright rows are source columns (reversed for 7 and 8): sum whole
+		// source rows, one accumulator per column.
+		if cap(z.acc) < W {
+			z.acc = make([]int32, W)
+		}
+		acc := z.acc[:W]
+		for c, p := range planes {
+			t := z.tmp[c]
+			for ox := 0; ox < w; ox++ {
+				clear(acc)
+				a, b := z.hy.start[ox], z.hy.start[ox+1]
+				for k := a; k < b; k++ {
+					wt := z.hy.w[k]
+					row := p[int(z.hy.idx[k])*W : int(z.hy.idx[k]+1)*W]
+					for sx, v := range row {
+						acc[sx] += wt * int32(v)
+					}
+				}
+				sum := z.hy.sum[ox]
+				for sx, v := range acc {
+					uy := sx
+					if o >= 7 {
+						uy = W - 1 - sx
+					}
+					t[ox*uh+uy] = clampUint8(v / sum)
+				}
+			}
+		}
+	}
+	// Pass 2 along upright y, as in resize.
+	z.vy.weights8(uh, h, 1)
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := 0; x < w; x++ {
+		for oy := 0; oy < h; oy++ {
+			i := oy*out.Stride + 4*x
+			out.Pix[i+0] = z.vy.apply(oy, z.tmp[0][x*uh:(x+1)*uh])
+			out.Pix[i+1] = z.vy.apply(oy, z.tmp[1][x*uh:(x+1)*uh])
+			out.Pix[i+2] = z.vy.apply(oy, z.tmp[2][x*uh:(x+1)*uh])
+			out.Pix[i+3] = 255
+		}
+	}
+	return out, true
 }

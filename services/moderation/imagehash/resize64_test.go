@@ -47,3 +47,38 @@ func TestFastHash64Exact(t *testing.T) {
 		}
 	}
 }
+
+// TestFastHash64Oriented: for every EXIF orientation and the chroma
+// subsamplings image/draw converts directly, hashing a stored YCbCr image
+// with its orientation gives goimagehash's bits for the upright picture
+// (Orient), without the rotated copy.
+func TestFastHash64Oriented(t *testing.T) {
+	h := NewHasher()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440}
+	for _, sz := range [][2]int{{5, 3}, {63, 65}, {200, 150}, {301, 97}} {
+		for _, r := range ratios {
+			img := image.NewYCbCr(image.Rect(0, 0, sz[0], sz[1]), r)
+			for i := range img.Y {
+				img.Y[i] = uint8(rng.IntN(256))
+			}
+			for i := range img.Cb {
+				img.Cb[i], img.Cr[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+			}
+			for o := 2; o <= 8; o++ {
+				up := Orient(img, o)
+				for _, typ := range []string{TypePHash, TypeDHash, TypeAHash} {
+					got, ok := h.hashOriented(typ, img, o)
+					if !ok {
+						t.Fatalf("%v %s o=%d %s: fast path not taken", sz, r, o, typ)
+					}
+					want, _ := goimagehash64(typ, up)
+					if got != want {
+						t.Errorf("%v %s o=%d %s: fast %s, goimagehash %s", sz, r, o, typ, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -80,9 +80,10 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	before, _, _, _ := postgres.GroupCommitStats(reviews)
 	start(0) // taken alone by the writer, which then waits for the head
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if b, _, _, _ := postgres.GroupCommitStats(reviews); b > 0 && postgres.GroupCommitQueued(reviews) == 0 {
+		if b, _, _, _ := postgres.GroupCommitStats(reviews); b > before && postgres.GroupCommitQueued(reviews) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
