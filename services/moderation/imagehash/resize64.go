@@ -2,7 +2,6 @@ package imagehash
 
 import (
 	"image"
-	"image/color"
 	"math"
 
 	"github.com/corona10/goimagehash/etcs"
@@ -345,8 +344,8 @@ func (h *Hasher) hash64(typ string, img image.Image) (Hash64, error) {
 // Rotated JPEGs. The upright copy goimagehash is given (Orient) is an
 // *image.RGBA made by image/draw's YCbCr→RGB conversion and permuted; nfnt
 // then filters it as RGBA. orientedResizer computes the same integers from
-// the YCbCr planes: one conversion to planar R, G, B (color.YCbCrToRGB, the
-// formula image/draw uses), then the two bilinear passes along the upright
+// the YCbCr planes: one conversion to planar R, G, B (color.YCbCrToRGB's
+// formula, which image/draw inlines), then the two bilinear passes along the upright
 // axes, reading the source through the orientation instead of copying it.
 
 // rgbPlanes converts in to planar R, G, B (w*h bytes each) in z's buffers.
@@ -361,13 +360,39 @@ func (z *ycbcrResizer) rgbPlanes(in *image.YCbCr) (r, g, b []uint8) {
 	}
 	r, g, b = z.rgb[0], z.rgb[1], z.rgb[2]
 	hd, vd, _ := chromaDiv(in.SubsampleRatio)
+	hs := uint(hd >> 1) // 1, 2, 4 → shift 0, 1, 2
 	for y := 0; y < H; y++ {
 		yrow := in.Y[y*in.YStride : y*in.YStride+W]
 		crow := (y / vd) * in.CStride
+		cb := in.Cb[crow : crow+(W-1)>>hs+1]
+		cr := in.Cr[crow : crow+(W-1)>>hs+1]
 		o := y * W
+		rr, gg, bb := r[o:o+W], g[o:o+W], b[o:o+W]
 		for x, yy := range yrow {
-			ci := crow + x/hd
-			r[o+x], g[o+x], b[o+x] = color.YCbCrToRGB(yy, in.Cb[ci], in.Cr[ci])
+			// color.YCbCrToRGB, written out (image/draw inlines the same).
+			ci := x >> hs
+			yy1 := int32(yy) * 0x10101
+			cb1 := int32(cb[ci]) - 128
+			cr1 := int32(cr[ci]) - 128
+			rv := yy1 + 91881*cr1
+			if uint32(rv)&0xff000000 == 0 {
+				rv >>= 16
+			} else {
+				rv = ^(rv >> 31)
+			}
+			gv := yy1 - 22554*cb1 - 46802*cr1
+			if uint32(gv)&0xff000000 == 0 {
+				gv >>= 16
+			} else {
+				gv = ^(gv >> 31)
+			}
+			bv := yy1 + 116130*cb1
+			if uint32(bv)&0xff000000 == 0 {
+				bv >>= 16
+			} else {
+				bv = ^(bv >> 31)
+			}
+			rr[x], gg[x], bb[x] = uint8(rv), uint8(gv), uint8(bv)
 		}
 	}
 	return r, g, b
@@ -435,6 +460,7 @@ func (z *ycbcrResizer) resizeOriented(in *image.YCbCr, o, w, h int) (*image.RGBA
 				for k := a; k < b; k++ {
 					wt := z.hy.w[k]
 					row := p[int(z.hy.idx[k])*W : int(z.hy.idx[k]+1)*W]
+					acc := acc[:len(row)]
 					for sx, v := range row {
 						acc[sx] += wt * int32(v)
 					}

@@ -139,6 +139,10 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	api := &httpapi.Server{
 		Log: log, Reviews: reviews, Users: users, Sessions: sessions, Audit: postgres.NewAuditLog(pool),
 		ReasonCodes: codes, Retention: retention, Clock: clock, InsecureCookies: cfg.InsecureCookies,
+		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
+			return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since, Rule: rule})
+		},
+		PrecisionThreshold: cfg.PrecisionThreshold,
 	}
 	api.Register(mux)
 	web.Register(mux)

@@ -64,15 +64,13 @@ func TestBrowserReviewFlow(t *testing.T) {
 	schema := moderationtest.TestSchema(t)
 	hostile := `<img src=x onerror="document.title='pwned'"> we will attack the parade <script>document.title='pwned'</script>`
 	at := time.Now().UTC()
-	err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{{
-		Post: moderation.Post{V: 1, ID: "browser-1", Platform: "test", Author: moderation.Author{ID: "a", Handle: "evil"},
-			Text: hostile, Lang: "en", CreatedAt: at},
-		Verdict: moderation.Verdict{PostID: "browser-1", Matches: []moderation.Match{{
-			RuleID: "demo.attack-call", RuleVersion: 1, Category: "violent_threat", Severity: moderation.SeverityHigh,
-			Spans: []moderation.Span{{Start: strings.Index(hostile, "attack the"), End: strings.Index(hostile, "attack the") + len("attack the")}},
-		}}},
-		FlaggedAt: at,
-	}})
+	start := strings.Index(hostile, "attack the")
+	err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{
+		flagged("browser-1", hostile, at, moderation.Match{RuleID: "demo.attack-call", RuleVersion: 1, Category: "violent_threat",
+			Severity: moderation.SeverityHigh, Spans: []moderation.Span{{Start: start, End: start + len("attack the")}}}),
+		flagged("browser-2", "selling cheap watches", at, moderation.Match{RuleID: "noisy.rule", RuleVersion: 3, Category: "spam",
+			Severity: moderation.SeverityLow, Spans: []moderation.Span{{Start: 8, End: 13}}}),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +102,25 @@ func TestBrowserReviewFlow(t *testing.T) {
 	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.startsWith('Decided')`))
 	msg := run(ctx, t, chromedp.Text(`#msg`))
 	title := run(ctx, t, chromedp.Title())
+
+	// The second, low-severity item: no violation. The precision panel
+	// then shows the noisy rule highlighted as low and the other not.
+	err = chromedp.Do(ctx,
+		chromedp.Click(`#claim`),
+		chromedp.WaitVisible(`#item`),
+		chromedp.SetValue(`#decide select[name=action]`, "no_violation"),
+		chromedp.SetValue(`#reasons`, "NV-1"),
+		chromedp.Click(`#decide button:not([type])`),
+	)
+	if err != nil {
+		t.Fatalf("deciding the second item: %v", err)
+	}
+	// Wait until the panel shows the second decision: noisy.rule at 0.00.
+	run(ctx, t, chromedp.Poll[bool](`[...document.querySelectorAll('#precision tbody tr')].some(tr => tr.cells[0].textContent === 'noisy.rule' && tr.cells[5].textContent === '0.00')`))
+	low := run(ctx, t, chromedp.Evaluate[string](`[...document.querySelectorAll('#precision tr.low td:first-child')].map(td => td.textContent).join(',')`))
+	if low != "noisy.rule" {
+		t.Errorf("rules highlighted as low precision: %q, want noisy.rule", low)
+	}
 	if mark != "attack the" {
 		t.Errorf("highlighted %q, want the matched span %q", mark, "attack the")
 	}
@@ -130,4 +147,13 @@ func run[T any](ctx context.Context, t *testing.T, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+func flagged(id, text string, at time.Time, m moderation.Match) moderation.Flag {
+	return moderation.Flag{
+		Post: moderation.Post{V: 1, ID: id, Platform: "test", Author: moderation.Author{ID: "a", Handle: "someone"},
+			Text: text, Lang: "en", CreatedAt: at},
+		Verdict:   moderation.Verdict{PostID: id, Matches: []moderation.Match{m}},
+		FlaggedAt: at,
+	}
 }

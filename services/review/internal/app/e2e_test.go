@@ -120,8 +120,8 @@ func startReview(ctx context.Context, t *testing.T, dbURL string) string {
 	go func() {
 		done <- app.RunConfig(ctx, app.Config{
 			DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", LogLevel: "warn", LogFormat: "text",
-			BootstrapAdmin: "e2e-admin:e2e-admin-password",
-			Ready:          func(a string) { ready <- a },
+			BootstrapAdmin: "e2e-admin:e2e-admin-password", PrecisionThreshold: 0.5,
+			Ready: func(a string) { ready <- a },
 		}, io.Discard)
 	}()
 	t.Cleanup(func() {

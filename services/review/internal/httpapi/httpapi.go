@@ -98,6 +98,11 @@ type Server struct {
 	ReasonCodes moderation.ReasonCodes
 	Retention   moderation.Retention
 	Clock       Clock
+	// Precision computes per-rule precision from moderators' decisions
+	// since a time, for one rule or (rule == "") all of them.
+	Precision func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error)
+	// PrecisionThreshold marks rule versions whose precision is below it.
+	PrecisionThreshold float64
 	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
 	// from the session cookie, for plain-HTTP development only.
 	InsecureCookies bool
@@ -185,6 +190,7 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/decisions", Perm: moderation.PermStatsRead, handle: s.decisions},
 		{Method: "POST", Path: "/api/v1/decisions/{id}/reverse", Perm: moderation.PermReverse, handle: s.reverse},
 		{Method: "GET", Path: "/api/v1/stats", Perm: moderation.PermStatsRead, handle: s.stats},
+		{Method: "GET", Path: "/api/v1/rules/precision", Perm: moderation.PermRulesRead, handle: s.rulePrecision},
 
 		{Method: "GET", Path: "/api/v1/audit", Perm: moderation.PermAuditRead, handle: s.audit},
 		{Method: "GET", Path: "/api/v1/audit/verify", Perm: moderation.PermAuditRead, handle: s.auditVerify},

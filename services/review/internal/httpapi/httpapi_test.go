@@ -64,7 +64,10 @@ func newEnv(t *testing.T, tweak func(*httpapi.Server)) *env {
 		sessions: postgres.NewSessions(s.Pool, postgres.SessionOptions{Clock: clock}),
 		reviews:  postgres.NewReviews(s.Pool, postgres.ReviewOptions{Clock: clock}),
 	}
-	e.api = &httpapi.Server{Reviews: e.reviews, Users: e.users, Sessions: e.sessions, Audit: postgres.NewAuditLog(s.Pool), Clock: clock}
+	e.api = &httpapi.Server{Reviews: e.reviews, Users: e.users, Sessions: e.sessions, Audit: postgres.NewAuditLog(s.Pool), Clock: clock,
+		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
+			return postgres.RulePrecision(ctx, s.Pool, postgres.PrecisionFilter{Since: since, Rule: rule})
+		}, PrecisionThreshold: 0.5}
 	if tweak != nil {
 		tweak(e.api)
 	}
@@ -221,6 +224,7 @@ var allowedRoles = map[string][]moderation.Role{
 	"GET /api/v1/decisions":                   {lead, eng, aud, adm},
 	"POST /api/v1/decisions/{id}/reverse":     {lead},
 	"GET /api/v1/stats":                       {lead, eng, aud, adm},
+	"GET /api/v1/rules/precision":             {eng, aud, adm},
 	"GET /api/v1/audit":                       {aud, adm},
 	"GET /api/v1/audit/verify":                {aud, adm},
 	"POST /api/v1/retention/purge":            {adm},
@@ -550,6 +554,28 @@ SELECT id, 'bank:b:e:m1', 'terrorist_content', 4, 'b', 'e', 'pdq', 2, 'm1', 'abc
 	if st.DecisionsBy[moderation.ActionRemove] != 4 || st.Reversals != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+
+	// Per-rule precision: the three bank items were removed.
+	var prec struct {
+		Threshold float64 `json:"threshold"`
+		Rules     []struct {
+			Rule      string   `json:"rule"`
+			Flagged   int64    `json:"flagged"`
+			Removed   int64    `json:"removed"`
+			Precision *float64 `json:"precision"`
+			Low       bool     `json:"low"`
+		} `json:"rules"`
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/rules/precision?since="+now.Add(-24*time.Hour).Format(time.RFC3339), nil), 200).decode(t, &prec)
+	if len(prec.Rules) != 1 || prec.Rules[0].Rule != "bank:b" || prec.Rules[0].Flagged != 3 || prec.Rules[0].Removed != 3 ||
+		prec.Rules[0].Precision == nil || *prec.Rules[0].Precision != 1 || prec.Rules[0].Low || prec.Threshold != 0.5 {
+		t.Fatalf("precision %+v", prec)
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/rules/precision?rule=nope", nil), 200).decode(t, &prec)
+	if len(prec.Rules) != 0 {
+		t.Fatalf("precision of an unknown rule: %+v", prec.Rules)
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/rules/precision?since=yesterday", nil), 400)
 }
 
 // TestOpenAPIMatchesRoutes: every route is documented with its permission

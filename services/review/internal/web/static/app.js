@@ -2,7 +2,7 @@
 // every rule (roles, leases, CSRF, blurring), so nothing here is trusted.
 "use strict";
 const $ = (id) => document.getElementById(id);
-let csrf = "", current = null;
+let csrf = "", current = null, canPrecision = false;
 
 async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: "same-origin" };
@@ -25,6 +25,9 @@ async function start() {
     $("leads").parentElement.hidden = !me.permissions.includes("decide:escalated");
     const rc = await api("GET", "/api/v1/reason-codes");
     $("reasons").replaceChildren(...rc.reason_codes.map((r) => new Option(r.code + " " + r.title, r.code)));
+    canPrecision = me.permissions.includes("rules:read");
+    $("precision-panel").hidden = !canPrecision;
+    loadPrecision();
     const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
     if (claimed.items.length) show(claimed.items[0]);
   } catch (e) {
@@ -68,6 +71,22 @@ function show(item) {
   }));
 }
 
+// Per-rule precision; rules below the server's threshold are highlighted.
+async function loadPrecision() {
+  if (!canPrecision) return;
+  try {
+    const p = await api("GET", "/api/v1/rules/precision");
+    $("precision").tBodies[0].replaceChildren(...p.rules.map((r) => {
+      const tr = document.createElement("tr");
+      if (r.low) tr.className = "low";
+      const cells = [r.rule, "v" + r.version, r.flagged, r.removed, r.no_violation,
+        r.precision === null ? "–" : r.precision.toFixed(2), r.decided ? Math.round(r.median_time_to_decision_seconds) + " s" : "–"];
+      for (const c of cells) { const td = document.createElement("td"); td.textContent = String(c); tr.append(td); }
+      return tr;
+    }));
+  } catch (e) { say(e.message); }
+}
+
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
@@ -94,6 +113,7 @@ $("decide").addEventListener("submit", async (ev) => {
   try {
     await api("POST", "/api/v1/items/" + current.id + "/decision", { action: f.get("action"), reason_code: f.get("reason_code"), note: f.get("note") });
     say("Decided #" + current.id + ": " + f.get("action")); show(null); ev.target.note.value = "";
+    loadPrecision();
   } catch (e) { say(e.message); }
 });
 start();
