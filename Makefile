@@ -66,8 +66,8 @@ vet: ## go vet and gofmt every module
 .PHONY: bench
 bench: up ## run the side-by-side benchmarks and print BENCH lines
 	@for m in $(MODULES); do \
-		(cd $$m && VIGIL_BENCH=1 go test -count=1 -timeout 60m -run '^TestBench' -v ./... 2>&1) ; \
-	done | grep --line-buffered '^BENCH ' || true
+		(cd $$m && VIGIL_BENCH=1 go test -p 1 -count=1 -timeout 60m -run '^TestBench' -v ./... 2>&1) ; \
+	done | grep --line-buffered -E '^(BENCH |--- FAIL|FAIL|panic:)' || true
 
 .PHONY: clean
 clean: ## remove build output (not the local stack's data; see make down)
