@@ -24,8 +24,10 @@
 //     other tools that use goimagehash stay comparable. For JPEG (YCbCr)
 //     images they are computed by an exact re-implementation of
 //     goimagehash's nfnt/resize bilinear shrink (resize64.go: same integer
-//     arithmetic, no 4:4:4 copy, reused buffers), then goimagehash's own
-//     grey conversion, DCT and median; other images go to goimagehash.
+//     arithmetic, no 4:4:4 copy, reused buffers; EXIF-rotated ones read
+//     through the orientation instead of rotating a full-size copy), then
+//     goimagehash's own grey conversion, DCT and median; other images go to
+//     goimagehash.
 //
 //   - A fast path for hashing at feed rates (DecodeReduced): a JPEG of at
 //     least 1024 px a side is decoded at 1/8 scale from its DC coefficients

@@ -298,6 +298,9 @@ func (h *Hasher) hashOriented(typ string, in *image.YCbCr, o int) (Hash64, bool)
 		return 0, false
 	}
 	small, ok := h.rz.resizeOriented(in, o, w, ht)
+	if in.Rect.Dx()*in.Rect.Dy() > h.maxRetain {
+		h.rz.rgb = [3][]uint8{} // as for the PDQ buffers: do not keep a huge image's
+	}
 	if !ok {
 		return 0, false
 	}

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -17,7 +19,7 @@ import (
 // MediaLoader turns a post's media into decoded images for the engine and
 // evidence for the review queue: inline data is used as is, URLs are
 // fetched through the SSRF-safe media.Fetcher, and everything is decoded
-// by imagehash.DecodeBytes, which checks the header's dimensions before
+// by imagehash.DecodeReduced, which checks the header's dimensions before
 // allocating pixels.
 type MediaLoader struct {
 	Fetcher  *media.Fetcher // nil refuses every URL
@@ -62,7 +64,9 @@ func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post) ([]loa
 			}
 		}
 		l.Metrics.MediaBytes.Observe(float64(len(data)))
-		d, err := imagehash.DecodeBytes(data, l.Limits)
+		// The reduced-scale decode (1/8 for large JPEGs) is the fast path for
+		// matching; vigilctl rules test uses the same, so both agree.
+		d, err := imagehash.DecodeReduced(data, l.Limits)
 		if err != nil {
 			reason, result := moderation.ReasonMediaDecode, "undecodable"
 			if errors.Is(err, imagehash.ErrTooLarge) {
@@ -76,6 +80,15 @@ func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post) ([]loa
 		}
 		sum := sha256.Sum256(data)
 		b := d.Bounds()
+		if d.Reduced > 0 {
+			// Evidence records the stored image's own size, not the thumbnail's.
+			if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
+				b = image.Rect(0, 0, cfg.Width, cfg.Height)
+				if d.Orientation >= 5 {
+					b = image.Rect(0, 0, cfg.Height, cfg.Width)
+				}
+			}
+		}
 		out = append(out, loaded{
 			image: engine.Image{MediaID: m.ID, Decoded: d},
 			evidence: moderation.Evidence{

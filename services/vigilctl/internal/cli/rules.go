@@ -270,7 +270,7 @@ func decodeImages(p moderation.Post, warn func(string)) []engine.Image {
 			warn(fmt.Sprintf("post %s: media %s is a URL, not fetched (inline it as data to test it)", p.ID, m.ID))
 			continue
 		}
-		d, err := imagehash.DecodeBytes(m.Data, imagehash.Limits{})
+		d, err := imagehash.DecodeReduced(m.Data, imagehash.Limits{})
 		if err != nil {
 			warn(fmt.Sprintf("post %s: media %s: %v", p.ID, m.ID, err))
 			continue
