@@ -44,6 +44,16 @@ type Matcher struct {
 	pats    []patInfo
 	nterms  int
 	maxRune int
+	// anySubstring is false when every term needs word boundaries: then a
+	// candidate that ends inside a word is rejected without looking at
+	// its patterns, which at 100,000 terms (most word prefixes are terms)
+	// is most of the matching work.
+	anySubstring bool
+	// outRunes is d.outs with each pattern's length in runes, negated for
+	// substring patterns: what resolve needs to accept or reject a
+	// candidate, read sequentially instead of from pats at random (the
+	// output lists at 100,000 terms are long and mostly rejected).
+	outRunes []int16
 }
 
 type patInfo struct {
@@ -154,6 +164,17 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 		return nil, fmt.Errorf("compiling %d terms: %w", len(terms), err)
 	}
 	m.d = d
+	for _, p := range m.pats {
+		m.anySubstring = m.anySubstring || p.substring
+	}
+	m.outRunes = make([]int16, len(d.outs))
+	for k, p := range d.outs {
+		r := m.pats[p].runes
+		if m.pats[p].substring {
+			r = -r
+		}
+		m.outRunes[k] = r
+	}
 	return m, nil
 }
 
@@ -164,7 +185,7 @@ func (m *Matcher) Normalizer() *Normalizer { return m.n }
 func (m *Matcher) Len() int { return m.nterms }
 
 // MemBytes is the approximate heap size of the compiled automaton.
-func (m *Matcher) MemBytes() int { return m.d.memBytes() + 12*len(m.pats) }
+func (m *Matcher) MemBytes() int { return m.d.memBytes() + 12*len(m.pats) + 2*len(m.outRunes) }
 
 // States is the number of automaton states.
 func (m *Matcher) States() int { return m.d.nStates }

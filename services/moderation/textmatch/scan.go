@@ -218,6 +218,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 	asc := &sc.n.ascii
 	s, nsym, prev, run, tok, word := sc.s, sc.nsym, sc.prev, sc.runLen, sc.tokLen, sc.word
 	squeeze := sc.squeeze
+	anySub := sc.m.anySubstring
 	for ; i < len(text); i++ {
 		c := text[i]
 		if c >= utf8.RuneSelf {
@@ -269,6 +270,16 @@ func (sc *scanner) fastWord(text string, i int) int {
 		}
 		if s&matchFlag != 0 {
 			s &^= matchFlag
+			if !anySub && i+1 < len(text) {
+				// A different ASCII letter follows: the candidate ends
+				// inside a word, and with no substring terms resolve would
+				// reject all of it, so the scan goes on in registers.
+				if c2 := text[i+1]; c2 < utf8.RuneSelf {
+					if e2 := asc[c2]; uint8(e2>>8) == kindWord && rune(e2&0xFF) != sym {
+						continue
+					}
+				}
+			}
 			sc.pend, sc.pendSym = s, nsym-1
 			i++
 			break
@@ -596,14 +607,24 @@ func (sc *scanner) resolve(boundaryAfter bool) {
 	m := sc.m
 	last := &sc.ring[j&ringMask]
 	endOK := boundaryAfter || last.flags&fNoSpace != 0
-	for _, p := range sc.d.outputs(st) {
-		pat := &m.pats[p]
-		start := j - int32(pat.runes) + 1
+	if !endOK && !m.anySubstring {
+		return
+	}
+	d := sc.d
+	si := st / d.stride
+	lo, hi := d.outOff[si], d.outOff[si+1]
+	runes := m.outRunes[lo:hi]
+	for k, r := range runes {
+		sub := r < 0
+		if sub {
+			r = -r
+		}
+		start := j - int32(r) + 1
 		if start < 0 || j-start >= ringSize-1 {
 			continue
 		}
 		first := &sc.ring[start&ringMask]
-		if !pat.substring {
+		if !sub {
 			if !endOK {
 				continue
 			}
@@ -612,6 +633,7 @@ func (sc *scanner) resolve(boundaryAfter bool) {
 				continue
 			}
 		}
+		pat := &m.pats[d.outs[lo+uint32(k)]]
 		sc.hits = append(sc.hits, Hit{Term: pat.term, Start: first.start, End: last.end, Word: first.word, Fuzzy: pat.fuzzy})
 	}
 }
