@@ -412,17 +412,5 @@ func (r *BankReloader) Run(ctx context.Context) error {
 		}
 	}()
 	defer wg.Wait()
-	t := time.NewTicker(r.opt.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-kick:
-		case <-t.C:
-		}
-		if err := r.Check(ctx); err != nil && ctx.Err() == nil {
-			r.opt.Log.WarnContext(ctx, "checking for hash-bank changes", "err", err)
-		}
-	}
+	return checkLoop(ctx, kick, r.opt.Poll, r.Check, r.opt.Log, "checking for hash-bank changes")
 }

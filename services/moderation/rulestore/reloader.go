@@ -249,19 +249,7 @@ func (r *Reloader) Run(ctx context.Context) error {
 		return r.opt.Store.Listen(ctx, wake, func(int64) { wake() })
 	})
 	defer wg.Wait()
-	t := time.NewTicker(r.opt.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-kick:
-		case <-t.C:
-		}
-		if err := r.Check(ctx); err != nil && ctx.Err() == nil {
-			r.opt.Log.WarnContext(ctx, "checking for new rules", "err", err)
-		}
-	}
+	return checkLoop(ctx, kick, r.opt.Poll, r.Check, r.opt.Log, "checking for new rules")
 }
 
 // follow runs listen until ctx is done, reconnecting after failures, in a
@@ -293,4 +281,23 @@ func follow(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger, what stri
 		}
 	}()
 	return kick
+}
+
+// checkLoop runs check on every wake-up from kick and every poll interval
+// until ctx is done, logging failures: the store is re-read rather than
+// trusting notifications, which may be lost while disconnected.
+func checkLoop(ctx context.Context, kick <-chan struct{}, poll time.Duration, check func(context.Context) error, log *slog.Logger, what string) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-kick:
+		case <-t.C:
+		}
+		if err := check(ctx); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, what, "err", err)
+		}
+	}
 }
