@@ -14,8 +14,10 @@ import (
 )
 
 // BankStore keeps hash banks in the hash_banks and hash_bank_entries tables
-// (migration 0004). Workers load every bank with Banks and compile them with
-// hashbank.NewSet; vigilctl writes them with PutBank.
+// (migration 0004) and the quarantine state of every bank's entries, stored
+// or file-only, in hash_entry_states (migration 0005). Workers load every
+// bank with Banks and compile them with hashbank.NewSet; vigilctl writes
+// them with PutBank.
 type BankStore struct {
 	pool  *pgxpool.Pool
 	clock Clock
@@ -73,9 +75,11 @@ func (s *BankStore) putBank(ctx context.Context, tx DBTX, b hashbank.Bank) error
 	if err != nil {
 		return err
 	}
-	// Keep quarantine state of entries that survive the replacement.
+	// Keep quarantine state of entries that survive the replacement; drop
+	// that of the stored entries that do not.
 	if _, err := tx.Exec(ctx, `
-		DELETE FROM hash_bank_entries WHERE bank = $1 AND NOT (entry_id = ANY($2))`, b.Name, entryIDs(b)); err != nil {
+		WITH gone AS (DELETE FROM hash_bank_entries WHERE bank = $1 AND NOT (entry_id = ANY($2)) RETURNING entry_id)
+		DELETE FROM hash_entry_states s USING gone WHERE s.bank = $1 AND s.entry_id = gone.entry_id`, b.Name, entryIDs(b)); err != nil {
 		return err
 	}
 	// One statement for all entries: a bank of a million hashes is a few
@@ -200,10 +204,16 @@ func (s *BankStore) load(ctx context.Context, db DBTX, name string) ([]hashbank.
 	return banks, nil
 }
 
-// DeleteBank removes a bank and its entries and notifies BanksChannel.
-// Returns moderation.ErrNotFound if there is no such bank.
+// DeleteBank removes a bank, its entries and their quarantine state, and
+// notifies BanksChannel. Returns moderation.ErrNotFound if there is no such
+// bank.
 func (s *BankStore) DeleteBank(ctx context.Context, name string) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM hash_entry_states s USING hash_bank_entries e
+			WHERE e.bank = $1 AND s.bank = e.bank AND s.entry_id = e.entry_id`, name); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM hash_banks WHERE name = $1`, name)
 		if err != nil {
 			return err
@@ -223,7 +233,7 @@ func (s *BankStore) DeleteBank(ctx context.Context, name string) error {
 // by a rule engineer (false), so the state survives worker restarts, and
 // notifies BanksChannel so every worker applies it. It is not audited: use
 // Confirm and RecordQuarantine for acts that must be. Returns
-// moderation.ErrNotFound if the entry does not exist.
+// moderation.ErrNotFound if the bank is stored and has no such entry.
 func (s *BankStore) SetQuarantined(ctx context.Context, bank, entryID string, quarantined bool) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := s.setQuarantined(ctx, tx, bank, entryID, quarantined, true)
@@ -235,23 +245,27 @@ func (s *BankStore) SetQuarantined(ctx context.Context, bank, entryID string, qu
 	return nil
 }
 
-// setQuarantined updates one entry and notifies. With force false (the
-// guard's automatic quarantine), an entry that is already quarantined or
-// that a rule engineer confirmed is left alone (the share rule no longer
+// setQuarantined updates one entry's state and notifies. With force false
+// (the guard's automatic quarantine), an entry that is already quarantined
+// or that a rule engineer confirmed is left alone (the share rule no longer
 // applies to a confirmed entry) and changed reports false, so that many
 // workers quarantining the same entry at once record it once.
+//
+// An entry of a stored bank must exist (pgx.ErrNoRows otherwise). Banks that
+// exist only as files on the workers cannot be checked here: their entries
+// are taken on the worker's word, so the guard's quarantines of file banks
+// are kept too.
 func (s *BankStore) setQuarantined(ctx context.Context, tx DBTX, bank, entryID string, quarantined, force bool) (changed bool, err error) {
-	var q, c *time.Time
-	if err := tx.QueryRow(ctx, `SELECT quarantined_at, confirmed_at FROM hash_bank_entries WHERE bank = $1 AND entry_id = $2 FOR UPDATE`,
-		bank, entryID).Scan(&q, &c); err != nil {
+	q, c, err := lockEntryState(ctx, tx, bank, entryID)
+	if err != nil {
 		return false, err
 	}
 	if !force && (q != nil || c != nil) {
 		return false, nil
 	}
-	sql := `UPDATE hash_bank_entries SET quarantined_at = NULL, confirmed_at = $3 WHERE bank = $1 AND entry_id = $2`
+	sql := `UPDATE hash_entry_states SET quarantined_at = NULL, confirmed_at = $3 WHERE bank = $1 AND entry_id = $2`
 	if quarantined {
-		sql = `UPDATE hash_bank_entries SET quarantined_at = $3, confirmed_at = NULL WHERE bank = $1 AND entry_id = $2`
+		sql = `UPDATE hash_entry_states SET quarantined_at = $3, confirmed_at = NULL WHERE bank = $1 AND entry_id = $2`
 	}
 	if _, err := tx.Exec(ctx, sql, bank, entryID, s.clock.Now()); err != nil {
 		return false, err
@@ -265,8 +279,9 @@ func (s *BankStore) setQuarantined(ctx context.Context, tx DBTX, bank, entryID s
 // notifies BanksChannel, in one transaction. An automatic quarantine does
 // not override a rule engineer's confirmation: then nothing is written and
 // recorded is false (workers confirm the entry again when they sync).
-// Returns moderation.ErrNotFound if the entry does not exist (its bank was
-// replaced meanwhile).
+// Returns moderation.ErrNotFound if the bank is stored and the entry is not
+// in it (the bank was replaced meanwhile); an entry of a bank that exists
+// only as files is recorded as the worker names it.
 func (s *BankStore) RecordQuarantine(ctx context.Context, actor string, q hashbank.QuarantineState) (recorded bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
@@ -290,12 +305,21 @@ func (s *BankStore) RecordQuarantine(ctx context.Context, actor string, q hashba
 // notification commit together; reason, if any, goes into the audit
 // event. wasQuarantined reports whether the entry
 // was quarantined (confirming one that is not exempts it in advance).
-// Returns moderation.ErrNotFound if the entry does not exist.
+// Returns moderation.ErrNotFound if the entry is not in its stored bank or,
+// for a bank that exists only as files, if no worker ever recorded a state
+// for it (Postgres cannot tell a file entry from a typo).
 func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID, reason string) (wasQuarantined bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var since *time.Time
-		if err := tx.QueryRow(ctx, `SELECT quarantined_at FROM hash_bank_entries WHERE bank = $1 AND entry_id = $2 FOR UPDATE`,
-			bank, entryID).Scan(&since); err != nil {
+		var known bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hash_banks WHERE name = $1)
+			OR EXISTS (SELECT 1 FROM hash_entry_states WHERE bank = $1 AND entry_id = $2)`, bank, entryID).Scan(&known); err != nil {
+			return err
+		}
+		if !known {
+			return moderation.ErrNotFound
+		}
+		since, _, err := lockEntryState(ctx, tx, bank, entryID)
+		if err != nil {
 			return err
 		}
 		wasQuarantined = since != nil
@@ -309,13 +333,34 @@ func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID, reason st
 		if since != nil {
 			details["quarantined_at"] = since.UTC()
 		}
-		_, err := AppendAudit(ctx, tx, s.clock.Now(), actor, moderation.AuditBankConfirm, entrySubject(bank, entryID), details)
+		_, err = AppendAudit(ctx, tx, s.clock.Now(), actor, moderation.AuditBankConfirm, entrySubject(bank, entryID), details)
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("confirming %s/%s: %w", bank, entryID, interpretError(err))
 	}
 	return wasQuarantined, nil
+}
+
+// lockEntryState returns an entry's quarantine state, creating its row if
+// needed, locked until the transaction ends. It returns pgx.ErrNoRows for an
+// entry missing from its stored bank.
+func lockEntryState(ctx context.Context, tx DBTX, bank, entryID string) (quarantined, confirmed *time.Time, err error) {
+	var ok bool
+	if err := tx.QueryRow(ctx, `
+		SELECT NOT EXISTS (SELECT 1 FROM hash_banks WHERE name = $1)
+			OR EXISTS (SELECT 1 FROM hash_bank_entries WHERE bank = $1 AND entry_id = $2)`, bank, entryID).Scan(&ok); err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, pgx.ErrNoRows
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO hash_entry_states (bank, entry_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, bank, entryID); err != nil {
+		return nil, nil, err
+	}
+	err = tx.QueryRow(ctx, `SELECT quarantined_at, confirmed_at FROM hash_entry_states WHERE bank = $1 AND entry_id = $2 FOR UPDATE`,
+		bank, entryID).Scan(&quarantined, &confirmed)
+	return quarantined, confirmed, err
 }
 
 func entrySubject(bank, entry string) string { return "bank:" + bank + "/" + entry }
@@ -333,7 +378,7 @@ func (s *BankStore) Confirmed(ctx context.Context) ([][2]string, error) {
 }
 
 func (s *BankStore) pairs(ctx context.Context, where string) ([][2]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT bank, entry_id FROM hash_bank_entries WHERE `+where+` ORDER BY bank, entry_id`)
+	rows, err := s.pool.Query(ctx, `SELECT bank, entry_id FROM hash_entry_states WHERE `+where+` ORDER BY bank, entry_id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing entries: %w", interpretError(err))
 	}
@@ -358,13 +403,16 @@ type EntryState struct {
 }
 
 // QuarantinedEntries lists the quarantined entries with their labels,
-// oldest quarantine first; with confirmed, also the confirmed ones.
+// oldest quarantine first; with confirmed, also the confirmed ones. Entries
+// of banks that exist only as files have no labels here (empty hash).
 func (s *BankStore) QuarantinedEntries(ctx context.Context, confirmed bool) ([]EntryState, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT bank, entry_id, hash, category, source, external_id, quarantined_at, confirmed_at
-		FROM hash_bank_entries
-		WHERE quarantined_at IS NOT NULL OR ($1 AND confirmed_at IS NOT NULL)
-		ORDER BY quarantined_at NULLS LAST, confirmed_at, bank, entry_id`, confirmed)
+		SELECT s.bank, s.entry_id, coalesce(e.hash, ''), coalesce(e.category, ''), coalesce(e.source, ''),
+			coalesce(e.external_id, ''), s.quarantined_at, s.confirmed_at
+		FROM hash_entry_states s
+		LEFT JOIN hash_bank_entries e ON e.bank = s.bank AND e.entry_id = s.entry_id
+		WHERE s.quarantined_at IS NOT NULL OR ($1 AND s.confirmed_at IS NOT NULL)
+		ORDER BY s.quarantined_at NULLS LAST, s.confirmed_at, s.bank, s.entry_id`, confirmed)
 	if err != nil {
 		return nil, fmt.Errorf("listing quarantined entries: %w", interpretError(err))
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,8 +146,8 @@ func TestBankStoreNotifiesAndAudits(t *testing.T) {
 	if _, err := store.Confirm(ctx, "rita", name, "nope", ""); !errors.Is(err, moderation.ErrNotFound) {
 		t.Errorf("confirm a missing entry: %v", err)
 	}
-	if _, err := store.RecordQuarantine(ctx, "vigil-ingest", hashbank.QuarantineState{Bank: "nope", EntryID: "x"}); !errors.Is(err, moderation.ErrNotFound) {
-		t.Errorf("record a missing entry: %v", err)
+	if _, err := store.RecordQuarantine(ctx, "vigil-ingest", hashbank.QuarantineState{Bank: name, EntryID: "x"}); !errors.Is(err, moderation.ErrNotFound) {
+		t.Errorf("record an entry missing from a stored bank: %v", err)
 	}
 
 	var actions []string
@@ -168,8 +169,43 @@ func TestBankStoreNotifiesAndAudits(t *testing.T) {
 		t.Errorf("audit events:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))
 	}
 
+	// A bank that exists only as files on the workers: its quarantines are
+	// recorded and confirmed like a stored bank's, but Postgres cannot vouch
+	// for an id no worker ever recorded.
+	file := name + "-files"
+	fq := hashbank.QuarantineState{Bank: file, EntryID: "f1", Matches: 30, Observed: 90}
+	if ok, err := store.RecordQuarantine(ctx, "vigil-ingest", fq); err != nil || !ok {
+		t.Fatalf("record a file bank's entry: %v %v", ok, err)
+	}
+	expect("quarantine:" + file + "/f1")
+	if qs, err := store.Quarantined(ctx); err != nil || !slices.Contains(qs, [2]string{file, "f1"}) {
+		t.Fatalf("file bank quarantine not listed: %v %v", qs, err)
+	}
+	if list, err := store.QuarantinedEntries(ctx, false); err != nil || !slices.ContainsFunc(list, func(e postgres.EntryState) bool {
+		return e.Bank == file && e.Entry.ID == "f1" && e.Entry.Hash == "" && !e.QuarantinedAt.IsZero()
+	}) {
+		t.Fatalf("quarantined entries %+v %v", list, err)
+	}
+	if _, err := store.Confirm(ctx, "rita", file, "f2", ""); !errors.Is(err, moderation.ErrNotFound) {
+		t.Errorf("confirm an unknown file bank entry: %v", err)
+	}
+	if was, err := store.Confirm(ctx, "rita", file, "f1", "meme, not propaganda"); err != nil || !was {
+		t.Fatalf("confirm a file bank's entry: %v %v", was, err)
+	}
+	expect("quarantine:" + file + "/f1")
+	if c, err := store.Confirmed(ctx); err != nil || !slices.Contains(c, [2]string{file, "f1"}) {
+		t.Fatalf("confirmed %v %v", c, err)
+	}
+
+	// Deleting the stored bank drops its entries' state, not the file
+	// bank's.
 	if err := store.DeleteBank(ctx, name); err != nil {
 		t.Fatal(err)
 	}
 	expect("bank:" + name)
+	qs, _ := store.Quarantined(ctx)
+	cs, _ := store.Confirmed(ctx)
+	if slices.Contains(qs, [2]string{name, "e1"}) || !slices.Contains(cs, [2]string{file, "f1"}) {
+		t.Fatalf("after delete: quarantined %v confirmed %v", qs, cs)
+	}
 }

@@ -1,6 +1,7 @@
 package ruleset
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -196,41 +197,57 @@ func (c *compiled) eval(n *cond, r *rule, text string, sc *scratch) bool {
 	return false
 }
 
-// evalNear holds when, around some occurrence of the first group, every
-// other group occurs within n.within words.
+// evalNear holds when every group has an occurrence, all of them within a
+// window of n.within words: the words of the first and the last chosen hit
+// are at most n.within apart, so "within N words of each other" holds for
+// every pair, not only against the first group. Each window is anchored at
+// a hit of some group, which is the window's earliest word; a hit serves
+// one group only, so near: [kill, kill] needs two occurrences.
 func (c *compiled) evalNear(n *cond, r *rule, sc *scratch) bool {
-	g0 := n.nearGroups[0]
 	for i := range sc.hits {
 		a := &sc.hits[i]
-		if !c.inGroup(a, g0) || c.excepted(a, r, sc.hits) {
+		if !c.inAnyGroup(a, n.nearGroups) || c.excepted(a, r, sc.hits) {
 			continue
 		}
+		lo, hi := a.Word, a.Word+int32(n.within)
 		mark := len(sc.spans)
-		sc.spans = append(sc.spans, moderation.Span{Start: int(a.Start), End: int(a.End)})
+		sc.chosen = sc.chosen[:0]
 		all := true
-		for _, g := range n.nearGroups[1:] {
-			found := false
-			for j := range sc.hits {
+		for _, g := range n.nearGroups {
+			found := -1
+			// The anchor first, so that it is always one of the chosen hits.
+			if !slices.Contains(sc.chosen, int32(i)) && c.inGroup(a, g) {
+				found = i
+			}
+			for j := 0; found < 0 && j < len(sc.hits); j++ {
 				b := &sc.hits[j]
-				d := b.Word - a.Word
-				if d < 0 {
-					d = -d
-				}
-				if j != i && int(d) <= n.within && c.inGroup(b, g) && !c.excepted(b, r, sc.hits) {
-					sc.spans = append(sc.spans, moderation.Span{Start: int(b.Start), End: int(b.End)})
-					found = true
-					break
+				if b.Word >= lo && b.Word <= hi && !slices.Contains(sc.chosen, int32(j)) &&
+					c.inGroup(b, g) && !c.excepted(b, r, sc.hits) {
+					found = j
 				}
 			}
-			if !found {
+			if found < 0 {
 				all = false
 				break
 			}
+			sc.chosen = append(sc.chosen, int32(found))
+			b := &sc.hits[found]
+			sc.spans = append(sc.spans, moderation.Span{Start: int(b.Start), End: int(b.End)})
 		}
 		if all {
 			return true
 		}
 		sc.spans = sc.spans[:mark]
+	}
+	return false
+}
+
+// inAnyGroup reports whether hit h belongs to one of groups.
+func (c *compiled) inAnyGroup(h *textmatch.Hit, groups []int32) bool {
+	for _, g := range groups {
+		if c.inGroup(h, g) {
+			return true
+		}
 	}
 	return false
 }

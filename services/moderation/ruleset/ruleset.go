@@ -75,10 +75,11 @@ type rule struct {
 // scratch is per-call working memory, pooled so Match allocates nothing
 // when nothing matches.
 type scratch struct {
-	hits  []textmatch.Hit
-	spans []moderation.Span
-	seen  []bool // per rule
-	cand  []int32
+	hits   []textmatch.Hit
+	spans  []moderation.Span
+	seen   []bool // per rule
+	cand   []int32
+	chosen []int32 // evalNear: hits chosen for the groups of one window
 }
 
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, sorted

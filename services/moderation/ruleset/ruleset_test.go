@@ -265,3 +265,48 @@ func TestMatchNoAllocs(t *testing.T) {
 		t.Errorf("Match allocates %.1f times per post with no match", allocs)
 	}
 }
+
+// TestNearWindow checks that near holds only when every group fits in one
+// window of `within` words, in any order, with one occurrence per group.
+func TestNearWindow(t *testing.T) {
+	t.Parallel()
+	s := compileYAML(t, `
+rules:
+  - id: three
+    description: three groups
+    category: violent_threat
+    severity: high
+    match:
+      near: [bomb, [station, stations], tomorrow]
+      within: 4
+  - id: twice
+    description: one term twice
+    category: spam
+    severity: low
+    match:
+      near: [kill, kill]
+      within: 3
+`)
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"bomb the station tomorrow", []string{"three"}},
+		{"tomorrow the station gets one big bomb", nil},
+		{"tomorrow the station: bomb", []string{"three"}},
+		// Each of station and tomorrow is within 4 words of bomb, but they
+		// are 8 words apart: not "within 4 words of each other".
+		{"station one two three bomb one two three tomorrow", nil},
+		{"bomb one two three four five station tomorrow", nil},
+		{"bomb x station y tomorrow", []string{"three"}},
+		{"kill", nil},
+		{"kill kill", []string{"twice"}},
+		{"kill one two three kill", nil},
+		{"kill one two kill", []string{"twice"}},
+	}
+	for _, tt := range tests {
+		if got := fired(s, tt.text, ""); !slices.Equal(got, tt.want) {
+			t.Errorf("%q: fired %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}

@@ -98,7 +98,6 @@ type BankReloader struct {
 	stamp     string
 	loaded    bool
 	origin    map[string]string // bank name → OriginFile or OriginPostgres
-	stored    map[string]bool   // names of the active banks that come from the store
 	confirmed map[[2]string]bool
 }
 
@@ -225,14 +224,12 @@ func (r *BankReloader) compile(ctx context.Context, stored []hashbank.Bank) (*ha
 // publish reports the active set in metrics and /readyz info.
 func (r *BankReloader) publish() {
 	set := r.Set()
-	r.stored = map[string]bool{}
 	r.m.entries.Reset()
 	var info []string
 	total := 0
 	if set != nil {
 		for _, b := range set.Banks() {
 			o := r.origin[b.Name]
-			r.stored[b.Name] = o == OriginPostgres
 			r.m.entries.WithLabelValues(b.Name, o).Set(float64(len(b.Entries)))
 			info = append(info, fmt.Sprintf("%s:%s:%d", b.Name, o, len(b.Entries)))
 			total += len(b.Entries)
@@ -341,7 +338,7 @@ func (r *BankReloader) syncGuard(ctx context.Context) error {
 	}
 	for _, q := range r.guard.Quarantined() {
 		k := [2]string{q.Bank, q.EntryID}
-		if !known[k] && !q.Manual && r.stored[q.Bank] {
+		if !known[k] && !q.Manual {
 			r.enqueue(q)
 		}
 	}
@@ -374,9 +371,9 @@ func (r *BankReloader) record(ctx context.Context, q hashbank.QuarantineState) {
 	ok, err := r.opt.Store.RecordQuarantine(ctx, r.opt.Actor, q)
 	switch {
 	case errors.Is(err, moderation.ErrNotFound):
-		// A file bank's entry, or an entry removed meanwhile: the
-		// quarantine stays in this worker's memory only.
-		r.opt.Log.WarnContext(ctx, "quarantined entry is not stored in Postgres; the quarantine holds on this worker only", "bank", q.Bank, "entry", q.EntryID)
+		// An entry removed from its stored bank meanwhile: the next
+		// reload drops it from this worker too.
+		r.opt.Log.WarnContext(ctx, "quarantined entry is no longer in its stored bank", "bank", q.Bank, "entry", q.EntryID)
 	case err != nil:
 		r.opt.Log.WarnContext(ctx, "recording a quarantine failed, retrying at the next check", "bank", q.Bank, "entry", q.EntryID, "err", err)
 	case !ok:

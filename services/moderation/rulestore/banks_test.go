@@ -3,6 +3,7 @@ package rulestore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +90,10 @@ func (s *fakeBankStore) Confirmed(context.Context) ([][2]string, error) {
 func (s *fakeBankStore) RecordQuarantine(_ context.Context, actor string, q hashbank.QuarantineState) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.banks[q.Bank]; !ok {
+	// Like postgres.BankStore: an entry missing from a stored bank is not
+	// found; a bank the store does not hold is a file bank, taken on the
+	// worker's word.
+	if b, ok := s.banks[q.Bank]; ok && !slices.ContainsFunc(b.Entries, func(e hashbank.Entry) bool { return e.ID == q.EntryID }) {
 		return false, moderation.ErrNotFound
 	}
 	k := [2]string{q.Bank, q.EntryID}
@@ -254,6 +258,19 @@ vigil_banks_entries{bank="shared",origin="postgres"} 2
 	}
 	if probs, err := testutil.GatherAndLint(reg); err != nil || len(probs) > 0 {
 		t.Errorf("metric lint: %v %+v", err, probs)
+	}
+
+	// An entry of a bank that exists only as files is recorded as well, so
+	// its quarantine reaches every worker and outlives restarts.
+	for range 20 {
+		g.Observe(bankMatch("local", "local-a"))
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !slices.Contains(store.pairs(store.quarantined), [2]string{"local", "local-a"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("file bank quarantine not recorded: %v (guard %+v)", store.pairs(store.quarantined), g.Quarantined())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
