@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"image"
+	"image/draw"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -129,6 +131,52 @@ func TestDemoImagesDistinct(t *testing.T) {
 			}
 			if d := phs[i].Distance(phs[j]); d <= 2*Default64BitThreshold {
 				t.Errorf("pHash %d vs %d: distance %d", i, j, d)
+			}
+		}
+	}
+}
+
+// TestMatchImageLetterboxed: a banked picture re-posted with black bars
+// (a video frame in a 16:9 player, a screenshot) still matches, once per
+// entry, through the border-trimmed second look; unbanked ones still don't.
+func TestMatchImageLetterboxed(t *testing.T) {
+	t.Parallel()
+	banks, err := LoadDir(banksDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := NewSet(banks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := imagehash.NewHasher()
+	for i := 0; i < demoimage.Count; i++ {
+		img := demoimage.Image(i)
+		b := img.Bounds()
+		bar := b.Dy() / 4
+		boxed := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()+2*bar))
+		draw.Draw(boxed, boxed.Bounds(), image.Black, image.Point{}, draw.Src)
+		draw.Draw(boxed, b.Add(image.Pt(0, bar)), img, b.Min, draw.Src)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, boxed, &jpeg.Options{Quality: 85}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := imagehash.DecodeBytes(buf.Bytes(), imagehash.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, _, err := set.MatchImage(h, d, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, m := range ms {
+			got[m.Bank+"/"+m.EntryID]++
+		}
+		for _, bank := range []string{"demo", "demo-phash"} {
+			key := fmt.Sprintf("%s/demo-%d", bank, i)
+			if want := map[bool]int{true: 1}[demoimage.Banked(i)]; got[key] != want || len(ms) != 2*want {
+				t.Errorf("letterboxed image %d: matches %v, want %s %d time(s)", i, got, key, want)
 			}
 		}
 	}

@@ -182,21 +182,49 @@ func (s *Set) Match(hs imagehash.Hashes, mediaID string) []moderation.Match {
 			})
 		}
 	}
-	slices.SortFunc(out, func(a, b moderation.Match) int {
-		if c := strings.Compare(a.Bank, b.Bank); c != 0 {
-			return c
-		}
-		return strings.Compare(a.EntryID, b.EntryID)
-	})
+	slices.SortFunc(out, compareMatches)
 	return out
 }
 
+// compareMatches orders matches by bank, then entry.
+func compareMatches(a, b moderation.Match) int {
+	if c := strings.Compare(a.Bank, b.Bank); c != 0 {
+		return c
+	}
+	return strings.Compare(a.EntryID, b.EntryID)
+}
+
 // MatchImage hashes a decoded image with what the set needs and matches it.
-// h is the caller's Hasher (one per goroutine).
+// h is the caller's Hasher (one per goroutine). An image with flat bars
+// along its sides (letterboxed, pillarboxed, framed: imagehash.TrimBorders)
+// is matched a second time without them, and an entry found both ways is
+// reported once, at its smaller distance; the hashes returned are the whole
+// image's.
 func (s *Set) MatchImage(h *imagehash.Hasher, d imagehash.Decoded, mediaID string) ([]moderation.Match, imagehash.Hashes, error) {
 	hs, err := h.HashAll(d, s.HashOptions())
 	if err != nil {
 		return nil, hs, fmt.Errorf("hashing media %s: %w", mediaID, err)
 	}
-	return s.Match(hs, mediaID), hs, nil
+	ms := s.Match(hs, mediaID)
+	td, ok := imagehash.TrimBorders(d)
+	if !ok {
+		return ms, hs, nil
+	}
+	ths, err := h.HashAll(td, s.HashOptions())
+	if err != nil {
+		return nil, hs, fmt.Errorf("hashing media %s without its borders: %w", mediaID, err)
+	}
+	for _, m := range s.Match(ths, mediaID) {
+		i := slices.IndexFunc(ms, func(o moderation.Match) bool {
+			return o.Bank == m.Bank && o.EntryID == m.EntryID && o.HashType == m.HashType
+		})
+		switch {
+		case i < 0:
+			ms = append(ms, m)
+		case m.Distance < ms[i].Distance:
+			ms[i] = m
+		}
+	}
+	slices.SortFunc(ms, compareMatches)
+	return ms, hs, nil
 }

@@ -142,7 +142,14 @@ func FuzzDecode(f *testing.F) {
 		if d.Orientation < 1 || d.Orientation > 8 {
 			t.Fatalf("orientation %d", d.Orientation)
 		}
-		// The hashers must cope with whatever decoded.
+		// The hashers must cope with whatever decoded, and so must border
+		// trimming, which stays inside the image.
 		NewHasher().PDQDecoded(d)
+		if td, ok := TrimBorders(d); ok {
+			if tr := td.Image.Bounds(); tr.Empty() || !tr.In(r) || tr == r {
+				t.Fatalf("trimmed %v to %v", r, tr)
+			}
+			NewHasher().PDQDecoded(td)
+		}
 	})
 }
