@@ -1,7 +1,13 @@
 package app
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -16,7 +22,15 @@ const (
 	HeaderOffset    = "vigil-dlq-offset"    //
 	HeaderTime      = "vigil-dlq-time"      // … and when it was rejected (RFC 3339)
 	HeaderWorker    = "vigil-dlq-worker"    // the consumer group that rejected it
+	// Set on a stub: a dead letter too large for the dead-letter topic,
+	// written without the original's value and headers (still at the
+	// source topic, partition and offset until its retention ends).
+	HeaderTruncated = "vigil-dlq-truncated" // the original value's length in bytes
+	HeaderSHA256    = "vigil-dlq-sha256"    // hex SHA-256 of the original value
 )
+
+// maxStubKey bounds the key a stub keeps.
+const maxStubKey = 1024
 
 // deadLetter wraps the original message, key, bytes and headers unchanged,
 // with headers that say why it was rejected, where it came from and when.
@@ -46,4 +60,86 @@ func HeaderValue(hs []kafkago.Header, key string) string {
 		}
 	}
 	return ""
+}
+
+// writeDeadLetters writes msgs to w and returns the ones still to write
+// when it fails. After an error of the whole call every message is
+// retried; after kafka.WriteErrors only the failed ones, so a partial
+// failure duplicates nothing. When a message is too large for the
+// dead-letter topic (the broker's max.message.bytes, or the writer's batch
+// limit), the messages are written one at a time and the one that does not
+// fit is replaced by its stub (stubDeadLetter): one oversized post cannot
+// stall its partition, and its dead letter still says where it is.
+func writeDeadLetters(ctx context.Context, w MessageWriter, log *slog.Logger, msgs []kafkago.Message) ([]kafkago.Message, error) {
+	err := w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return nil, nil
+	}
+	if !tooLarge(err) {
+		var werrs kafkago.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+			var failed []kafkago.Message
+			for i, e := range werrs {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			return failed, err
+		}
+		return msgs, err
+	}
+	for i, m := range msgs {
+		err := w.WriteMessages(ctx, m)
+		if tooLarge(err) && HeaderValue(m.Headers, HeaderTruncated) == "" {
+			log.ErrorContext(ctx, "dead letter too large for the dead-letter topic, writing a stub without the post",
+				"bytes", len(m.Value), "topic", HeaderValue(m.Headers, HeaderTopic),
+				"partition", HeaderValue(m.Headers, HeaderPartition), "offset", HeaderValue(m.Headers, HeaderOffset))
+			m = stubDeadLetter(m)
+			msgs[i] = m
+			err = w.WriteMessages(ctx, m)
+		}
+		if err != nil {
+			return msgs[i:], err
+		}
+	}
+	return nil, nil
+}
+
+// tooLarge reports whether err says a message or batch exceeded a size
+// limit, for the whole call or for any of its messages.
+func tooLarge(err error) bool {
+	if errors.Is(err, kafkago.MessageSizeTooLarge) {
+		return true
+	}
+	var werrs kafkago.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if errors.Is(e, kafkago.MessageSizeTooLarge) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stubDeadLetter is m without the original value and headers: the
+// dead-letter headers (reason, source, time), the key up to maxStubKey
+// bytes, and the value's length and SHA-256 so the original can be found
+// and checked at its source offset.
+func stubDeadLetter(m kafkago.Message) kafkago.Message {
+	sum := sha256.Sum256(m.Value)
+	h := []kafkago.Header{
+		{Key: HeaderTruncated, Value: []byte(strconv.Itoa(len(m.Value)))},
+		{Key: HeaderSHA256, Value: []byte(hex.EncodeToString(sum[:]))},
+	}
+	for _, x := range m.Headers {
+		if strings.HasPrefix(x.Key, "vigil-dlq-") {
+			h = append(h, x)
+		}
+	}
+	key := m.Key
+	if len(key) > maxStubKey {
+		key = key[:maxStubKey]
+	}
+	return kafkago.Message{Key: key, Headers: h}
 }

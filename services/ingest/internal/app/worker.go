@@ -165,8 +165,11 @@ func (p *Processor) persist(stop, work context.Context, ev *evaluated) error {
 	}
 	if len(dead) > 0 {
 		t := p.Now()
+		pending := dead
 		err := p.retry.do(stop, work, "kafka_dlq", func(ctx context.Context) error {
-			return p.DLQ.WriteMessages(ctx, dead...)
+			var err error
+			pending, err = writeDeadLetters(ctx, p.DLQ, p.Log, pending)
+			return err
 		}, nil)
 		if err != nil {
 			return err
