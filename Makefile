@@ -51,8 +51,12 @@ demo-down: ## stop the demo services (the stack keeps running; make down stops i
 browser: ## install Debian's Chromium for the browser tests if missing
 	bash deploy/local/chromium.sh
 
+.PHONY: promtool
+promtool: ## fetch Prometheus's promtool (from Debian's package) for the alerting-rule tests
+	bash deploy/local/promtool.sh
+
 .PHONY: test
-test: up browser ## run every module's tests, integration tests included, against the local stack and Chromium
+test: up browser promtool ## run every module's tests, integration tests included, against the local stack and Chromium
 	@rc=0; for m in $(MODULES); do \
 		echo "=== go test $$m"; \
 		(cd $$m && VIGIL_INTEGRATION=require go test $(GOTEST_FLAGS) ./...) || rc=1; \

@@ -163,9 +163,10 @@ func TestPrometheusScrapesComposeServices(t *testing.T) {
 	}
 }
 
-// TestDashboardsUseRealMetrics checks every vigil_ metric a dashboard
-// queries is defined somewhere in the services' code.
-func TestDashboardsUseRealMetrics(t *testing.T) {
+// definedMetrics returns a check that a vigil_ metric (or a histogram's
+// series of one) is defined somewhere in the services' code.
+func definedMetrics(t *testing.T) func(metric string) bool {
+	t.Helper()
 	var code strings.Builder
 	_ = filepath.WalkDir(filepath.Join(root, "services"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
@@ -174,11 +175,22 @@ func TestDashboardsUseRealMetrics(t *testing.T) {
 		}
 		return nil
 	})
-	files, _ := filepath.Glob(filepath.Join(root, "dashboards", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no dashboards")
+	return func(m string) bool {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+		return strings.Contains(code.String(), `"`+base+`"`)
 	}
-	metric := regexp.MustCompile(`vigil_[a-z0-9_]+`)
+}
+
+var metricName = regexp.MustCompile(`vigil_[a-z0-9_]+`)
+
+// TestDashboardsUseRealMetrics checks every vigil_ metric a dashboard
+// queries is defined somewhere in the services' code.
+func TestDashboardsUseRealMetrics(t *testing.T) {
+	defined := definedMetrics(t)
+	files, _ := filepath.Glob(filepath.Join(root, "dashboards", "*.json"))
+	if len(files) < 2 {
+		t.Fatalf("dashboards %v, want ingest and review", files)
+	}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		var d map[string]any
@@ -186,11 +198,53 @@ func TestDashboardsUseRealMetrics(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 			continue
 		}
-		for _, m := range metric.FindAllString(string(b), -1) {
-			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
-			if !strings.Contains(code.String(), `"`+base+`"`) {
+		for _, m := range metricName.FindAllString(string(b), -1) {
+			if !defined(m) {
 				t.Errorf("%s queries %s, which no service defines", filepath.Base(f), m)
 			}
+		}
+	}
+}
+
+// TestPrometheusRules checks the Prometheus configuration and alerting
+// rules with promtool (make promtool fetches it into .local/bin) and runs
+// the alerts' unit tests, deploy/prometheus/alerts_test.yml; every vigil_
+// metric an alert reads must be defined by a service.
+func TestPrometheusRules(t *testing.T) {
+	dir := filepath.Join(root, "deploy", "prometheus")
+	b, err := os.ReadFile(filepath.Join(dir, "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := definedMetrics(t)
+	for _, m := range metricName.FindAllString(string(b), -1) {
+		if !defined(m) {
+			t.Errorf("alerts.yml reads %s, which no service defines", m)
+		}
+	}
+	promtool := os.Getenv("VIGIL_PROMTOOL")
+	if promtool == "" {
+		promtool = filepath.Join(root, ".local", "bin", "promtool")
+	}
+	promtool, err = filepath.Abs(promtool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(promtool); err != nil {
+		if os.Getenv("VIGIL_INTEGRATION") == "require" {
+			t.Fatalf("promtool is required (VIGIL_INTEGRATION=require): %v (make promtool)", err)
+		}
+		t.Skipf("no promtool (make promtool): %v", err)
+	}
+	for _, args := range [][]string{
+		{"check", "config", "prometheus.yml"},
+		{"check", "rules", "alerts.yml"},
+		{"test", "rules", "alerts_test.yml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 }

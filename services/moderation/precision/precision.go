@@ -9,12 +9,12 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/observe"
 )
 
 // Source computes precision over the items flagged since a time
@@ -81,13 +81,8 @@ func Low(p moderation.RulePrecision, threshold float64, minDecided int64) bool {
 
 // Collector is a prometheus.Collector of per-rule precision.
 type Collector struct {
-	src Source
-	opt Options
-
-	mu      sync.Mutex
-	at      time.Time
-	cached  []moderation.RulePrecision
-	lastErr error
+	opt   Options
+	cache *observe.Cached[[]moderation.RulePrecision]
 
 	flagged, decided, ratio, median, low, threshold, up *prometheus.Desc
 }
@@ -97,8 +92,13 @@ var _ prometheus.Collector = (*Collector)(nil)
 // NewCollector returns a collector over src.
 func NewCollector(src Source, opt Options) *Collector {
 	l := []string{"rule", "version"}
+	opt = opt.withDefaults()
+	load := func(ctx context.Context, now time.Time) ([]moderation.RulePrecision, error) {
+		return src(ctx, now.Add(-opt.Window))
+	}
 	return &Collector{
-		src: src, opt: opt.withDefaults(),
+		opt:     opt,
+		cache:   observe.NewCached(load, observe.CachedOptions{Every: opt.CacheFor, Timeout: opt.Timeout, Now: opt.Clock.Now, Log: opt.Log, What: "rule precision"}),
 		flagged: prometheus.NewDesc("vigil_rules_flagged_items", "Review items flagged by the rule version within the window.", l, nil),
 		decided: prometheus.NewDesc("vigil_rules_decided_items", "Flagged items by their latest decision: outcome removed (remove or report) or no_violation.",
 			[]string{"rule", "version", "outcome"}, nil),
@@ -117,28 +117,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-func (c *Collector) load() ([]moderation.RulePrecision, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.opt.Clock.Now()
-	if !c.at.IsZero() && now.Sub(c.at) < c.opt.CacheFor {
-		return c.cached, c.lastErr
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.opt.Timeout)
-	defer cancel()
-	ps, err := c.src(ctx, now.Add(-c.opt.Window))
-	c.at, c.lastErr = now, err
-	if err != nil {
-		c.opt.Log.Warn("computing rule precision", "err", err)
-		return c.cached, err // serve the last good numbers, marked down
-	}
-	c.cached = ps
-	return ps, nil
-}
-
 // Collect runs (or reuses) the query and sends the metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	ps, err := c.load()
+	ps, err := c.cache.Get()
 	up := 1.0
 	if err != nil {
 		up = 0

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/observe"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 	"github.com/vigil-moderation/vigil/services/moderation/precision"
+	"github.com/vigil-moderation/vigil/services/moderation/queuestats"
 	"github.com/vigil-moderation/vigil/services/review/internal/httpapi"
 	"github.com/vigil-moderation/vigil/services/review/internal/web"
 )
@@ -132,6 +133,11 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	reg.MustRegister(precision.NewCollector(func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error) {
 		return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since})
 	}, precision.Options{Threshold: cfg.PrecisionThreshold, Clock: clock, Log: log}))
+	// Open items, overdue items and the next SLA deadline, for the review
+	// dashboard and the SLA alerts (deploy/prometheus/alerts.yml).
+	reg.MustRegister(queuestats.NewCollector(func(ctx context.Context, now time.Time) ([]moderation.QueueStat, error) {
+		return postgres.QueueStats(ctx, pool, now)
+	}, queuestats.Options{Now: clock.Now, Log: log}))
 	health := observe.NewHealth(reg)
 	health.AddCheck("postgres", func(ctx context.Context) error { return postgres.Ping(ctx, pool) })
 	mux := http.NewServeMux()

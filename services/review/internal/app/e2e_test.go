@@ -95,6 +95,23 @@ func TestWalkingSkeleton(t *testing.T) {
 	if items := listQueue(ctx, t, addr, cookie); len(items) != 1 {
 		t.Fatalf("queue has %d items after the clean post was consumed, want 1", len(items))
 	}
+	// The queue's state reaches Prometheus: the dashboard and the SLA
+	// alerts read these.
+	res, err := http.Get(addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`vigil_review_queue_items{category="violent_threat",status="pending"} 1`,
+		`vigil_review_queue_next_deadline_seconds{category="violent_threat"}`,
+		"vigil_review_queue_stats_up 1",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func post(id, text string) moderation.Post {
