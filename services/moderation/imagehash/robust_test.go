@@ -57,17 +57,7 @@ type transform struct {
 var transforms = []transform{
 	{"resize50", func(_ *testing.T, m *image.RGBA) image.Image { return scale(m, 0.5) }},
 	{"resize25", func(_ *testing.T, m *image.RGBA) image.Image { return scale(m, 0.25) }},
-	{"jpeg30", func(t *testing.T, m *image.RGBA) image.Image {
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: 30}); err != nil {
-			t.Fatal(err)
-		}
-		img, err := jpeg.Decode(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}},
+	{"jpeg30", func(t *testing.T, m *image.RGBA) image.Image { return jpegRoundTrip(t, m, 30) }},
 	{"crop5", func(_ *testing.T, m *image.RGBA) image.Image {
 		b := m.Bounds()
 		dx, dy := b.Dx()/20, b.Dy()/20

@@ -3,7 +3,6 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"runtime"
 	"strings"
 	"testing"
@@ -25,14 +24,7 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 		t.Skip("produces 64 MB")
 	}
 	e := newEnv(t, 2)
-	u, err := url.Parse(e.schema.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg := newProxy(t, u.Host)
-	u.Host = pg.Addr()
-	cfg := e.config()
-	cfg.DatabaseURL = u.String()
+	cfg, pg := e.configViaPostgresProxy(t)
 	cfg.BatchSize = 100
 	cfg.QueueCapacity = 100
 	cfg.FetchMaxBytes = 1 << 20

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -89,6 +90,21 @@ func (e *env) config() app.Config {
 	cfg.HeartbeatInterval = 500 * time.Millisecond
 	cfg.RetryMax = time.Second
 	return cfg
+}
+
+// configViaPostgresProxy is config with the worker reaching Postgres
+// through a proxy the test can cut.
+func (e *env) configViaPostgresProxy(t *testing.T) (app.Config, *proxy) {
+	t.Helper()
+	u, err := url.Parse(e.schema.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := newProxy(t, u.Host)
+	u.Host = pg.Addr()
+	cfg := e.config()
+	cfg.DatabaseURL = u.String()
+	return cfg, pg
 }
 
 // worker is vigil-ingest running in this process through app.RunConfig.

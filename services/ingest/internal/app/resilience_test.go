@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"net"
-	"net/url"
 	"testing"
 	"time"
 )
@@ -60,14 +59,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func TestPostgresOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 2)
-	u, err := url.Parse(e.schema.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg := newProxy(t, u.Host)
-	u.Host = pg.Addr()
-	cfg := e.config()
-	cfg.DatabaseURL = u.String()
+	cfg, pg := e.configViaPostgresProxy(t)
 	cfg.BatchSize = 50
 	w := startWorker(t, cfg)
 	waitFor(t, 30*time.Second, "ready", func() bool { return readyz(w.addr) == 200 })
