@@ -11,10 +11,33 @@ import (
 	"time"
 )
 
-// linearScan64 is the baseline: a tight loop over a flat slice.
+// linearScan64 is the baseline: bits.OnesCount64 over a flat slice,
+// unrolled eight ways with one branch per eight hashes (their minimum
+// distance), no bounds checks in the loop and no early exit. On the dev
+// machine (GOAMD64=v1) this is 1.3–1.4× faster than the plain range loop
+// (4-way unrolled: 1.3×; an AND of sign bits instead of min: slower).
 func linearScan64(dst []Result, hs []uint64, q uint64, r int) []Result {
-	for i, h := range hs {
-		if d := bits.OnesCount64(h ^ q); d <= r {
+	n := len(hs) &^ 7
+	for i := 0; i < n; i += 8 {
+		h := hs[i : i+8 : i+8]
+		d0 := bits.OnesCount64(h[0] ^ q)
+		d1 := bits.OnesCount64(h[1] ^ q)
+		d2 := bits.OnesCount64(h[2] ^ q)
+		d3 := bits.OnesCount64(h[3] ^ q)
+		d4 := bits.OnesCount64(h[4] ^ q)
+		d5 := bits.OnesCount64(h[5] ^ q)
+		d6 := bits.OnesCount64(h[6] ^ q)
+		d7 := bits.OnesCount64(h[7] ^ q)
+		if min(d0, d1, d2, d3, d4, d5, d6, d7) <= r {
+			for j, d := range [8]int{d0, d1, d2, d3, d4, d5, d6, d7} {
+				if d <= r {
+					dst = append(dst, Result{ID: uint32(i + j), Distance: d})
+				}
+			}
+		}
+	}
+	for i := n; i < len(hs); i++ {
+		if d := bits.OnesCount64(hs[i] ^ q); d <= r {
 			dst = append(dst, Result{ID: uint32(i), Distance: d})
 		}
 	}
@@ -22,13 +45,29 @@ func linearScan64(dst []Result, hs []uint64, q uint64, r int) []Result {
 }
 
 // linearScan256 is the baseline for PDQ: four popcounts per hash over a
-// flat []uint64, bounds checks hoisted.
+// flat []uint64, two hashes per iteration with one branch for both, the
+// query in registers, bounds checks hoisted (7–10% faster than one hash per
+// iteration).
 func linearScan256(dst []Result, flat []uint64, q [4]uint64, r int) []Result {
 	n := len(flat) / 4
-	flat = flat[:4*n]
-	for i := 0; i < n; i++ {
+	n2 := n &^ 1
+	q0, q1, q2, q3 := q[0], q[1], q[2], q[3]
+	for i := 0; i < n2; i += 2 {
+		h := flat[4*i : 4*i+8 : 4*i+8]
+		d0 := bits.OnesCount64(h[0]^q0) + bits.OnesCount64(h[1]^q1) + bits.OnesCount64(h[2]^q2) + bits.OnesCount64(h[3]^q3)
+		d1 := bits.OnesCount64(h[4]^q0) + bits.OnesCount64(h[5]^q1) + bits.OnesCount64(h[6]^q2) + bits.OnesCount64(h[7]^q3)
+		if min(d0, d1) <= r {
+			if d0 <= r {
+				dst = append(dst, Result{ID: uint32(i), Distance: d0})
+			}
+			if d1 <= r {
+				dst = append(dst, Result{ID: uint32(i + 1), Distance: d1})
+			}
+		}
+	}
+	for i := n2; i < n; i++ {
 		h := flat[4*i : 4*i+4 : 4*i+4]
-		d := bits.OnesCount64(h[0]^q[0]) + bits.OnesCount64(h[1]^q[1]) + bits.OnesCount64(h[2]^q[2]) + bits.OnesCount64(h[3]^q[3])
+		d := bits.OnesCount64(h[0]^q0) + bits.OnesCount64(h[1]^q1) + bits.OnesCount64(h[2]^q2) + bits.OnesCount64(h[3]^q3)
 		if d <= r {
 			dst = append(dst, Result{ID: uint32(i), Distance: d})
 		}

@@ -29,8 +29,10 @@
 //     is probed at R/2 and every entry carries its partner chunk's 16 bits;
 //     d_a+d_b ≤ R is checked in the bucket and only ~1% of the candidates
 //     (at r = 31) read the 32-byte hash;
-//   - all buckets of a query are gathered first and touched in one
-//     branch-free loop, so their cache misses overlap;
+//   - all buckets of a query are gathered first and touched in one loop
+//     of independent loads, so their cache misses overlap; a bucket is then
+//     scanned four entries per branch, and the rare 64-bit signatures that
+//     pass are found again in table 0 in batched rounds of misses;
 //   - a hash reached through several tables (or several queries of
 //     SearchMany) is reported once, by the first (table, query) pair that
 //     reaches it and is within r: no visited set, no per-query allocation.

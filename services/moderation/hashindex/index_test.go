@@ -241,3 +241,131 @@ func TestSearchManyMatchesLinearScan(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselinesMatchLinearScan: the benchmark's tuned scans return what
+// the plain ones do, odd lengths included.
+func TestBaselinesMatchLinearScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{0, 1, 7, 8, 9, 1001} {
+		hs := make([]uint64, n)
+		h4 := make([][4]uint64, n)
+		var flat []uint64
+		for i := range hs {
+			hs[i] = rng.Uint64() & rng.Uint64()
+			h4[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64() & rng.Uint64()}
+			flat = append(flat, h4[i][:]...)
+		}
+		for _, r := range []int{0, 20, 32, 64} {
+			if got, want := linearScan64(nil, hs, 0, r), linear64(hs, 0, r); !slices.Equal(got, want) {
+				t.Fatalf("64 n=%d r=%d: got %v want %v", n, r, got, want)
+			}
+			if got, want := linearScan256(nil, flat, [4]uint64{}, 4*r), linear256(h4, [4]uint64{}, 4*r); !slices.Equal(got, want) {
+				t.Fatalf("256 n=%d r=%d: got %v want %v", n, r, got, want)
+			}
+		}
+	}
+}
+
+// TestSearchManyDihedral: eight queries in one call (the dihedral case:
+// one near a stored hash, the others near other stored hashes or random),
+// on sets large enough that eight queries still take the indexed path,
+// return exactly the union of eight linear scans, each hash once at its
+// smallest distance.
+func TestSearchManyDihedral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	const n = 150_000
+	hs := make([][4]uint64, n)
+	h64 := make([]uint64, n)
+	for i := range hs {
+		if i > 0 && rng.IntN(3) == 0 {
+			hs[i] = near256(rng, hs[rng.IntN(i)], rng.IntN(40))
+			h64[i] = near64(rng, h64[rng.IntN(i)], rng.IntN(12))
+		} else {
+			hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+			h64[i] = rng.Uint64()
+		}
+	}
+	x256, _ := New256(hs, nil, Options{})
+	x64, _ := New64(h64, nil, Options{})
+	for _, x := range []*Index{x256, x64} {
+		var p plan
+		r := 8
+		if x.words == 4 {
+			r = 31
+		}
+		x.makePlan(&p, make([]uint64, 8*x.words), 8, r)
+		if 8*p.probes(x)*64 >= n {
+			t.Fatalf("%d-bit: eight queries would take the linear path", x.Bits())
+		}
+	}
+	want := func(nq int, d func(i, j int) int, r int) []Result {
+		var out []Result
+		for i := 0; i < n; i++ {
+			bd, bq := 1<<30, 0
+			for j := 0; j < nq; j++ {
+				if dd := d(i, j); dd < bd {
+					bd, bq = dd, j
+				}
+			}
+			if bd <= r {
+				out = append(out, Result{ID: uint32(i), Distance: bd, Query: bq})
+			}
+		}
+		return out
+	}
+	for range 6 {
+		qs := make([][4]uint64, 8)
+		q64 := make([]uint64, 8)
+		for j := range qs {
+			if j == 0 || rng.IntN(2) == 0 {
+				qs[j] = near256(rng, hs[rng.IntN(n)], rng.IntN(36))
+				q64[j] = near64(rng, h64[rng.IntN(n)], rng.IntN(10))
+			} else {
+				qs[j] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+				q64[j] = rng.Uint64()
+			}
+		}
+		got := x256.SearchMany256(nil, qs, 31)
+		exp := want(8, func(i, j int) int { return dist(hs[i][:], qs[j][:]) }, 31)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("256: got %v want %v", got, exp)
+		}
+		got = x64.SearchMany64(nil, q64, 8)
+		exp = want(8, func(i, j int) int { return bits.OnesCount64(h64[i] ^ q64[j]) }, 8)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("64: got %v want %v", got, exp)
+		}
+	}
+}
+
+// TestSearchAllocs: a query allocates nothing once its scratch is warm.
+func TestSearchAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	rng := rand.New(rand.NewPCG(25, 26))
+	hs := make([]uint64, 50_000)
+	h4 := make([][4]uint64, 50_000)
+	for i := range hs {
+		hs[i] = rng.Uint64()
+		h4[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+	}
+	x64, _ := New64(hs, nil, Options{})
+	x256, _ := New256(h4, nil, Options{})
+	buf := make([]Result, 0, 64)
+	qs := make([][4]uint64, 8)
+	for j := range qs {
+		qs[j] = near256(rng, h4[j], 10)
+	}
+	q64 := near64(rng, hs[7], 5)
+	for name, f := range map[string]func(){
+		"Search64":      func() { buf = x64.Search64(buf[:0], q64, 8) },
+		"Search256":     func() { buf = x256.Search256(buf[:0], qs[0], 31) },
+		"SearchMany256": func() { buf = x256.SearchMany256(buf[:0], qs, 31) },
+	} {
+		f()
+		if a := testing.AllocsPerRun(50, f); a > 0 {
+			t.Errorf("%s: %.1f allocations per query", name, a)
+		}
+	}
+}
