@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,13 +13,15 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// decideSQL locks the item the actor holds, moves it on, appends the
-// decision and its outbox message (final actions only), and returns the
-// details of its audit event, which the group-commit transaction running it
-// appends before committing (groupCommit). $3 says whether the actor may
-// decide items of the leads queue.
-const decideSQL = `
-WITH old AS (
+// decideCTEs lock the item the actor holds (old), move it on (upd),
+// append the decision (dec) and its outbox message (msg, final actions
+// only), and compute the details of its audit event (aud), which the
+// group-commit transaction running them appends before committing
+// (groupCommit). $1 is the item, $2 the actor's id, $3 says whether the
+// actor may decide items of the leads queue, $4 to $6 the action, reason
+// code and note, $7 the time, $8 the actor's name, $9 the time as text.
+const decideCTEs = `
+old AS (
     SELECT id, post_id, platform, sla_deadline, claimed_at FROM review_items
     WHERE id = $1 AND status = 'claimed' AND claimed_by = $2 AND (queue <> 'leads' OR $3::bool)
     FOR UPDATE),
@@ -46,7 +49,10 @@ msg AS (
 aud AS (
     SELECT (jsonb_build_object('decision_id', dec.id, 'action', $4::text, 'reason_code', $5::text, 'post_id', old.post_id)
         || CASE WHEN $6::text <> '' THEN jsonb_build_object('note', $6::text) ELSE '{}'::jsonb END)::text AS details
-    FROM dec, old)
+    FROM dec, old)`
+
+// decideSQL is one decision alone.
+const decideSQL = `WITH ` + decideCTEs + `
 SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud) FROM dec`
 
 // Decide records actor's decision on an item actor has claimed: the
@@ -65,7 +71,7 @@ func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalate
 	var found bool
 	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
 		actor.Username, now.Format(time.RFC3339Nano)}
-	err := r.writes.do(ctx, &writeOp{sql: decideSQL, args: args, scan: func(rows pgx.Rows) (*auditEntry, error) {
+	err := r.writes.do(ctx, &writeOp{sql: decideSQL, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
 		found = false
 		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditDecision, subject: itemSubject(itemID)}
 		for rows.Next() {
@@ -77,7 +83,7 @@ func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalate
 		if err := rows.Err(); err != nil || !found {
 			return nil, err
 		}
-		return &ev, nil
+		return []auditEntry{ev}, nil
 	}})
 	if err != nil {
 		return d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
@@ -86,6 +92,79 @@ func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalate
 		return d, r.notHeld(ctx, itemID)
 	}
 	return d, nil
+}
+
+// DecideAndClaim records actor's decision on an item actor holds, exactly
+// as Decide does, and then claims the next items as Claim does with next:
+// the submit-and-next of a moderator's screen, in one statement of one
+// group-commit transaction, so one request and one durable write instead
+// of two. Nothing is claimed unless the decision was recorded. Both are
+// audited (the decision's event, then the claim's). Returns the decision
+// and the claimed items in claim order (empty when nothing is available);
+// ErrNotFound for an unknown item, ErrConflict when actor does not hold
+// it, ErrInvalid for a bad filter. The caller checks that actor may claim
+// from next.Queue.
+func (r *Reviews) DecideAndClaim(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64,
+	in moderation.DecisionInput, next moderation.ClaimFilter) (moderation.Decision, []moderation.Item, error) {
+	now := r.now()
+	d := moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
+		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
+	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
+		actor.Username, now.Format(time.RFC3339Nano)}
+	claim, args, err := r.claimCTEs(next, args, "$2", "$7::timestamptz", now, " AND EXISTS (SELECT FROM dec)")
+	if err != nil {
+		return d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, err)
+	}
+	// One row per claimed item, each with the decision; the decision alone
+	// (item columns NULL) when nothing was claimed; no row when the item
+	// was not held (and then nothing was claimed either).
+	sql := `WITH ` + decideCTEs + `,
+` + claim + `
+SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud), c.*
+FROM dec LEFT JOIN (SELECT ` + claimedColumns + ` FROM claimed, claim_aud) c ON true`
+	var found bool
+	var items []moderation.Item
+	err = r.writes.do(ctx, &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
+		found, items = false, items[:0]
+		decided := auditEntry{at: now, actor: actor.Username, action: moderation.AuditDecision, subject: itemSubject(itemID)}
+		claimed := auditEntry{at: now, actor: actor.Username, action: moderation.AuditClaim}
+		for rows.Next() {
+			// The item's columns may be NULL: scan the two parts apart.
+			types, fields, raw := rows.Conn().TypeMap(), rows.FieldDescriptions(), rows.RawValues()
+			if err := pgx.ScanRow(types, fields[:4], raw[:4], &d.ID, &d.SLADeadline, &d.ClaimedAt, &decided.details); err != nil {
+				return nil, err
+			}
+			found = true
+			if raw[4] == nil {
+				continue
+			}
+			it, err := scanItemWithRelations(func(dest ...any) error {
+				return pgx.ScanRow(types, fields[4:], raw[4:], dest...)
+			}, &claimed.subject, &claimed.details)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, it)
+		}
+		switch {
+		case rows.Err() != nil || !found:
+			return nil, rows.Err()
+		case len(items) == 0:
+			return []auditEntry{decided}, nil
+		}
+		return []auditEntry{decided, claimed}, nil
+	}})
+	if err != nil {
+		return d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, interpretError(err))
+	}
+	if !found {
+		return d, nil, r.notHeld(ctx, itemID)
+	}
+	slices.SortFunc(items, compareClaimOrder)
+	if items == nil {
+		items = []moderation.Item{}
+	}
+	return d, items, nil
 }
 
 // announce writes the outbox message of a final decision and its audit

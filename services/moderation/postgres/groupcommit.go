@@ -24,16 +24,18 @@ import (
 // statements of ONE transaction: one head lock, one round trip for all the
 // statements, one commit and one flush for the lot.
 //
-// A transaction sends BEGIN and the requests' statements pipelined in one
-// round trip (each does its act, and returns the content of its audit
-// event instead of appending it), then takes the head (SELECT … FOR
-// UPDATE, reading seq and hash), computes the events' hashes in Go
+// A transaction sends BEGIN, the requests' statements (each does its act,
+// and returns the content of its audit events instead of appending them)
+// and the head's lock (SELECT … FOR UPDATE, reading seq and hash)
+// pipelined in one round trip, computes the events' hashes in Go
 // (moderation.ChainHash, as AppendAudit does), and sends the insert of all
 // the events with the move of the head and COMMIT, pipelined. The head is
 // thus held for one round trip plus the append and the commit's flush,
 // not while the statements run, and it is updated once per transaction
 // instead of twice per event. Like every other audited transaction it
-// locks items before the head, so the two cannot deadlock.
+// locks items before the head, so the two cannot deadlock. A transaction
+// whose statements wrote nothing (no events: an empty queue, decisions on
+// items no longer held) is rolled back instead, sparing the flush.
 //
 // Batching is natural, with no fixed delay: a request arriving while a
 // writer is idle starts a transaction at once; requests arriving while
@@ -57,13 +59,13 @@ import (
 //     transaction of its own, whose outcome is its answer.
 
 // writeOp is one request waiting for the group commit: a statement, and a
-// function reading its rows and returning the audit event to append (nil
-// when the statement did nothing). scan must overwrite, not accumulate,
-// what it stores: a rolled-back batch is re-run.
+// function reading its rows and returning the audit events to append, in
+// chain order (none when the statement did nothing). scan must overwrite,
+// not accumulate, what it stores: a rolled-back batch is re-run.
 type writeOp struct {
 	sql   string
 	args  []any
-	scan  func(pgx.Rows) (*auditEntry, error)
+	scan  func(pgx.Rows) ([]auditEntry, error)
 	state atomic.Int32 // opQueued, opTaken or opAbandoned
 	done  chan error   // buffered; receives the outcome once
 }
@@ -198,8 +200,8 @@ func (g *groupCommit) run(ctx context.Context, batch []*writeOp) {
 	}
 }
 
-// exec runs ops as one transaction in three round trips: BEGIN and every
-// statement, pipelined; the audit head's lock; the append of the events
+// exec runs ops as one transaction in two round trips: BEGIN, every
+// statement and the audit head's lock, pipelined; the append of the events
 // (one statement, moving the head) and COMMIT, pipelined. On failure it
 // returns the index of the op whose statement failed (the transaction is
 // rolled back), rolledBack when the failure is no one statement's but
@@ -248,6 +250,11 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	for _, op := range ops {
 		b.Queue(op.sql, op.args...)
 	}
+	// The head last, as every audited transaction does (items, then the
+	// head), in the same round trip: it is taken once the statements ran
+	// and held for one round trip, the append and the commit, while
+	// another writer's statements run.
+	b.Queue(lockAuditHeadSQL)
 	open = true
 	br := conn.SendBatch(ctx, b)
 	for _, what := range []string{"beginning", "setting plan_cache_mode"} {
@@ -256,12 +263,12 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 			return failure(), fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	entries := make([]*auditEntry, 0, len(ops))
+	entries := make([]auditEntry, 0, len(ops)+1)
 	for i, op := range ops {
 		rows, err := br.Query()
-		var e *auditEntry
+		var es []auditEntry
 		if err == nil {
-			e, err = op.scan(rows)
+			es, err = op.scan(rows)
 			rows.Close()
 		}
 		if err != nil {
@@ -273,44 +280,45 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 			}
 			return failure(), err
 		}
-		if e != nil {
-			entries = append(entries, e)
-		}
+		entries = append(entries, es...)
+	}
+	var seq int64
+	var prev string
+	if err := br.QueryRow().Scan(&seq, &prev); err != nil {
+		_ = br.Close()
+		return failure(), fmt.Errorf("locking the audit head: %w", err)
 	}
 	if err := br.Close(); err != nil {
 		return failure(), err
 	}
-	b = &pgx.Batch{}
-	if len(entries) > 0 {
-		// The head last, as every audited transaction does (items, then
-		// the head): it is held only for the append and the commit, and
-		// another writer's statements run meanwhile.
-		var seq int64
-		var prev string
-		if err := conn.QueryRow(ctx, lockAuditHeadSQL).Scan(&seq, &prev); err != nil {
-			return failure(), fmt.Errorf("locking the audit head: %w", err)
+	if len(entries) == 0 {
+		// Nothing was written but the head's row lock (a statement without
+		// events did nothing): end without a commit to flush.
+		open = false
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
 		}
-		n := len(entries)
-		seqs, ats := make([]int64, n), make([]time.Time, n)
-		actors, actions, subjects := make([]string, n), make([]string, n), make([]string, n)
-		details, prevs, hashes := make([]string, n), make([]string, n), make([]string, n)
-		for i, e := range entries {
-			seq++
-			at := e.at.UTC().Truncate(time.Microsecond) // what timestamptz keeps
-			h := moderation.ChainHash(prev, seq, at, e.actor, e.action, e.subject, []byte(e.details))
-			seqs[i], ats[i], actors[i], actions[i], subjects[i], details[i], prevs[i], hashes[i] =
-				seq, at, e.actor, e.action, e.subject, e.details, prev, h
-			prev = h
-		}
-		b.Queue(appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
+		return 0, nil
 	}
+	n := len(entries)
+	seqs, ats := make([]int64, n), make([]time.Time, n)
+	actors, actions, subjects := make([]string, n), make([]string, n), make([]string, n)
+	details, prevs, hashes := make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range entries {
+		seq++
+		at := e.at.UTC().Truncate(time.Microsecond) // what timestamptz keeps
+		h := moderation.ChainHash(prev, seq, at, e.actor, e.action, e.subject, []byte(e.details))
+		seqs[i], ats[i], actors[i], actions[i], subjects[i], details[i], prevs[i], hashes[i] =
+			seq, at, e.actor, e.action, e.subject, e.details, prev, h
+		prev = h
+	}
+	b = &pgx.Batch{}
+	b.Queue(appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
 	b.Queue("COMMIT")
 	br = conn.SendBatch(ctx, b)
-	if len(entries) > 0 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return failure(), fmt.Errorf("appending audit events: %w", err)
-		}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return failure(), fmt.Errorf("appending audit events: %w", err)
 	}
 	_, err = br.Exec()
 	if cerr := br.Close(); err == nil {

@@ -82,55 +82,23 @@ const claimOrder = "severity DESC, sla_deadline, flagged_at, id"
 // group-commit transactions (see groupCommit); the claim is answered once
 // its transaction committed.
 func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation.ClaimFilter) ([]moderation.Item, error) {
-	if f.Queue == "" {
-		f.Queue = moderation.QueueDefault
-	}
-	if f.Count == 0 {
-		f.Count = 1
-	}
-	if f.Count < 0 || f.Count > moderation.MaxClaim {
-		return nil, fmt.Errorf("claiming: count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
-	}
-	args := []any{f.Queue, actor.ID}
-	where := "status IN ('pending', 'escalated') AND queue = $1"
-	if f.Category != "" {
-		args = append(args, f.Category)
-		where += " AND category = $" + strconv.Itoa(len(args))
-	}
-	if f.Lang != "" {
-		args = append(args, f.Lang)
-		where += " AND lang = $" + strconv.Itoa(len(args))
-	}
 	now := r.now()
-	lease := now.Add(r.lease)
-	args = append(args, now, lease, lease.Format(time.RFC3339Nano))
-	n := len(args)
-	p := func(k int) string { return "$" + strconv.Itoa(n-3+k) } // now, lease, lease text
+	args := []any{actor.ID, now}
+	ctes, args, err := r.claimCTEs(f, args, "$1", "$2", now, "")
+	if err != nil {
+		return nil, fmt.Errorf("claiming: %w", err)
+	}
 	// One statement: pick, mark claimed, load matches and media, and return
 	// the audit event's content, run in the next group-commit transaction
-	// (which appends the event). The count is a literal (validated above)
-	// so that the cached generic plan, which the group commit forces, knows
-	// the LIMIT and walks the claim-order index.
-	sql := `
-WITH picked AS (
-    SELECT id FROM review_items WHERE ` + where + `
-    ORDER BY ` + claimOrder + ` LIMIT ` + strconv.Itoa(f.Count) + ` FOR UPDATE SKIP LOCKED),
-upd AS (
-    UPDATE review_items r SET status = 'claimed', claimed_by = $2, claimed_at = ` + p(1) + `,
-        lease_expires_at = ` + p(2) + `
-    FROM picked WHERE r.id = picked.id
-    RETURNING ` + prefixed("r.", itemColumns) + `),
-aud AS (
-    SELECT CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END AS subject,
-        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', $1::text, 'lease_expires_at', ` + p(3) + `::text)::text AS details
-    FROM upd)
-SELECT upd.*, ` + matchesJSON + `, ` + mediaJSON + `, aud.subject, aud.details FROM upd, aud`
+	// (which appends the event).
+	sql := `WITH ` + ctes + `
+SELECT ` + claimedColumns + ` FROM claimed, claim_aud`
 	var items []moderation.Item
-	err := r.writes.do(ctx, &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) (*auditEntry, error) {
+	err = r.writes.do(ctx, &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
 		items = items[:0]
 		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditClaim}
 		for rows.Next() {
-			it, err := scanItemWithRelations(rows, &ev.subject, &ev.details)
+			it, err := scanItemWithRelations(rows.Scan, &ev.subject, &ev.details)
 			if err != nil {
 				return nil, err
 			}
@@ -139,7 +107,7 @@ SELECT upd.*, ` + matchesJSON + `, ` + mediaJSON + `, aud.subject, aud.details F
 		if err := rows.Err(); err != nil || len(items) == 0 {
 			return nil, err
 		}
-		return &ev, nil
+		return []auditEntry{ev}, nil
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
@@ -151,25 +119,76 @@ SELECT upd.*, ` + matchesJSON + `, ` + mediaJSON + `, aud.subject, aud.details F
 	return items, nil
 }
 
-// matchesJSON and mediaJSON aggregate an item's matches and media (upd.id)
+// claimCTEs validates f and returns the CTEs of a claim by the actor whose
+// id is the parameter actor, at the time at (in parameter now): picked (FOR
+// UPDATE SKIP LOCKED in claim order), claimed (the rows marked claimed,
+// itemColumns) and claim_aud (one row: the audit event's subject and
+// details), with args extended by their own parameters. gate is an extra
+// condition on picking, or "". Returns ErrInvalid for a bad filter. The
+// count is a literal (validated) so that the cached generic plan, which
+// the group commit forces, knows the LIMIT and walks the claim-order index.
+func (r *Reviews) claimCTEs(f moderation.ClaimFilter, args []any, actor, now string, at time.Time, gate string) (string, []any, error) {
+	if f.Queue == "" {
+		f.Queue = moderation.QueueDefault
+	}
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	if f.Count < 0 || f.Count > moderation.MaxClaim {
+		return "", nil, fmt.Errorf("count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
+	}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	queue := arg(f.Queue)
+	where := "status IN ('pending', 'escalated') AND queue = " + queue
+	if f.Category != "" {
+		where += " AND category = " + arg(f.Category)
+	}
+	if f.Lang != "" {
+		where += " AND lang = " + arg(f.Lang)
+	}
+	lease := at.Add(r.lease)
+	leaseAt, leaseText := arg(lease), arg(lease.Format(time.RFC3339Nano))
+	return `picked AS (
+    SELECT id FROM review_items WHERE ` + where + gate + `
+    ORDER BY ` + claimOrder + ` LIMIT ` + strconv.Itoa(f.Count) + ` FOR UPDATE SKIP LOCKED),
+claimed AS (
+    UPDATE review_items r SET status = 'claimed', claimed_by = ` + actor + `, claimed_at = ` + now + `,
+        lease_expires_at = ` + leaseAt + `
+    FROM picked WHERE r.id = picked.id
+    RETURNING ` + prefixed("r.", itemColumns) + `),
+claim_aud AS (
+    SELECT CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END AS subject,
+        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', ` + queue + `::text, 'lease_expires_at', ` + leaseText + `::text)::text AS details
+    FROM claimed)`, args, nil
+}
+
+// claimedColumns selects a claimed item (FROM claimed, claim_aud) as
+// scanItemWithRelations reads it, with its audit event's subject and
+// details.
+const claimedColumns = `claimed.*, ` + matchesJSON + ` AS matches, ` + mediaJSON + ` AS media, claim_aud.subject, claim_aud.details`
+
+// matchesJSON and mediaJSON aggregate an item's matches and media (claimed.id)
 // into JSON shaped like moderation.Match and moderation.ItemMedia.
 const matchesJSON = `COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
     'rule', m.rule_id, 'version', m.rule_version, 'category', m.category, 'severity', m.severity, 'spans', m.spans,
     'bank', m.bank, 'entry', m.entry_id, 'hash_type', m.hash_type, 'distance', m.distance, 'media_id', m.media_id,
-    'hash', m.hash)) ORDER BY m.match_key) FROM review_matches m WHERE m.item_id = upd.id), '[]')`
+    'hash', m.hash)) ORDER BY m.match_key) FROM review_matches m WHERE m.item_id = claimed.id), '[]')`
 
 const mediaJSON = `COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
     'media_id', v.media_id, 'mime', v.mime, 'url', v.url, 'sha256', v.sha256)) ORDER BY v.media_id)
-    FROM review_media v WHERE v.item_id = upd.id), '[]')`
+    FROM review_media v WHERE v.item_id = claimed.id), '[]')`
 
 // scanItemWithRelations reads itemColumns followed by the matches and
-// media JSON, then the columns extra points to.
-func scanItemWithRelations(row pgx.Rows, extra ...any) (moderation.Item, error) {
+// media JSON, then the columns extra points to, with scan (a row's Scan).
+func scanItemWithRelations(scan func(dest ...any) error, extra ...any) (moderation.Item, error) {
 	var it moderation.Item
 	var sev int16
 	var status string
 	var matches, media []byte
-	err := row.Scan(append([]any{&it.ID, &it.PostID, &it.Platform, &it.AuthorID, &it.AuthorHandle, &it.Text, &it.Lang, &it.URL,
+	err := scan(append([]any{&it.ID, &it.PostID, &it.Platform, &it.AuthorID, &it.AuthorHandle, &it.Text, &it.Lang, &it.URL,
 		&it.PostCreatedAt, &it.FlaggedAt, &it.Category, &sev, &it.Queue, &it.SLADeadline, &status,
 		&it.ClaimedBy, &it.LeaseExpiresAt, &it.DecidedAt, &matches, &media}, extra...)...)
 	if err != nil {

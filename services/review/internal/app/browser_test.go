@@ -58,7 +58,8 @@ func browser(t *testing.T) context.Context {
 // TestBrowserReviewFlow signs in on the moderator page in a real Chromium,
 // claims a flagged post whose text is hostile HTML, checks the text is
 // shown as text with the matched span highlighted and no script ran, and
-// removes it; the decision is then on record.
+// removes it; the decision is then on record, and submitting brought up
+// the next item (submit-and-next).
 func TestBrowserReviewFlow(t *testing.T) {
 	ctx := browser(t)
 	schema := moderationtest.TestSchema(t)
@@ -103,10 +104,14 @@ func TestBrowserReviewFlow(t *testing.T) {
 	msg := run(ctx, t, chromedp.Text(`#msg`))
 	title := run(ctx, t, chromedp.Title())
 
-	// The second, low-severity item: no violation. The precision panel
-	// then shows the noisy rule highlighted as low and the other not.
+	// Submitting claimed the second, low-severity item, now shown: no
+	// violation. The precision panel then shows the noisy rule
+	// highlighted as low and the other not.
+	next := run(ctx, t, chromedp.Text(`#title`))
+	if !strings.Contains(next, "spam") {
+		t.Errorf("after submitting, the page shows %q, want the next (spam) item", next)
+	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(`#claim`),
 		chromedp.WaitVisible(`#item`),
 		chromedp.SetValue(`#decide select[name=action]`, "no_violation"),
 		chromedp.SetValue(`#reasons`, "NV-1"),
@@ -115,6 +120,8 @@ func TestBrowserReviewFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deciding the second item: %v", err)
 	}
+	// The queue is empty now: the page says so and shows no item.
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.endsWith('Nothing more to review.')`))
 	// Wait until the panel shows the second decision: noisy.rule at 0.00.
 	run(ctx, t, chromedp.Poll[bool](`[...document.querySelectorAll('#precision tbody tr')].some(tr => tr.cells[0].textContent === 'noisy.rule' && tr.cells[5].textContent === '0.00')`))
 	low := run(ctx, t, chromedp.Evaluate[string](`[...document.querySelectorAll('#precision tr.low td:first-child')].map(td => td.textContent).join(',')`))

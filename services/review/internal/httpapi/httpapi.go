@@ -36,6 +36,7 @@ type Reviews interface {
 	Release(ctx context.Context, actor moderation.User, itemID int64) error
 	Get(ctx context.Context, id int64) (moderation.ItemDetail, error)
 	Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error)
+	DecideAndClaim(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput, next moderation.ClaimFilter) (moderation.Decision, []moderation.Item, error)
 	Reverse(ctx context.Context, actor moderation.User, id int64, in moderation.DecisionInput) (moderation.Decision, error)
 	Decisions(ctx context.Context, f moderation.DecisionFilter) ([]moderation.Decision, error)
 	Clusters(ctx context.Context, limit int) ([]moderation.Cluster, error)
@@ -153,6 +154,9 @@ type Route struct {
 	// Perm is the permission the principal needs; "" means any signed-in
 	// principal.
 	Perm moderation.Permission
+	// Also is a second permission the principal needs, or "" (an endpoint
+	// doing what two others do needs both of theirs).
+	Also moderation.Permission
 	// Public routes need no authentication (login, the OpenAPI document).
 	Public bool
 	// SessionOnly routes refuse API tokens (a token cannot mint tokens or
@@ -180,6 +184,7 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/items/{id}", Perm: moderation.PermQueueRead, handle: s.item},
 		{Method: "POST", Path: "/api/v1/items/{id}/release", Perm: moderation.PermClaim, handle: s.release},
 		{Method: "POST", Path: "/api/v1/items/{id}/decision", Perm: moderation.PermDecide, handle: s.decide},
+		{Method: "POST", Path: "/api/v1/items/{id}/decision-and-claim", Perm: moderation.PermDecide, Also: moderation.PermClaim, handle: s.decideAndClaim},
 		{Method: "GET", Path: "/api/v1/items/{id}/media/{media_id}", Perm: moderation.PermQueueRead, handle: s.media},
 		{Method: "POST", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.placeHold},
 		{Method: "DELETE", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.liftHold},
@@ -293,8 +298,10 @@ func (s *Server) authenticate(r *http.Request, rt Route) (*auth, error) {
 			}
 		}
 	}
-	if rt.Perm != "" && !a.Can(rt.Perm) {
-		return nil, fmt.Errorf("%s needs %s: %w", rt.Path, rt.Perm, moderation.ErrForbidden)
+	for _, p := range []moderation.Permission{rt.Perm, rt.Also} {
+		if p != "" && !a.Can(p) {
+			return nil, fmt.Errorf("%s needs %s: %w", rt.Path, p, moderation.ErrForbidden)
+		}
 	}
 	return a, nil
 }

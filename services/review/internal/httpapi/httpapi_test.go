@@ -205,38 +205,39 @@ var everybody = []moderation.Role{mod, lead, eng, aud, adm}
 // independently of the route table, so a route with the wrong permission
 // fails the matrix.
 var allowedRoles = map[string][]moderation.Role{
-	"POST /api/v1/logout":                     everybody,
-	"GET /api/v1/me":                          everybody,
-	"GET /api/v1/reason-codes":                everybody,
-	"GET /api/v1/queue":                       everybody,
-	"POST /api/v1/queue/claim":                {mod, lead},
-	"GET /api/v1/queue/claimed":               {mod, lead},
-	"GET /api/v1/items/{id}":                  everybody,
-	"POST /api/v1/items/{id}/release":         {mod, lead},
-	"POST /api/v1/items/{id}/decision":        {mod, lead},
-	"GET /api/v1/items/{id}/media/{media_id}": everybody,
-	"POST /api/v1/items/{id}/hold":            {lead, adm},
-	"DELETE /api/v1/items/{id}/hold":          {lead, adm},
-	"GET /api/v1/holds":                       {lead, adm},
-	"GET /api/v1/clusters":                    everybody,
-	"GET /api/v1/clusters/{hash}":             everybody,
-	"POST /api/v1/clusters/{hash}/decision":   {mod, lead},
-	"GET /api/v1/decisions":                   {lead, eng, aud, adm},
-	"POST /api/v1/decisions/{id}/reverse":     {lead},
-	"GET /api/v1/stats":                       {lead, eng, aud, adm},
-	"GET /api/v1/rules/precision":             {eng, aud, adm},
-	"GET /api/v1/audit":                       {aud, adm},
-	"GET /api/v1/audit/verify":                {aud, adm},
-	"POST /api/v1/retention/purge":            {adm},
-	"GET /api/v1/users":                       {adm},
-	"POST /api/v1/users":                      {adm},
-	"PUT /api/v1/users/{id}/roles":            {adm},
-	"POST /api/v1/users/{id}/disable":         {adm},
-	"POST /api/v1/users/{id}/enable":          {adm},
-	"POST /api/v1/users/{id}/password":        {adm},
-	"GET /api/v1/tokens":                      everybody,
-	"POST /api/v1/tokens":                     everybody,
-	"DELETE /api/v1/tokens/{id}":              everybody,
+	"POST /api/v1/logout":                        everybody,
+	"GET /api/v1/me":                             everybody,
+	"GET /api/v1/reason-codes":                   everybody,
+	"GET /api/v1/queue":                          everybody,
+	"POST /api/v1/queue/claim":                   {mod, lead},
+	"GET /api/v1/queue/claimed":                  {mod, lead},
+	"GET /api/v1/items/{id}":                     everybody,
+	"POST /api/v1/items/{id}/release":            {mod, lead},
+	"POST /api/v1/items/{id}/decision":           {mod, lead},
+	"POST /api/v1/items/{id}/decision-and-claim": {mod, lead},
+	"GET /api/v1/items/{id}/media/{media_id}":    everybody,
+	"POST /api/v1/items/{id}/hold":               {lead, adm},
+	"DELETE /api/v1/items/{id}/hold":             {lead, adm},
+	"GET /api/v1/holds":                          {lead, adm},
+	"GET /api/v1/clusters":                       everybody,
+	"GET /api/v1/clusters/{hash}":                everybody,
+	"POST /api/v1/clusters/{hash}/decision":      {mod, lead},
+	"GET /api/v1/decisions":                      {lead, eng, aud, adm},
+	"POST /api/v1/decisions/{id}/reverse":        {lead},
+	"GET /api/v1/stats":                          {lead, eng, aud, adm},
+	"GET /api/v1/rules/precision":                {eng, aud, adm},
+	"GET /api/v1/audit":                          {aud, adm},
+	"GET /api/v1/audit/verify":                   {aud, adm},
+	"POST /api/v1/retention/purge":               {adm},
+	"GET /api/v1/users":                          {adm},
+	"POST /api/v1/users":                         {adm},
+	"PUT /api/v1/users/{id}/roles":               {adm},
+	"POST /api/v1/users/{id}/disable":            {adm},
+	"POST /api/v1/users/{id}/enable":             {adm},
+	"POST /api/v1/users/{id}/password":           {adm},
+	"GET /api/v1/tokens":                         everybody,
+	"POST /api/v1/tokens":                        everybody,
+	"DELETE /api/v1/tokens/{id}":                 everybody,
 }
 
 // TestAuthorizationMatrix: every endpoint × every role, with a session,
@@ -284,17 +285,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			continue
 		}
-		var others []moderation.Permission
-		for _, p := range moderation.AllPermissions {
-			if p != rt.Perm {
-				others = append(others, p)
+		needed := []moderation.Permission{rt.Perm}
+		if rt.Also != "" {
+			needed = append(needed, rt.Also)
+		}
+		for _, lacking := range needed {
+			var others []moderation.Permission
+			for _, p := range moderation.AllPermissions {
+				if p != lacking {
+					others = append(others, p)
+				}
+			}
+			if r := e.do(e.token(everyone, others...), rt.Method, path, body); r.status != 403 {
+				t.Errorf("%s %s with a token lacking %s: %d, want 403", rt.Method, rt.Path, lacking, r.status)
 			}
 		}
-		if r := e.do(e.token(everyone, others...), rt.Method, path, body); r.status != 403 {
-			t.Errorf("%s %s with a token lacking %s: %d, want 403", rt.Method, rt.Path, rt.Perm, r.status)
-		}
-		if r := e.do(e.token(everyone, rt.Perm), rt.Method, path, body); r.status == 401 || r.status == 403 {
-			t.Errorf("%s %s with a token scoped %s: %d %s", rt.Method, rt.Path, rt.Perm, r.status, r.body)
+		if r := e.do(e.token(everyone, needed...), rt.Method, path, body); r.status == 401 || r.status == 403 {
+			t.Errorf("%s %s with a token scoped %v: %d %s", rt.Method, rt.Path, needed, r.status, r.body)
 		}
 	}
 }
@@ -415,6 +422,12 @@ func TestValidation(t *testing.T) {
 		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1","note":"` + strings.Repeat("n", 4001) + `"}`, 400, nil},
 		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1","note":"` + strings.Repeat("n", 70000) + `"}`, 413, nil},
 		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1"}`, 404, nil},
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"NOPE-1"}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1","next":{"count":51}}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1","next":{"queue":"vip"}}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1","next":{"extra":1}}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1","extra":1}`, 400, nil},
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1"}`, 404, nil},
 		{"POST", "/api/v1/items/1/hold", `{"reason":""}`, 400, nil},
 		{"POST", "/api/v1/tokens", `{"name":"x","scopes":["users:manage"]}`, 403, nil},
 		{"POST", "/api/v1/tokens", `{"name":"x","scopes":["nonsense"]}`, 400, nil},
@@ -610,14 +623,15 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 		var op struct {
 			Perm        string             `json:"x-permission"`
+			Also        string             `json:"x-also-permission"`
 			SessionOnly bool               `json:"x-session-only"`
 			Security    *[]json.RawMessage `json:"security"`
 		}
 		if err := json.Unmarshal(raw, &op); err != nil {
 			t.Fatal(err)
 		}
-		if op.Perm != string(rt.Perm) || op.SessionOnly != rt.SessionOnly {
-			t.Errorf("%s: documented permission %q session-only %v, routed %q %v", key, op.Perm, op.SessionOnly, rt.Perm, rt.SessionOnly)
+		if op.Perm != string(rt.Perm) || op.Also != string(rt.Also) || op.SessionOnly != rt.SessionOnly {
+			t.Errorf("%s: documented permissions %q %q session-only %v, routed %q %q %v", key, op.Perm, op.Also, op.SessionOnly, rt.Perm, rt.Also, rt.SessionOnly)
 		}
 		if public := op.Security != nil && len(*op.Security) == 0; public != rt.Public {
 			t.Errorf("%s: documented public %v, routed %v", key, public, rt.Public)
@@ -632,5 +646,67 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	sort.Strings(extra)
 	if len(extra) > 0 {
 		t.Errorf("documented but not routed: %v", extra)
+	}
+}
+
+// TestDecisionAndClaim: submit-and-next decides the held item and hands
+// out the next one; a refused request decides and claims nothing.
+func TestDecisionAndClaim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	now := e.clock.Now()
+	_, err := e.schema.Pool.Exec(ctx, `
+INSERT INTO review_items (post_id, platform, author_id, text, lang, post_created_at, flagged_at, category, severity, sla_deadline)
+SELECT 'p'||g, 'test', 'a', 'post '||g, 'en', $1, $1, 'terrorist_content', 5 - g, $1::timestamptz + interval '1 hour'
+FROM generate_series(1, 3) g`, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := e.session(e.user("mod", moderation.RoleModerator))
+	other := e.session(e.user("other", moderation.RoleModerator))
+	auditor := e.session(e.user("aud", moderation.RoleAuditor))
+	var claimed struct {
+		Items []moderation.Item `json:"items"`
+	}
+	e.must(e.do(mod, "POST", "/api/v1/queue/claim", map[string]any{"count": 1}), 200).decode(t, &claimed)
+	if len(claimed.Items) != 1 || claimed.Items[0].ID != 1 {
+		t.Fatalf("claimed %+v, want item 1", claimed.Items)
+	}
+	remove := map[string]any{"action": "remove", "reason_code": "TC-1", "next": map[string]any{"count": 1}}
+	// A moderator may not take the next item from the leads queue: nothing happens.
+	e.must(e.do(mod, "POST", "/api/v1/items/1/decision-and-claim",
+		map[string]any{"action": "remove", "reason_code": "TC-1", "next": map[string]any{"queue": "leads"}}), 403)
+	// Not held by the caller: 409, and nothing is claimed.
+	e.must(e.do(other, "POST", "/api/v1/items/1/decision-and-claim", remove), 409)
+	var res struct {
+		Decision moderation.Decision `json:"decision"`
+		Items    []moderation.Item   `json:"items"`
+	}
+	e.must(e.do(mod, "POST", "/api/v1/items/1/decision-and-claim", remove), 201).decode(t, &res)
+	if res.Decision.ItemID != 1 || res.Decision.Actor != "mod" || res.Decision.ClaimedAt == nil ||
+		len(res.Items) != 1 || res.Items[0].ID != 2 || res.Items[0].Status != moderation.StatusClaimed {
+		t.Fatalf("decision and next: %+v", res)
+	}
+	e.must(e.do(mod, "POST", "/api/v1/items/2/decision-and-claim", map[string]any{"action": "no_violation", "reason_code": "NV-1",
+		"next": map[string]any{"count": 5}}), 201).decode(t, &res)
+	if res.Decision.ItemID != 2 || len(res.Items) != 1 || res.Items[0].ID != 3 {
+		t.Fatalf("second decision and next: %+v", res)
+	}
+	e.must(e.do(mod, "POST", "/api/v1/items/3/decision-and-claim", remove), 201).decode(t, &res)
+	if res.Decision.ItemID != 3 || res.Items == nil || len(res.Items) != 0 {
+		t.Fatalf("last decision: %+v", res)
+	}
+	var audit struct {
+		Events []moderation.AuditEvent `json:"events"`
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/audit?action=claim", nil), 200).decode(t, &audit)
+	if len(audit.Events) != 3 {
+		t.Fatalf("%d claim events, want 3: %+v", len(audit.Events), audit.Events)
+	}
+	var ver moderation.AuditVerification
+	e.must(e.do(auditor, "GET", "/api/v1/audit/verify", nil), 200).decode(t, &ver)
+	if !ver.OK {
+		t.Fatalf("audit verification %+v", ver)
 	}
 }

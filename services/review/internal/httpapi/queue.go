@@ -66,24 +66,32 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, a *auth) error {
 			return err
 		}
 	}
-	switch {
-	case req.Count < 0 || req.Count > moderation.MaxClaim:
-		return invalid("count must be 1 to 50")
-	case len(req.Category) > 64 || len(req.Lang) > 16:
-		return invalid("category is at most 64 bytes, lang at most 16")
-	case req.Queue != "" && req.Queue != moderation.QueueDefault && req.Queue != moderation.QueueLeads:
-		return invalid("queue must be default or leads")
-	case req.Queue == moderation.QueueLeads && !a.Can(moderation.PermDecideEscalated):
-		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "only leads claim from the leads queue"}
+	f, err := claimFilter(req, a)
+	if err != nil {
+		return err
 	}
-	items, err := s.Reviews.Claim(r.Context(), a.User, moderation.ClaimFilter{
-		Category: req.Category, Lang: req.Lang, Queue: req.Queue, Count: req.Count,
-	})
+	items, err := s.Reviews.Claim(r.Context(), a.User, f)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	return nil
+}
+
+// claimFilter checks a claim request; only leads claim from the leads
+// queue.
+func claimFilter(req claimRequest, a *auth) (moderation.ClaimFilter, error) {
+	switch {
+	case req.Count < 0 || req.Count > moderation.MaxClaim:
+		return moderation.ClaimFilter{}, invalid("count must be 1 to 50")
+	case len(req.Category) > 64 || len(req.Lang) > 16:
+		return moderation.ClaimFilter{}, invalid("category is at most 64 bytes, lang at most 16")
+	case req.Queue != "" && req.Queue != moderation.QueueDefault && req.Queue != moderation.QueueLeads:
+		return moderation.ClaimFilter{}, invalid("queue must be default or leads")
+	case req.Queue == moderation.QueueLeads && !a.Can(moderation.PermDecideEscalated):
+		return moderation.ClaimFilter{}, &apiError{status: http.StatusForbidden, code: "forbidden", msg: "only leads claim from the leads queue"}
+	}
+	return moderation.ClaimFilter{Category: req.Category, Lang: req.Lang, Queue: req.Queue, Count: req.Count}, nil
 }
 
 func (s *Server) claimed(w http.ResponseWriter, r *http.Request, a *auth) error {
@@ -155,6 +163,41 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, a *auth) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"decision": d})
+	return nil
+}
+
+type decisionAndClaimRequest struct {
+	moderation.DecisionInput
+	Next claimRequest `json:"next"`
+}
+
+// decideAndClaim is submit-and-next: the decision of decide and the claim
+// of claim (with next) in one transaction; nothing is claimed unless the
+// decision was recorded.
+func (s *Server) decideAndClaim(w http.ResponseWriter, r *http.Request, a *auth) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := params(r).err; err != nil {
+		return err
+	}
+	var req decisionAndClaimRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.DecisionInput.Validate(s.ReasonCodes); err != nil {
+		return err
+	}
+	f, err := claimFilter(req.Next, a)
+	if err != nil {
+		return err
+	}
+	d, items, err := s.Reviews.DecideAndClaim(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), id, req.DecisionInput, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"decision": d, "items": items})
 	return nil
 }
 

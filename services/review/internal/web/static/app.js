@@ -111,8 +111,12 @@ $("decide").addEventListener("submit", async (ev) => {
   if (!current) return;
   const f = new FormData(ev.target);
   try {
-    await api("POST", "/api/v1/items/" + current.id + "/decision", { action: f.get("action"), reason_code: f.get("reason_code"), note: f.get("note") });
-    say("Decided #" + current.id + ": " + f.get("action")); show(null); ev.target.note.value = "";
+    // Submit and next: the decision and the claim of the next item in one request.
+    const r = await api("POST", "/api/v1/items/" + current.id + "/decision-and-claim", {
+      action: f.get("action"), reason_code: f.get("reason_code"), note: f.get("note"),
+      next: { count: 1, queue: $("leads").checked ? "leads" : "default" } });
+    say("Decided #" + current.id + ": " + f.get("action") + (r.items.length ? "" : ". Nothing more to review."));
+    show(r.items[0] || null); ev.target.note.value = "";
     loadPrecision();
   } catch (e) { say(e.message); }
 });
