@@ -3,6 +3,7 @@ package textmatch
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -24,12 +25,17 @@ type dfa struct {
 	startOnly  byte
 	stride     uint32
 	denseLimit uint32   // nDense*stride: ids below it are dense
+	nDense     uint32   // states with a dense row: the first nDense in BFS order
 	trans      []uint32 // dense rows
-	// Sparse rows, indexed by state index - nDense.
-	spOff  []uint32
-	spCls  []uint8
-	spNext []uint32
-	fail   []uint32 // per state index: failure target id (sparse states)
+	// Sparse rows, indexed by state index - nDense: the state's own
+	// transitions spEdges[off:own], then those it inherits from the sparse
+	// states of its failure chain up to the next row's off; any other
+	// class goes to the dense row failDense (an id), the first dense state
+	// on that chain. One short search and one dense load instead of a
+	// search per state of the chain, each laid out to cost one cache miss.
+	spRows  []spRow
+	spEdges []spEdge
+	fail    []uint32 // per state index: failure target id; only while building
 	// Outputs, indexed by state index: pattern ids outs[outOff[i]:outOff[i+1]].
 	outOff  []uint32
 	outs    []int32
@@ -37,6 +43,18 @@ type dfa struct {
 	// clsD and clsS are the classes of the run markers (0 when unused):
 	// markStretch follows a markDouble edge of the trie or stays put.
 	clsD, clsS uint8
+}
+
+// spRow is a sparse state's row: its edges spEdges[off:next row's off],
+// own ones before own.
+type spRow struct {
+	off, own, failDense uint32
+}
+
+// spEdge is one transition of a sparse row.
+type spEdge struct {
+	next uint32 // target id, with matchFlag
+	cls  uint8
 }
 
 // errTooLarge is returned when the automaton would not fit 31-bit ids.
@@ -159,12 +177,12 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 			nDense = 1
 		}
 	}
-	d.denseLimit = uint32(nDense) * stride
+	d.denseLimit, d.nDense = uint32(nDense)*stride, uint32(nDense)
 	d.trans = make([]uint32, nDense*int(stride))
 	d.fail = make([]uint32, ns) // ids without flag
 	// Sparse rows for states past the budget.
 	if nDense < ns {
-		d.spOff = make([]uint32, ns-nDense+1)
+		d.spRows = make([]spRow, ns-nDense+1)
 	}
 	flagOf := make([]bool, ns) // bfs index -> has outputs (own or inherited)
 
@@ -180,14 +198,14 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 			for ch := nd.child; ch >= 0; ch = nodes[ch].sib {
 				if nodes[ch].label == c {
 					ci := idx[ch]
-					id := ci * stride
+					id := d.id(ci)
 					if flagOf[ci] {
 						id |= matchFlag
 					}
 					return id
 				}
 			}
-			si = d.fail[si] / stride
+			si = d.index(d.fail[si])
 		}
 	}
 	// Outputs in BFS order: own patterns then the failure state's.
@@ -201,7 +219,7 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 			d.outs = append(d.outs, o)
 		}
 		if q != 0 {
-			fi := d.fail[q] / stride
+			fi := d.index(d.fail[q])
 			d.outs = append(d.outs, d.outs[d.outOff[fi]:d.outOff[fi+1]]...)
 		}
 		flagOf[q] = uint32(len(d.outs)) > d.outOff[q]
@@ -212,7 +230,7 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 			if q == 0 {
 				d.fail[ci] = 0
 			} else {
-				d.fail[ci] = delta(d.fail[q]/stride, nodes[ch].label) &^ matchFlag
+				d.fail[ci] = delta(d.index(d.fail[q]), nodes[ch].label) &^ matchFlag
 			}
 		}
 		// Dense row.
@@ -222,13 +240,13 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 				copy(row, d.trans[d.fail[q]:d.fail[q]+stride]) // fail is dense (shallower)
 			}
 			for ch := nd.child; ch >= 0; ch = nodes[ch].sib {
-				row[nodes[ch].label] = idx[ch] * stride // flag set below
+				row[nodes[ch].label] = d.id(idx[ch]) // flag set below
 			}
 		}
 	}
 	// Set match flags on every dense transition and build sparse rows.
 	for i, t := range d.trans {
-		if flagOf[t/stride] {
+		if flagOf[d.index(t)] {
 			d.trans[i] = t | matchFlag
 		}
 	}
@@ -237,7 +255,7 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 			t := uint32(q) * stride // stay put, unflagged: nothing new ends here
 			for ch := nodes[order[q]].child; ch >= 0; ch = nodes[ch].sib {
 				if nodes[ch].label == d.clsD {
-					t = idx[ch] * stride
+					t = d.id(idx[ch])
 					if flagOf[idx[ch]] {
 						t |= matchFlag
 					}
@@ -247,47 +265,77 @@ func buildDFA(pats []string, denseBudget int, stretch bool) (*dfa, error) {
 		}
 	}
 	for q := nDense; q < ns; q++ {
-		k := q - nDense
-		d.spOff[k] = uint32(len(d.spCls))
-		for ch := nodes[order[q]].child; ch >= 0; ch = nodes[ch].sib {
-			ci := idx[ch]
-			id := ci * stride
-			if flagOf[ci] {
-				id |= matchFlag
+		row := &d.spRows[q-nDense]
+		row.off = uint32(len(d.spEdges))
+		// Own children, then those of the sparse failure chain that a
+		// longer suffix does not already provide.
+		f := uint32(q)
+		for f >= uint32(nDense) {
+			for ch := nodes[order[f]].child; ch >= 0; ch = nodes[ch].sib {
+				label := nodes[ch].label
+				if f != uint32(q) && slices.ContainsFunc(d.spEdges[row.off:], func(e spEdge) bool { return e.cls == label }) {
+					continue
+				}
+				ci := idx[ch]
+				id := d.id(ci)
+				if flagOf[ci] {
+					id |= matchFlag
+				}
+				d.spEdges = append(d.spEdges, spEdge{next: id, cls: label})
 			}
-			d.spCls = append(d.spCls, nodes[ch].label)
-			d.spNext = append(d.spNext, id)
+			if f == uint32(q) {
+				row.own = uint32(len(d.spEdges))
+			}
+			f = d.index(d.fail[f])
 		}
-		d.spOff[k+1] = uint32(len(d.spCls))
+		row.failDense = f * stride
 	}
-	if nDense == ns {
-		d.fail = nil
+	if nDense < ns {
+		d.spRows[ns-nDense].off = uint32(len(d.spEdges))
 	}
+	d.fail = nil
 	return d, nil
+}
+
+// id is the state id of state index q: premultiplied by the stride for a
+// dense state (its row is trans[id:id+stride]), denseLimit plus its sparse
+// index for the others (its row is spRows[id-denseLimit]), so that no
+// transition divides.
+func (d *dfa) id(q uint32) uint32 {
+	if q < d.nDense {
+		return q * d.stride
+	}
+	return d.denseLimit + (q - d.nDense)
+}
+
+// index is the state index of an (unflagged) id.
+func (d *dfa) index(id uint32) uint32 {
+	if id < d.denseLimit {
+		return id / d.stride
+	}
+	return d.nDense + (id - d.denseLimit)
 }
 
 // slow is the transition from a sparse state id (unflagged).
 func (d *dfa) slow(s uint32, c uint8) uint32 {
+	k := s - d.denseLimit
+	row := &d.spRows[k]
+	edges := d.spEdges[row.off:d.spRows[k+1].off]
 	if c == d.clsS && c != 0 {
-		k := s/d.stride - d.denseLimit/d.stride
-		for j := d.spOff[k]; j < d.spOff[k+1]; j++ {
-			if d.spCls[j] == d.clsD {
-				return d.spNext[j]
+		// The stretch marker follows the state's own markDouble edge.
+		for _, e := range edges[:row.own-row.off] {
+			if e.cls == d.clsD {
+				return e.next
 			}
 		}
 		return s
 	}
-	for s >= d.denseLimit {
-		k := s/d.stride - d.denseLimit/d.stride
-		lo, hi := d.spOff[k], d.spOff[k+1]
-		for j := lo; j < hi; j++ {
-			if d.spCls[j] == c {
-				return d.spNext[j]
-			}
+	for _, e := range edges {
+		if e.cls == c {
+			return e.next
 		}
-		s = d.fail[s/d.stride]
 	}
-	return d.trans[s+uint32(c)]
+	return d.trans[row.failDense+uint32(c)]
 }
 
 // at loads trans[k] without a bounds check. Safe by construction: every
@@ -307,13 +355,13 @@ func (d *dfa) next(s uint32, c uint8) uint32 {
 
 // outputs returns the pattern ids recognised in (unflagged) state s.
 func (d *dfa) outputs(s uint32) []int32 {
-	i := s / d.stride
+	i := d.index(s)
 	return d.outs[d.outOff[i]:d.outOff[i+1]]
 }
 
 // memBytes estimates the automaton's heap size.
 func (d *dfa) memBytes() int {
-	return 4*len(d.trans) + len(d.spCls) + 4*len(d.spNext) + 4*len(d.spOff) + 4*len(d.fail) + 4*len(d.outOff) + 4*len(d.outs)
+	return 4*len(d.trans) + 12*len(d.spRows) + 8*len(d.spEdges) + 4*len(d.outOff) + 4*len(d.outs)
 }
 
 // Raw finds literal byte strings with no normalisation at all: the

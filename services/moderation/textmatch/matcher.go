@@ -54,6 +54,15 @@ type Matcher struct {
 	// candidate, read sequentially instead of from pats at random (the
 	// output lists at 100,000 terms are long and mostly rejected).
 	outRunes []int16
+	// fast is fastLetters' view of the bytes: folded letter<<8 | automaton
+	// class for ASCII letters and digits, the separator kind (sepSoft,
+	// sepSpace, sepHard) for ASCII separators, fastLeet for leet symbols
+	// (their letter<<8 | class is in leet), zero for non-ASCII bytes.
+	fast [256]uint16
+	leet [128]uint16
+	// generalOnly turns fastLetters off, for tests that compare it with
+	// the general path.
+	generalOnly bool
 }
 
 type patInfo struct {
@@ -166,6 +175,21 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 	m.d = d
 	for _, p := range m.pats {
 		m.anySubstring = m.anySubstring || p.substring
+	}
+	for c := 0; c < utf8.RuneSelf; c++ {
+		switch e := n.ascii[c]; uint8(e >> 8) {
+		case kindWord:
+			m.fast[c] = e&0xFF<<8 | uint16(d.cls[byte(e)])
+		case kindSoft:
+			m.fast[c] = uint16(sepSoft)
+		case kindSpace:
+			m.fast[c] = uint16(sepSpace)
+		case kindHard:
+			m.fast[c] = uint16(sepHard)
+		case kindLeetSym:
+			m.fast[c] = fastLeet
+			m.leet[c] = e&0xFF<<8 | uint16(d.cls[byte(e)])
+		}
 	}
 	m.outRunes = make([]int16, len(d.outs))
 	for k, p := range d.outs {

@@ -106,11 +106,25 @@ const (
 	fSoft    = 1 << iota // a soft separator precedes this symbol
 	fNoSpace             // a no-space script character or symbol: a boundary itself
 	fSpace               // this symbol is a hard separator
+	// fAfterSpace: a hard separator precedes this symbol. fastLetters sets
+	// it on a token's first letter instead of writing the separator's own
+	// entry; resolve reads it as it reads fSpace on the entry before.
+	fAfterSpace
 )
 
+// symInfo is what the ring remembers of a symbol. n is the symbol's index
+// plus one: the fast loop leaves the entries of letters inside a word
+// unwritten, and a stale entry (n of an older symbol, or zero) marks such
+// a letter, which can neither start nor end a word-bounded hit.
 type symInfo struct {
-	start, end, word int32
-	flags            uint8
+	start, word, n int32
+	flags          uint8
+}
+
+// set writes an entry field by field (a composite literal goes through
+// the stack and stalls store forwarding in the fast loop).
+func (e *symInfo) set(start, word, n int32, flags uint8) {
+	e.start, e.word, e.n, e.flags = start, word, n, flags
 }
 
 // Pending separator kinds, ordered: a run takes the strongest.
@@ -142,8 +156,15 @@ type scanner struct {
 	pend2    uint32 // a second one, reached through a stretch marker
 	pendSym  int32
 	runLen   int32 // length of the run of the last symbol (squeezing)
+	// lastEnd is where the last symbol (with its run) ends in the text:
+	// the only symbol whose end is ever read, since a pending candidate is
+	// resolved before the next symbol is pushed.
+	lastEnd int32
 
 	squeeze, separators bool
+	// fast enables fastLetters: no substring terms (so letters inside a
+	// word need no ring entry) and squeezing on.
+	fast bool
 
 	hits []Hit
 
@@ -163,6 +184,7 @@ func (sc *scanner) init(n *Normalizer, m *Matcher, text string) {
 	sc.prev = -1
 	sc.squeeze = n.opts.has(StepSqueeze)
 	sc.separators = n.opts.has(StepSeparators)
+	sc.fast = m != nil && !m.anySubstring && !m.generalOnly && sc.squeeze
 }
 
 // run scans the whole text.
@@ -176,7 +198,11 @@ func (sc *scanner) run() {
 			kind, sym := uint8(e>>8), rune(e&0xFF)
 			if kind == kindWord {
 				if sc.sep == sepNone && sc.pend == 0 && sc.runLen <= 1 && !sc.rec && sc.d != nil {
-					i = sc.fastWord(text, i)
+					if sc.fast {
+						i = sc.fastLetters(text, i)
+					} else {
+						i = sc.fastWord(text, i)
+					}
 					continue
 				}
 				sc.wordSym(sym, i, i+1, 0)
@@ -203,11 +229,211 @@ func (sc *scanner) run() {
 	sc.finish()
 }
 
-// fastWord is the inner loop for ASCII letters inside a word, with the
-// scanner state in registers: one table load for the normaliser, one for
-// the automaton, one ring store per byte. It returns where it stopped: at
-// anything else, after a byte that completes a term, or before a new letter
-// that follows a squeezed run (the marker is fed by the general path).
+// fastLeet marks leet symbols in Matcher.fast (above the separator kinds).
+const fastLeet = uint16(sepHard) + 1
+
+// fastLetters is the scan loop for plain ASCII text when no term is a
+// substring term and squeezing is on (fastWord serves the others). Its
+// letter loop costs, per letter, one table load (Matcher.fast folds case
+// and leet digits into the automaton class), one transition load and a few
+// register operations, and calls nothing, so its state stays in registers.
+// It writes the ring only where resolve and the general path look: the
+// first letter of each token (a possible start, flagged fAfterSpace after
+// a hard separator) and the last symbol on return. Letters inside a word
+// keep stale entries, which resolve reads as "not a start"; symbol count
+// and token length are kept as offsets from i, so letters do not update
+// them.
+//
+// Around the letter loop it handles runs of one letter (the marker is fed
+// when a different letter follows), runs of ASCII separators between
+// letters that normalise to one hard or one soft separator (resolving a
+// candidate that ends before them), leet symbols read as letters, and
+// sparse states. Anything else (non-ASCII, other leet symbols, a space
+// that may be soft between single letters, a candidate followed by neither
+// a separator nor a different letter) is left to the general path: it
+// returns the index of the first byte it did not consume. The caller
+// guarantees a letter at text[i].
+func (sc *scanner) fastLetters(text string, i int) int {
+	d, tab := sc.d, &sc.m.fast
+	base := unsafe.Pointer(unsafe.SliceData(d.trans))
+	limit := d.denseLimit
+	s := sc.s
+	// The symbol count and the token length grow by one per letter, like
+	// i: kept as offsets from i, they change only off the letter path.
+	nsymOff, tokOff := int(sc.nsym)-i, int(sc.tokLen)-i
+	// prev is the folded letter of the last symbol, shifted as in tab
+	// (compared with an entry's high byte without a shift); 0 after a
+	// separator.
+	var prev uint16
+	if sc.prev > 0 && sc.prev < utf8.RuneSelf {
+		prev = uint16(sc.prev) << 8
+	}
+	run := int32(1) // the last symbol's run, when leaving inside one
+	var pend uint32 // candidate ending at the last symbol, resolved at a separator
+	if tab[text[i]]&0xFF00 != prev {
+		// The first letter may start a hit: after a separator or a
+		// no-space character the general path saw, or at the start.
+		sc.ring[sc.nsym&ringMask].set(int32(i), sc.word, sc.nsym+1, 0)
+	}
+	for {
+		// The letter path: nothing in this loop calls a function, so its
+		// state stays in registers (a call would spill it every byte).
+		for i < len(text) {
+			e := tab[text[i]]
+			if e < 0x100 || e&0xFF00 == prev || s >= limit {
+				break
+			}
+			s = d.at(base, s+uint32(e&0xFF))
+			prev = e & 0xFF00
+			i++
+			if s&matchFlag != 0 {
+				break
+			}
+		}
+		if s&matchFlag != 0 {
+			s &^= matchFlag
+			if i < len(text) {
+				n2 := tab[text[i]]
+				if n2 >= 0x100 && n2&0xFF00 != prev {
+					// A different letter follows: the candidate ends
+					// inside a word, and resolve would reject all of it.
+					continue
+				}
+				if n2 != 0 && n2 < 0x100 {
+					// An ASCII separator: resolved there if it is plain.
+					pend = s
+					continue
+				}
+			}
+			pend = s
+			break
+		}
+		if i >= len(text) {
+			break
+		}
+		e := tab[text[i]]
+		sym := e & 0xFF00
+		if sym != 0 && sym != prev {
+			// A letter in a sparse state (large automata). A candidate
+			// it completes is handled after the letter loop, which its
+			// flag (above limit) stops at once.
+			s = d.slow(s, uint8(e))
+			prev = sym
+			i++
+			continue
+		}
+		if e == fastLeet {
+			// A leet symbol the general path reads as a letter: before a
+			// letter ("sh!t", "@ss"), or a '$' ending a word ("infidel$",
+			// right after a letter here). A candidate before it ends inside
+			// a word: dropped.
+			le := sc.m.leet[text[i]]
+			if le&0xFF00 == prev || !(i+1 < len(text) && tab[text[i+1]] >= 0x100 || text[i] == '$') {
+				break
+			}
+			s = d.next(s, uint8(le))
+			prev = le & 0xFF00
+			pend = 0
+			i++
+			continue // a candidate is handled after the letter loop
+		}
+		if sym != 0 {
+			// A run of one letter: find its end.
+			j := i + 1
+			for j < len(text) && tab[text[j]]&0xFF00 == sym {
+				j++
+			}
+			nsymOff -= j - i
+			run = int32(j-i) + 1
+			i = j
+			if i >= len(text) || tab[text[i]]>>8 == 0 {
+				break // the general path feeds the marker
+			}
+			// A different letter follows: feed the run's marker now.
+			// A candidate it completes ends inside a word: dropped, as
+			// resolve would drop it (no substring terms, ASCII letter).
+			mk := d.clsS
+			if run == 2 {
+				mk = d.clsD
+			}
+			s = d.next(s, mk) &^ matchFlag
+			run = 1
+			continue
+		}
+		// A run of ASCII separators [i, j): handled here when a
+		// plain letter follows and it is one hard or one soft
+		// separator. One space between words is the common case.
+		j, sep := i+1, sepSpace
+		if text[i] != ' ' || j >= len(text) || tab[text[j]] < 0x100 {
+			for j, sep = i, sepNone; j < len(text); j++ {
+				k := tab[text[j]]
+				if k-1 >= uint16(sepHard) {
+					break
+				}
+				sep = max(sep, uint8(k))
+			}
+		}
+		if j == i || j >= len(text) {
+			break
+		}
+		next := tab[text[j]] & 0xFF00
+		if next == 0 ||
+			sep == sepSoft && next == prev || // a run across the separator
+			sep == sepSpace && i+tokOff == 1 && sc.separators && (j+1 >= len(text) || tab[text[j+1]]>>8 == 0) { // maybe "h a t e"
+			break // not one plain separator
+		}
+		nsym := int32(i + nsymOff)
+		if pend != 0 {
+			// A candidate before a separator: a boundary follows,
+			// as the general path would resolve it.
+			sc.pend, sc.pendSym, sc.lastEnd = pend, nsym-1, int32(i)
+			if last := &sc.ring[(nsym-1)&ringMask]; last.n != nsym {
+				last.set(int32(i-1), sc.word, nsym, 0)
+			}
+			sc.resolve(true)
+			pend = 0
+		}
+		if sep == sepSoft {
+			// "don't", "k.i.l.l": the token goes on; the letter
+			// after the separator may start a hit.
+			sc.ring[nsym&ringMask].set(int32(j), sc.word, nsym+1, fSoft)
+			nsymOff -= j - i
+			tokOff -= j - i
+			i = j
+			continue
+		}
+		// The ' ' symbol, whose entry stays unwritten (the next
+		// letter carries fAfterSpace), then a token start.
+		s = d.next(s, d.cls[' ']) &^ matchFlag // no term ends with a space
+		sc.word++
+		sc.ring[(nsym+1)&ringMask].set(int32(j), sc.word, nsym+2, fAfterSpace)
+		nsymOff = int(nsym) + 1 - j
+		tokOff = -j
+		prev = 0
+		i = j
+		continue
+	}
+	nsym := int32(i + nsymOff)
+	if pend != 0 {
+		sc.pend, sc.pendSym = pend, nsym-1
+	}
+	sc.s, sc.nsym, sc.tokLen, sc.lastEnd = s, nsym, int32(i+tokOff), int32(i)
+	// The last symbol is a letter whose run ends at i; write its entry
+	// unless a separator or the general path did.
+	if last := &sc.ring[(nsym-1)&ringMask]; last.n != nsym {
+		last.set(int32(i)-run, sc.word, nsym, 0)
+	}
+	sc.prev, sc.runLen = rune(prev>>8), run
+	return i
+}
+
+// fastWord is the inner loop for ASCII letters inside a word when
+// fastLetters is off (substring terms, which need every letter's ring
+// entry, or squeezing off), with the scanner state in registers: one table
+// load for the normaliser, one for the automaton, one ring store per byte.
+// It returns where it stopped: at anything else, after a byte that
+// completes a term, or before a new letter that follows a squeezed run
+// (the marker is fed by the general path).
 func (sc *scanner) fastWord(text string, i int) int {
 	d := sc.d
 	trans, limit := d.trans, d.denseLimit
@@ -234,7 +460,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 			if c2 := text[i+1]; c2 >= utf8.RuneSelf || uint8(asc[c2]>>8) != kindWord {
 				break
 			}
-			sc.ring[nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: word, flags: fSpace}
+			sc.ring[nsym&ringMask].set(int32(i), word, nsym+1, fSpace)
 			nsym++
 			word++
 			prev, run, tok = -1, 0, 0
@@ -251,7 +477,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 		if sym == prev && squeeze {
 			run++
 			tok++
-			sc.ring[(nsym-1)&ringMask].end = int32(i + 1)
+			sc.lastEnd = int32(i + 1)
 			continue
 		}
 		if run > 1 {
@@ -259,7 +485,8 @@ func (sc *scanner) fastWord(text string, i int) int {
 		}
 		tok++
 		run = 1
-		sc.ring[nsym&ringMask] = symInfo{start: int32(i), end: int32(i + 1), word: word}
+		sc.ring[nsym&ringMask].set(int32(i), word, nsym+1, 0)
+		sc.lastEnd = int32(i + 1)
 		nsym++
 		prev = sym
 		cl := uint32(d.cls[byte(sym)])
@@ -464,7 +691,7 @@ func (sc *scanner) wordSym(sym rune, a, b int, flags uint8) {
 	sc.tokLen++
 	if sc.squeeze && sym == sc.prev {
 		sc.runLen++
-		sc.ring[(sc.nsym-1)&ringMask].end = int32(b)
+		sc.lastEnd = int32(b)
 		if sc.rec {
 			sc.spans[len(sc.spans)-1].End = b
 		}
@@ -553,7 +780,8 @@ func (sc *scanner) hardSep(a, b int) {
 
 // push appends a symbol to the ring and feeds it to the automaton.
 func (sc *scanner) push(sym rune, a, b int, flags uint8) {
-	sc.ring[sc.nsym&ringMask] = symInfo{start: int32(a), end: int32(b), word: sc.word, flags: flags}
+	sc.ring[sc.nsym&ringMask].set(int32(a), sc.word, sc.nsym+1, flags)
+	sc.lastEnd = int32(b)
 	sc.nsym++
 	if sc.rec {
 		sc.out = utf8.AppendRune(sc.out, sym)
@@ -611,7 +839,7 @@ func (sc *scanner) resolve(boundaryAfter bool) {
 		return
 	}
 	d := sc.d
-	si := st / d.stride
+	si := d.index(st)
 	lo, hi := d.outOff[si], d.outOff[si+1]
 	runes := m.outRunes[lo:hi]
 	for k, r := range runes {
@@ -625,15 +853,16 @@ func (sc *scanner) resolve(boundaryAfter bool) {
 		}
 		first := &sc.ring[start&ringMask]
 		if !sub {
-			if !endOK {
-				continue
+			if !endOK || first.n != start+1 {
+				continue // an unwritten entry is a letter inside a word
 			}
-			if start > 0 && first.flags&(fSoft|fNoSpace) == 0 &&
-				sc.ring[(start-1)&ringMask].flags&(fSpace|fNoSpace) == 0 {
-				continue
+			if start > 0 && first.flags&(fSoft|fNoSpace|fAfterSpace) == 0 {
+				if p := &sc.ring[(start-1)&ringMask]; p.n != start || p.flags&(fSpace|fNoSpace) == 0 {
+					continue
+				}
 			}
 		}
 		pat := &m.pats[d.outs[lo+uint32(k)]]
-		sc.hits = append(sc.hits, Hit{Term: pat.term, Start: first.start, End: last.end, Word: first.word, Fuzzy: pat.fuzzy})
+		sc.hits = append(sc.hits, Hit{Term: pat.term, Start: first.start, End: sc.lastEnd, Word: first.word, Fuzzy: pat.fuzzy})
 	}
 }
