@@ -206,21 +206,7 @@ func TestSearchManyMatchesLinearScan(t *testing.T) {
 	}
 	x256, _ := New256(hs, nil, Options{})
 	x64, _ := New64(h64, nil, Options{})
-	want := func(nq int, d func(i, j int) int, r int) []Result {
-		var out []Result
-		for i := 0; i < n; i++ {
-			bd, bq := 1<<30, 0
-			for j := 0; j < nq; j++ {
-				if dd := d(i, j); dd < bd {
-					bd, bq = dd, j
-				}
-			}
-			if bd <= r {
-				out = append(out, Result{ID: uint32(i), Distance: bd, Query: bq})
-			}
-		}
-		return out
-	}
+	want := func(nq int, d func(i, j int) int, r int) []Result { return linearMany(n, nq, d, r) }
 	for range 15 {
 		nq := 2 + rng.IntN(2)
 		qs := make([][4]uint64, nq)
@@ -298,21 +284,7 @@ func TestSearchManyDihedral(t *testing.T) {
 			t.Fatalf("%d-bit: eight queries would take the linear path", x.Bits())
 		}
 	}
-	want := func(nq int, d func(i, j int) int, r int) []Result {
-		var out []Result
-		for i := 0; i < n; i++ {
-			bd, bq := 1<<30, 0
-			for j := 0; j < nq; j++ {
-				if dd := d(i, j); dd < bd {
-					bd, bq = dd, j
-				}
-			}
-			if bd <= r {
-				out = append(out, Result{ID: uint32(i), Distance: bd, Query: bq})
-			}
-		}
-		return out
-	}
+	want := func(nq int, d func(i, j int) int, r int) []Result { return linearMany(n, nq, d, r) }
 	for range 6 {
 		qs := make([][4]uint64, 8)
 		q64 := make([]uint64, 8)
@@ -368,4 +340,22 @@ func TestSearchAllocs(t *testing.T) {
 			t.Errorf("%s: %.1f allocations per query", name, a)
 		}
 	}
+}
+
+// linearMany is SearchMany by linear scan: every id within r of one of nq
+// queries, at its best distance and the first query reaching it, by id.
+func linearMany(n, nq int, d func(i, j int) int, r int) []Result {
+	var out []Result
+	for i := 0; i < n; i++ {
+		bd, bq := 1<<30, 0
+		for j := 0; j < nq; j++ {
+			if dd := d(i, j); dd < bd {
+				bd, bq = dd, j
+			}
+		}
+		if bd <= r {
+			out = append(out, Result{ID: uint32(i), Distance: bd, Query: bq})
+		}
+	}
+	return out
 }
