@@ -338,10 +338,12 @@ func (d *dfa) slow(s uint32, c uint8) uint32 {
 	return d.trans[row.failDense+uint32(c)]
 }
 
-// at loads trans[k] without a bounds check. Safe by construction: every
-// stored id is a state index times the stride, plus a class below the
-// stride, so id+class < len(trans) for dense states, the only ones passed.
-func (d *dfa) at(base unsafe.Pointer, k uint32) uint32 {
+// transAt loads trans[k] from trans's base without a bounds check. Safe by
+// construction: every stored id is a state index times the stride, plus a
+// class below the stride, so id+class < len(trans) for dense states, the
+// only ones passed. A function, not a method, so that a loop need not keep
+// the dfa pointer live.
+func transAt(base unsafe.Pointer, k uint32) uint32 {
 	return *(*uint32)(unsafe.Add(base, uintptr(k)*4))
 }
 
@@ -406,7 +408,7 @@ func (r *Raw) Count(text string) int {
 		// transition load per byte.
 		base := unsafe.Pointer(&trans[0])
 		for i := 0; i < len(text); i++ {
-			s = d.at(base, s+uint32(d.cls[text[i]]))
+			s = transAt(base, s+uint32(d.cls[text[i]]))
 			if s&matchFlag != 0 {
 				s &^= matchFlag
 				n += len(d.outputs(s))

@@ -41,7 +41,6 @@ type Hit struct {
 type Matcher struct {
 	n       *Normalizer
 	d       *dfa
-	pats    []patInfo
 	nterms  int
 	maxRune int
 	// anySubstring is false when every term needs word boundaries: then a
@@ -49,11 +48,10 @@ type Matcher struct {
 	// its patterns, which at 100,000 terms (most word prefixes are terms)
 	// is most of the matching work.
 	anySubstring bool
-	// outRunes is d.outs with each pattern's length in runes, negated for
-	// substring patterns: what resolve needs to accept or reject a
-	// candidate, read sequentially instead of from pats at random (the
-	// output lists at 100,000 terms are long and mostly rejected).
-	outRunes []int16
+	// outs is d.outs with what resolve needs of each pattern inline:
+	// one sequential read per candidate, instead of d.outs and then pats
+	// at random for every hit.
+	outs []patInfo
 	// fast is fastLetters' view of the bytes: folded letter<<8 | automaton
 	// class for ASCII letters and digits, the separator kind (sepSoft,
 	// sepSpace, sepHard) for ASCII separators, fastLeet for leet symbols
@@ -65,9 +63,10 @@ type Matcher struct {
 	generalOnly bool
 }
 
+// patInfo is what resolve needs of a pattern (8 bytes).
 type patInfo struct {
 	term      int32
-	runes     int16
+	runes     int16 // length in symbols, markers excluded
 	substring bool
 	fuzzy     bool
 }
@@ -135,6 +134,7 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 	}
 	m := &Matcher{n: n, nterms: len(terms)}
 	pats := make([]string, 0, len(terms))
+	var infos []patInfo // per pattern; resolve reads them through m.outs
 	for i, t := range terms {
 		p, runes, err := n.termPattern(t.Text)
 		if err != nil {
@@ -144,12 +144,12 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 			return nil, &TermError{Index: i, Text: t.Text, Msg: "fuzzy distance must be 0 or 1"}
 		}
 		pats = append(pats, p)
-		m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(runes), substring: t.Substring})
+		infos = append(infos, patInfo{term: int32(i), runes: int16(runes), substring: t.Substring})
 		if strings.Contains(p, " ") {
 			// Phrases also match run together (#attackthe, a.t.t.a.c.k.t.h.e).
 			glued := strings.ReplaceAll(p, " ", "")
 			pats = append(pats, glued)
-			m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(runes - strings.Count(p, " ")), substring: t.Substring})
+			infos = append(infos, patInfo{term: int32(i), runes: int16(runes - strings.Count(p, " ")), substring: t.Substring})
 		}
 		if runes > m.maxRune {
 			m.maxRune = runes
@@ -164,7 +164,7 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 				}
 				seen[vp] = true
 				pats = append(pats, vp)
-				m.pats = append(m.pats, patInfo{term: int32(i), runes: int16(vr), substring: t.Substring, fuzzy: true})
+				infos = append(infos, patInfo{term: int32(i), runes: int16(vr), substring: t.Substring, fuzzy: true})
 			}
 		}
 	}
@@ -173,7 +173,7 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 		return nil, fmt.Errorf("compiling %d terms: %w", len(terms), err)
 	}
 	m.d = d
-	for _, p := range m.pats {
+	for _, p := range infos {
 		m.anySubstring = m.anySubstring || p.substring
 	}
 	for c := 0; c < utf8.RuneSelf; c++ {
@@ -191,14 +191,11 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 			m.leet[c] = e&0xFF<<8 | uint16(d.cls[byte(e)])
 		}
 	}
-	m.outRunes = make([]int16, len(d.outs))
+	m.outs = make([]patInfo, len(d.outs))
 	for k, p := range d.outs {
-		r := m.pats[p].runes
-		if m.pats[p].substring {
-			r = -r
-		}
-		m.outRunes[k] = r
+		m.outs[k] = infos[p]
 	}
+	d.outs = nil // m.outs replaces it; only outOff is read from here on
 	return m, nil
 }
 
@@ -209,7 +206,7 @@ func (m *Matcher) Normalizer() *Normalizer { return m.n }
 func (m *Matcher) Len() int { return m.nterms }
 
 // MemBytes is the approximate heap size of the compiled automaton.
-func (m *Matcher) MemBytes() int { return m.d.memBytes() + 12*len(m.pats) + 2*len(m.outRunes) }
+func (m *Matcher) MemBytes() int { return m.d.memBytes() + 8*len(m.outs) }
 
 // States is the number of automaton states.
 func (m *Matcher) States() int { return m.d.nStates }

@@ -254,9 +254,12 @@ const fastLeet = uint16(sepHard) + 1
 // returns the index of the first byte it did not consume. The caller
 // guarantees a letter at text[i].
 func (sc *scanner) fastLetters(text string, i int) int {
-	d, tab := sc.d, &sc.m.fast
-	base := unsafe.Pointer(unsafe.SliceData(d.trans))
-	limit := d.denseLimit
+	// Few locals live across the letter loop (the automaton, the pending
+	// candidate and the run length are read through sc), so that Go keeps
+	// the loop's own values in registers.
+	tab := &sc.m.fast
+	base := unsafe.Pointer(unsafe.SliceData(sc.d.trans))
+	limit := sc.d.denseLimit
 	s := sc.s
 	// The symbol count and the token length grow by one per letter, like
 	// i: kept as offsets from i, they change only off the letter path.
@@ -268,8 +271,10 @@ func (sc *scanner) fastLetters(text string, i int) int {
 	if sc.prev > 0 && sc.prev < utf8.RuneSelf {
 		prev = uint16(sc.prev) << 8
 	}
-	run := int32(1) // the last symbol's run, when leaving inside one
-	var pend uint32 // candidate ending at the last symbol, resolved at a separator
+	// sc.runLen is the last symbol's run, when leaving inside one; sc.pend
+	// a candidate ending at the last symbol, resolved at a separator (the
+	// caller guarantees none pends on entry).
+	sc.runLen = 1
 	if tab[text[i]]&0xFF00 != prev {
 		// The first letter may start a hit: after a separator or a
 		// no-space character the general path saw, or at the start.
@@ -278,17 +283,19 @@ func (sc *scanner) fastLetters(text string, i int) int {
 	for {
 		// The letter path: nothing in this loop calls a function, so its
 		// state stays in registers (a call would spill it every byte).
-		for i < len(text) {
+		// One test per letter stops it at a sparse state and at a
+		// candidate alike: flagged ids are above every dense id.
+		for s < limit && i < len(text) {
 			e := tab[text[i]]
-			if e < 0x100 || e&0xFF00 == prev || s >= limit {
+			// The letter and the class in separate values: masking e in
+			// place made Go spill it to the stack every letter.
+			letter, cls := e&0xFF00, uint32(uint8(e))
+			if letter == 0 || letter == prev {
 				break
 			}
-			s = d.at(base, s+uint32(e&0xFF))
-			prev = e & 0xFF00
+			s = transAt(base, s+cls)
+			prev = letter
 			i++
-			if s&matchFlag != 0 {
-				break
-			}
 		}
 		if s&matchFlag != 0 {
 			s &^= matchFlag
@@ -301,11 +308,11 @@ func (sc *scanner) fastLetters(text string, i int) int {
 				}
 				if n2 != 0 && n2 < 0x100 {
 					// An ASCII separator: resolved there if it is plain.
-					pend = s
+					sc.pend = s
 					continue
 				}
 			}
-			pend = s
+			sc.pend = s
 			break
 		}
 		if i >= len(text) {
@@ -317,7 +324,7 @@ func (sc *scanner) fastLetters(text string, i int) int {
 			// A letter in a sparse state (large automata). A candidate
 			// it completes is handled after the letter loop, which its
 			// flag (above limit) stops at once.
-			s = d.slow(s, uint8(e))
+			s = sc.d.slow(s, uint8(e))
 			prev = sym
 			i++
 			continue
@@ -331,9 +338,9 @@ func (sc *scanner) fastLetters(text string, i int) int {
 			if le&0xFF00 == prev || !(i+1 < len(text) && tab[text[i+1]] >= 0x100 || text[i] == '$') {
 				break
 			}
-			s = d.next(s, uint8(le))
+			s = sc.d.next(s, uint8(le))
 			prev = le & 0xFF00
-			pend = 0
+			sc.pend = 0
 			i++
 			continue // a candidate is handled after the letter loop
 		}
@@ -344,7 +351,7 @@ func (sc *scanner) fastLetters(text string, i int) int {
 				j++
 			}
 			nsymOff -= j - i
-			run = int32(j-i) + 1
+			sc.runLen = int32(j-i) + 1
 			i = j
 			if i >= len(text) || tab[text[i]]>>8 == 0 {
 				break // the general path feeds the marker
@@ -352,12 +359,12 @@ func (sc *scanner) fastLetters(text string, i int) int {
 			// A different letter follows: feed the run's marker now.
 			// A candidate it completes ends inside a word: dropped, as
 			// resolve would drop it (no substring terms, ASCII letter).
-			mk := d.clsS
-			if run == 2 {
-				mk = d.clsD
+			mk := sc.d.clsS
+			if sc.runLen == 2 {
+				mk = sc.d.clsD
 			}
-			s = d.next(s, mk) &^ matchFlag
-			run = 1
+			s = sc.d.next(s, mk) &^ matchFlag
+			sc.runLen = 1
 			continue
 		}
 		// A run of ASCII separators [i, j): handled here when a
@@ -383,15 +390,14 @@ func (sc *scanner) fastLetters(text string, i int) int {
 			break // not one plain separator
 		}
 		nsym := int32(i + nsymOff)
-		if pend != 0 {
+		if sc.pend != 0 {
 			// A candidate before a separator: a boundary follows,
 			// as the general path would resolve it.
-			sc.pend, sc.pendSym, sc.lastEnd = pend, nsym-1, int32(i)
+			sc.pendSym, sc.lastEnd = nsym-1, int32(i)
 			if last := &sc.ring[(nsym-1)&ringMask]; last.n != nsym {
 				last.set(int32(i-1), sc.word, nsym, 0)
 			}
-			sc.resolve(true)
-			pend = 0
+			sc.resolve(true) // clears sc.pend
 		}
 		if sep == sepSoft {
 			// "don't", "k.i.l.l": the token goes on; the letter
@@ -404,7 +410,7 @@ func (sc *scanner) fastLetters(text string, i int) int {
 		}
 		// The ' ' symbol, whose entry stays unwritten (the next
 		// letter carries fAfterSpace), then a token start.
-		s = d.next(s, d.cls[' ']) &^ matchFlag // no term ends with a space
+		s = sc.d.next(s, sc.d.cls[' ']) &^ matchFlag // no term ends with a space
 		sc.word++
 		sc.ring[(nsym+1)&ringMask].set(int32(j), sc.word, nsym+2, fAfterSpace)
 		nsymOff = int(nsym) + 1 - j
@@ -414,16 +420,16 @@ func (sc *scanner) fastLetters(text string, i int) int {
 		continue
 	}
 	nsym := int32(i + nsymOff)
-	if pend != 0 {
-		sc.pend, sc.pendSym = pend, nsym-1
+	if sc.pend != 0 {
+		sc.pendSym = nsym - 1
 	}
 	sc.s, sc.nsym, sc.tokLen, sc.lastEnd = s, nsym, int32(i+tokOff), int32(i)
 	// The last symbol is a letter whose run ends at i; write its entry
 	// unless a separator or the general path did.
 	if last := &sc.ring[(nsym-1)&ringMask]; last.n != nsym {
-		last.set(int32(i)-run, sc.word, nsym, 0)
+		last.set(int32(i)-sc.runLen, sc.word, nsym, 0)
 	}
-	sc.prev, sc.runLen = rune(prev>>8), run
+	sc.prev = rune(prev >> 8)
 	return i
 }
 
@@ -466,7 +472,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 			prev, run, tok = -1, 0, 0
 			cl := uint32(d.cls[' '])
 			if s < limit {
-				s = d.at(base, s+cl)
+				s = transAt(base, s+cl)
 			} else {
 				s = d.slow(s, uint8(cl))
 			}
@@ -491,7 +497,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 		prev = sym
 		cl := uint32(d.cls[byte(sym)])
 		if s < limit {
-			s = d.at(base, s+cl)
+			s = transAt(base, s+cl)
 		} else {
 			s = d.slow(s, uint8(cl))
 		}
@@ -841,28 +847,24 @@ func (sc *scanner) resolve(boundaryAfter bool) {
 	d := sc.d
 	si := d.index(st)
 	lo, hi := d.outOff[si], d.outOff[si+1]
-	runes := m.outRunes[lo:hi]
-	for k, r := range runes {
-		sub := r < 0
-		if sub {
-			r = -r
-		}
-		start := j - int32(r) + 1
+	outs := m.outs[lo:hi]
+	for k := range outs {
+		p := &outs[k]
+		start := j - int32(p.runes) + 1
 		if start < 0 || j-start >= ringSize-1 {
 			continue
 		}
 		first := &sc.ring[start&ringMask]
-		if !sub {
+		if !p.substring {
 			if !endOK || first.n != start+1 {
 				continue // an unwritten entry is a letter inside a word
 			}
 			if start > 0 && first.flags&(fSoft|fNoSpace|fAfterSpace) == 0 {
-				if p := &sc.ring[(start-1)&ringMask]; p.n != start || p.flags&(fSpace|fNoSpace) == 0 {
+				if before := &sc.ring[(start-1)&ringMask]; before.n != start || before.flags&(fSpace|fNoSpace) == 0 {
 					continue
 				}
 			}
 		}
-		pat := &m.pats[d.outs[lo+uint32(k)]]
-		sc.hits = append(sc.hits, Hit{Term: pat.term, Start: first.start, End: sc.lastEnd, Word: first.word, Fuzzy: pat.fuzzy})
+		sc.hits = append(sc.hits, Hit{Term: p.term, Start: first.start, End: sc.lastEnd, Word: first.word, Fuzzy: p.fuzzy})
 	}
 }
