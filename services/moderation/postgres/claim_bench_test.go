@@ -186,23 +186,49 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 	// decides the item held and claims the next in one statement; its
 	// latency is what the moderator waits between submitting and seeing
 	// the next item. A moderator holding nothing claims first.
-	held := make([]int64, workers)
-	decideNext := contender{name: "decide-next", op: func(ctx context.Context, i int) (time.Duration, error) {
-		t0 := time.Now()
-		var got []moderation.Item
-		var err error
-		if held[i] == 0 {
-			got, err = reviews.Claim(ctx, mods[i], moderation.ClaimFilter{Count: 1})
-		} else {
-			_, got, err = reviews.DecideAndClaim(ctx, mods[i], false, held[i], in, moderation.ClaimFilter{Count: 1})
+	decideNextWith := func(name string, reviews *postgres.Reviews) contender {
+		held := make([]int64, workers)
+		return contender{name: name, op: func(ctx context.Context, i int) (time.Duration, error) {
+			t0 := time.Now()
+			var got []moderation.Item
+			var err error
+			if held[i] == 0 {
+				got, err = reviews.Claim(ctx, mods[i], moderation.ClaimFilter{Count: 1})
+			} else {
+				_, got, err = reviews.DecideAndClaim(ctx, mods[i], false, held[i], in, moderation.ClaimFilter{Count: 1})
+			}
+			lat := time.Since(t0)
+			if err != nil || len(got) != 1 {
+				return lat, fmt.Errorf("decide and claim: %d items, %w", len(got), err)
+			}
+			held[i] = got[0].ID
+			return lat, nil
+		}}
+	}
+	decideNext := decideNextWith("decide-next", reviews)
+	// VIGIL_BENCH_WRITERS (a comma-separated list of group-commit writer
+	// counts, each optionally followed by "h": hold the audit head until
+	// the commit is durable, as before the early release) adds
+	// submit-and-next contenders, decide-next-wN[-hold], each with its own
+	// Reviews, to compare configurations in the same run.
+	var variants []contender
+	variantReviews := map[string]*postgres.Reviews{}
+	for _, f := range strings.Split(os.Getenv("VIGIL_BENCH_WRITERS"), ",") {
+		f = strings.TrimSpace(f)
+		flags := strings.TrimLeft(f, "0123456789")
+		n, err := strconv.Atoi(strings.TrimSuffix(f, flags))
+		if err != nil || n <= 0 {
+			continue
 		}
-		lat := time.Since(t0)
-		if err != nil || len(got) != 1 {
-			return lat, fmt.Errorf("decide and claim: %d items, %w", len(got), err)
+		name := fmt.Sprintf("decide-next-w%d", n)
+		r := postgres.NewReviews(pool, postgres.ReviewOptions{Writers: n})
+		if strings.Contains(flags, "h") {
+			name += "-hold"
+			postgres.HoldHeadThroughFlush(r)
 		}
-		held[i] = got[0].ID
-		return lat, nil
-	}}
+		variantReviews[name] = r
+		variants = append(variants, decideNextWith(name, r))
+	}
 
 	// river's own fetch and completion queries, through its driver, one job
 	// at a time per worker as a moderator claims and decides: JobGetAvailable
@@ -244,6 +270,12 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 	if os.Getenv("VIGIL_BENCH_RIVER") == "0" { // while working on Vigil's side
 		saturated, paced = saturated[:3], paced[:3]
 	}
+	saturated = append(saturated, variants...)
+	paced = append(paced, variants...)
+	vigil := []string{"claim-decide", "decide-next"}
+	for _, v := range variants {
+		vigil = append(vigil, v.name)
+	}
 	sat := runRounds(t, saturated, dur, func(c contender, d time.Duration) (int64, []time.Duration) {
 		if c.run != nil {
 			return c.run(t, d)
@@ -265,6 +297,10 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 	b2, o2, _, lg2 := postgres.GroupCommitStats(reviews)
 	t.Logf("group commit (paced): %d transactions carried %d claims and decisions (%.1f each, largest %d)",
 		b2-b, o2-o, float64(o2-o)/float64(max(b2-b, 1)), lg2)
+	for name, r := range variantReviews {
+		vb, vo, _, _ := postgres.GroupCommitStats(r)
+		t.Logf("group commit (%s, both modes): %d transactions carried %d (%.1f each)", name, vb, vo, float64(vo)/float64(max(vb, 1)))
+	}
 	tableStats(t, pool, "after the paced runs")
 	if br, _, err := postgres.VerifyAudit(ctx, pool); err != nil || br != nil {
 		t.Fatalf("audit chain after the benchmark: %+v %v", br, err)
@@ -274,7 +310,7 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 	if items >= 1_000_000 {
 		label = fmt.Sprintf("%dM-%dmods", items/1_000_000, workers)
 	}
-	for _, name := range []string{"claim-decide", "decide-next"} {
+	for _, name := range vigil {
 		v := sat[name]
 		for _, other := range []string{"skip-locked-bare", "river-fetch", "river-client"} {
 			if sat[other] == nil {
@@ -284,7 +320,7 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 				name, label, v.rate(), other, sat[other].rate(), v.rate()/sat[other].rate())
 		}
 	}
-	for _, name := range []string{"claim-decide", "decide-next"} {
+	for _, name := range vigil {
 		for _, p := range []float64{0.99, 0.5} {
 			for _, other := range []string{"skip-locked-bare", "river-fetch"} {
 				if sat[other] == nil {
@@ -300,14 +336,14 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 		fmt.Printf("BENCH review/river-client-fetch-%s p50 %.2f ms p99 %.2f ms over %d fetches\n",
 			label, ms(pct(rc.lats, 0.5)), ms(pct(rc.lats, 0.99)), len(rc.lats))
 	}
-	for _, name := range []string{"skip-locked-bare", "claim-decide", "decide-next", "river-fetch", "river-client"} {
+	for _, name := range append([]string{"skip-locked-bare", "river-fetch", "river-client"}, vigil...) {
 		if sat[name] == nil {
 			continue
 		}
 		fmt.Printf("BENCH review/server-cpu-%s-%s %.0f µs per item\n", name, label, float64(sat[name].cpuPerOp())/1e3)
 	}
 	pl := fmt.Sprintf("paced-%.0fps-%s", rate, label)
-	for _, name := range []string{"claim-decide", "decide-next"} {
+	for _, name := range vigil {
 		for _, p := range []float64{0.99, 0.5} {
 			for _, other := range []string{"skip-locked-bare", "river-fetch"} {
 				if pac[other] == nil {
@@ -319,7 +355,7 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 			}
 		}
 	}
-	for _, name := range []string{"skip-locked-bare", "claim-decide", "decide-next", "river-fetch"} {
+	for _, name := range append([]string{"skip-locked-bare", "river-fetch"}, vigil...) {
 		if pac[name] == nil {
 			continue
 		}
@@ -351,7 +387,10 @@ func runRounds(t *testing.T, cs []contender, d time.Duration, run func(c contend
 				out[c.name] = &result{}
 			}
 			out[c.name].add(n, el, lats, postgresCPU()-cpu0)
-			t.Logf("%s: %d in %v (%.0f/s)", c.name, n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+			// Per slice too: a stall from the other sessions on the
+			// machine shows as one slice's p99.
+			t.Logf("%s: %d in %v (%.0f/s), p50 %.2f ms p99 %.2f ms", c.name, n, el.Round(time.Millisecond), float64(n)/el.Seconds(),
+				ms(pct(lats, 0.5)), ms(pct(lats, 0.99)))
 		}
 	}
 	return out

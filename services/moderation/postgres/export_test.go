@@ -14,3 +14,11 @@ func GroupCommitQueued(r *Reviews) int {
 	defer r.writes.mu.Unlock()
 	return len(r.writes.queue)
 }
+
+// HoldHeadThroughFlush makes r's group commit hold the audit head until
+// each commit is durable (the behaviour before the early release).
+func HoldHeadThroughFlush(r *Reviews) { r.writes.holdThroughFlush = true }
+
+// FlushWALSQL is the statement that waits for an earlier asynchronous
+// commit of the same session to be durable.
+const FlushWALSQL = flushWALSQL

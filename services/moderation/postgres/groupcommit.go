@@ -30,10 +30,28 @@ import (
 // pipelined in one round trip, computes the events' hashes in Go
 // (moderation.ChainHash, as AppendAudit does), and sends the insert of all
 // the events with the move of the head and COMMIT, pipelined. The head is
-// thus held for one round trip plus the append and the commit's flush,
-// not while the statements run, and it is updated once per transaction
-// instead of twice per event. Like every other audited transaction it
-// locks items before the head, so the two cannot deadlock. A transaction
+// thus held for one round trip plus the append, not while the statements
+// run, and it is updated once per transaction instead of twice per event.
+//
+// Early lock release: the transaction commits with synchronous_commit off
+// (set locally), so its locks (the head's, the items') go as soon as the
+// commit record is in the WAL buffers, and the flush is waited for after
+// them, by a statement pipelined behind COMMIT in a transaction of its own
+// (flushWALSQL) whose synchronous commit covers ours. Held through the
+// flush (~2 ms here), the head allowed one transaction per flush and
+// requests queued behind it at moderate load; now the flushes of
+// concurrent transactions overlap and Postgres groups them. A request is
+// still answered only once its transaction is durable (as the session's
+// synchronous_commit defines it, standbys included). What changes is
+// visibility: another session may see a claim or decision, or chain its
+// audit event after one, up to a flush before it is durable. A crash in
+// that window loses it together with everything that depended on it (the
+// WAL is replayed in order, and no request was answered); the outbox relay,
+// the one reader that acts outside the database, flushes past what it
+// read before publishing it (OutboxSession.Unsent).
+//
+// Like every other audited transaction a group-commit transaction locks
+// items before the head, so the two cannot deadlock. A transaction
 // whose statements wrote nothing (no events: an empty queue, decisions on
 // items no longer held) is rolled back instead, sparing the flush.
 //
@@ -50,8 +68,9 @@ import (
 //   - each request's act (and, for a decision, its outbox row) and its audit
 //     event are written by the same transaction, so an act never commits
 //     without its event or the other way round;
-//   - a request is answered only after its transaction committed (or
-//     failed), with synchronous_commit as configured for the server;
+//   - a request is answered only after its transaction committed and
+//     its commit is durable, as the session's synchronous_commit (the
+//     server's) defines it (or after it failed);
 //   - the chain stays linear: events get consecutive sequence numbers in
 //     request order, chained from the head read under its row lock;
 //   - a failing request does not fail the others: the transaction is rolled
@@ -98,6 +117,11 @@ type groupCommit struct {
 	pool     *pgxpool.Pool
 	maxBatch int
 	timeout  time.Duration
+
+	// holdThroughFlush keeps the audit head (and the items' row locks)
+	// until the commit is durable, as before the early release; for
+	// comparing the two in the benchmark.
+	holdThroughFlush bool
 
 	mu      sync.Mutex
 	queue   []*writeOp
@@ -246,7 +270,11 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	// cache); their plans do not depend on the parameters' values (key
 	// lookups, and the claim order index with a literal LIMIT), so skip
 	// re-planning every execution: planning cost as much as running them.
-	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
+	if g.holdThroughFlush {
+		b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`)
+	} else {
+		b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('synchronous_commit', 'off', true)`)
+	}
 	for _, op := range ops {
 		b.Queue(op.sql, op.args...)
 	}
@@ -257,7 +285,7 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	b.Queue(lockAuditHeadSQL)
 	open = true
 	br := conn.SendBatch(ctx, b)
-	for _, what := range []string{"beginning", "setting plan_cache_mode"} {
+	for _, what := range []string{"beginning", "configuring the transaction"} {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return failure(), fmt.Errorf("%s: %w", what, err)
@@ -314,25 +342,43 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	}
 	b = &pgx.Batch{}
 	b.Queue(appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
+	return g.commit(ctx, conn, b, failure, &open)
+}
+
+// commit sends b (the append) with COMMIT and, unless the head is held
+// through the flush, the flush, pipelined.
+func (g *groupCommit) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, failure func() int, open *bool) (int, error) {
 	b.Queue("COMMIT")
-	br = conn.SendBatch(ctx, b)
+	if !g.holdThroughFlush {
+		b.Queue(flushWALSQL)
+	}
+	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
 		return failure(), fmt.Errorf("appending audit events: %w", err)
 	}
-	_, err = br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	_, err := br.Exec()
 	if err != nil {
+		_ = br.Close()
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && !conn.IsClosed() { // the server refused the commit: rolled back
 			return rolledBack, fmt.Errorf("committing: %w", err)
 		}
-		open = false
+		*open = false
 		return unknownOutcome, fmt.Errorf("committing: %w", err)
 	}
-	open = false
+	*open = false
+	// Committed; durable once the flush's own commit (after ours in the
+	// WAL) is. Until then the outcome is not known to be durable.
+	if !g.holdThroughFlush {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return unknownOutcome, fmt.Errorf("flushing the commit: %w", err)
+	}
 	return 0, nil
 }
 
@@ -348,6 +394,27 @@ UPDATE audit_head SET seq = $9, hash = $10`
 
 func (g *groupCommit) stats() groupCommitStats {
 	return groupCommitStats{Batches: g.batches.Load(), Ops: g.ops.Load(), Retries: g.retries.Load(), MaxBatch: g.largest.Load()}
+}
+
+// flushWALSQL, run in a transaction of its own after a commit made with
+// synchronous_commit off, returns once that commit is durable: it writes a
+// (transactional, empty) logical message, so its own commit is flushed
+// under the session's synchronous_commit, and a WAL flush covers every
+// record before it, the earlier commit included. Postgres flushes the
+// commits of concurrent sessions together, so waiting here costs no
+// serialisation, unlike waiting under the audit head's lock.
+const flushWALSQL = `SELECT pg_logical_emit_message(true, 'vigil.flush', '')`
+
+// CheckFlush verifies that the role may run the flush that the group
+// commit and the outbox relay wait on (EXECUTE on pg_logical_emit_message,
+// which PostgreSQL grants to every role unless an administrator revoked
+// it), so that a service fails at start with this error instead of
+// answering every claim and decision with one.
+func CheckFlush(ctx context.Context, db DBTX) error {
+	if _, err := db.Exec(ctx, flushWALSQL); err != nil {
+		return fmt.Errorf("checking that commits can be waited for (needs EXECUTE on pg_logical_emit_message): %w", interpretError(err))
+	}
+	return nil
 }
 
 // lockAuditHeadSQL takes the audit chain's head row lock and reads it.

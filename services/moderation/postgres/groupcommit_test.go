@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 )
 
@@ -230,5 +234,85 @@ SELECT (SELECT count(*) FROM decisions), (SELECT count(DISTINCT item_id) FROM de
 	t.Logf("%d transactions for %d requests (largest %d), %d re-runs, %d refused", batches, ops, largest, retries, refused)
 	if largest < 2 {
 		t.Fatalf("no two of %d concurrent requests shared a transaction", ops)
+	}
+}
+
+// TestFlushCoversAsyncCommit checks what the early release of the group
+// commit relies on: after a commit made with synchronous_commit off, the
+// flush statement returns only once the WAL is flushed past that commit.
+func TestFlushCoversAsyncCommit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	c, err := f.s.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	conn := c.Conn()
+	if _, err := conn.Exec(ctx, "CREATE TABLE flush_probe (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		var lsn string
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue("SET LOCAL synchronous_commit = off")
+		b.Queue("INSERT INTO flush_probe VALUES ($1)", i)
+		b.Queue("COMMIT")
+		b.Queue("SELECT pg_current_wal_insert_lsn()::text") // past the commit record
+		b.Queue(postgres.FlushWALSQL)
+		br := conn.SendBatch(ctx, b)
+		for range 4 {
+			if _, err := br.Exec(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := br.QueryRow().Scan(&lsn); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := br.Exec(); err != nil {
+			t.Fatal(err)
+		}
+		if err := br.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var flushed bool
+		if err := conn.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn", lsn).Scan(&flushed); err != nil {
+			t.Fatal(err)
+		}
+		if !flushed {
+			t.Fatalf("iteration %d: WAL not flushed past %s after the flush statement", i, lsn)
+		}
+	}
+}
+
+// TestCheckFlush: the start-up check passes on a default server and fails,
+// with a message naming what is missing, for a role that may not run the
+// flush.
+func TestCheckFlush(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	if err := postgres.CheckFlush(ctx, s.Pool); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	role := moderationtest.RandomName("r_")
+	for _, q := range []string{
+		"CREATE ROLE " + role,
+		"REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC",
+		"SET LOCAL ROLE " + role,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Skipf("cannot set up a restricted role here: %v", err)
+		}
+	}
+	if err := postgres.CheckFlush(ctx, tx); err == nil || !strings.Contains(err.Error(), "pg_logical_emit_message") {
+		t.Fatalf("restricted role: %v", err)
 	}
 }

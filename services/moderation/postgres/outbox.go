@@ -83,12 +83,23 @@ type OutboxSession struct {
 	clock Clock
 }
 
-// Unsent returns up to limit unsent messages in id order.
+// Unsent returns up to limit unsent messages in id order, each durable:
+// the group commit of claims and decisions releases its locks before its
+// commit is flushed (groupcommit.go), so a row may be visible a moment
+// before it is durable; the read is followed, in the same round trip, by
+// a flush of the WAL past every commit it saw (when it saw any), so that nothing is
+// published that a crash could still undo.
 func (s *OutboxSession) Unsent(ctx context.Context, limit int) ([]moderation.OutboxMessage, error) {
-	rows, err := s.conn.Query(ctx, `
+	b := &pgx.Batch{}
+	b.Queue(`
 SELECT id, topic, key, payload::text, created_at FROM outbox
 WHERE sent_at IS NULL ORDER BY id LIMIT $1`, limit)
+	// (Not when the outbox is empty: no WAL written while idle.)
+	b.Queue(flushWALSQL + ` WHERE EXISTS (SELECT FROM outbox WHERE sent_at IS NULL)`)
+	br := s.conn.SendBatch(ctx, b)
+	rows, err := br.Query()
 	if err != nil {
+		_ = br.Close()
 		return nil, fmt.Errorf("reading outbox: %w", interpretError(err))
 	}
 	msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (moderation.OutboxMessage, error) {
@@ -99,6 +110,14 @@ WHERE sent_at IS NULL ORDER BY id LIMIT $1`, limit)
 		return m, err
 	})
 	if err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("reading outbox: %w", interpretError(err))
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, fmt.Errorf("flushing before relaying: %w", interpretError(err))
+	}
+	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("reading outbox: %w", interpretError(err))
 	}
 	return msgs, nil

@@ -118,6 +118,9 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return err
 		}
 	}
+	if err := postgres.CheckFlush(ctx, pool); err != nil {
+		return err
+	}
 	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease})
 	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock})
 	sessions := postgres.NewSessions(pool, postgres.SessionOptions{Clock: clock, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax})
