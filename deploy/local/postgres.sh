@@ -31,6 +31,9 @@ up() {
 		else
 			log "a PostgreSQL server not started by Vigil answers on $VIGIL_PG_HOST:$VIGIL_PG_PORT; using it"
 		fi
+		if as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1 && write_conf; then
+			as_pg "$BIN/pg_ctl" -D "$DATA" reload >/dev/null || die "could not reload postgres's configuration"
+		fi
 		ensure_db
 		return
 	fi
@@ -62,10 +65,9 @@ up() {
 listen_addresses = '$VIGIL_PG_HOST'
 port = $VIGIL_PG_PORT
 unix_socket_directories = '$RUN'
-max_connections = 300
-shared_buffers = 256MB
 CONF
 	fi
+	write_conf || true
 	# A stale postmaster.pid from a killed server blocks the start.
 	if [[ -f $DATA/postmaster.pid ]] && ! as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
 		log "removing a stale postmaster.pid"
@@ -81,6 +83,45 @@ CONF
 		die "postgres did not start, see $PGDIR/server.log"
 	wait_for 60 postgres ready || die "postgres does not answer, see $PGDIR/server.log"
 	ensure_db
+}
+
+# write_conf (re)writes vigil.conf, Vigil's server settings, and has
+# postgresql.conf include it, so that they reach clusters initialised
+# before they changed too (at the next start, or at once by a reload for all
+# but max_connections and shared_buffers). Succeeds when the file changed.
+# Keep docker-compose.yml's postgres command and docs/review.md in step.
+write_conf() {
+	local conf=$DATA/vigil.conf new
+	new=$(cat <<'CONF'
+# Written by deploy/local/postgres.sh at every start: edit it there.
+max_connections = 300
+shared_buffers = 256MB
+# The review queue rewrites rows of a large table at random: after every
+# checkpoint the first change to each page logs the whole page. With the
+# default 1GB max_wal_size the benchmark checkpointed every 10-60 s, which
+# multiplied the WAL; space them, and compress the page images.
+max_wal_size = 4GB
+min_wal_size = 1GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+wal_compression = lz4
+# The queue's claims walk the claim-order index past the entries of items
+# already claimed until a vacuum removes them; review_items asks to be
+# vacuumed every 10,000 dead rows (migration 0006), which the launcher
+# only notices once per naptime.
+autovacuum_naptime = 10s
+log_checkpoints = on
+log_autovacuum_min_duration = 1s
+CONF
+)
+	if [[ -f $conf && $(<"$conf") == "$new" ]] && grep -qx "include_if_exists = 'vigil.conf'" "$DATA/postgresql.conf"; then
+		return 1
+	fi
+	printf '%s\n' "$new" >"$conf"
+	grep -qx "include_if_exists = 'vigil.conf'" "$DATA/postgresql.conf" ||
+		printf "include_if_exists = 'vigil.conf'\n" >>"$DATA/postgresql.conf"
+	[[ $(id -u) == 0 ]] && chown postgres:postgres "$conf"
+	return 0
 }
 
 ensure_db() {

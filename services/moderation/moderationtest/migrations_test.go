@@ -13,7 +13,8 @@ import (
 // TestMigrationsDownUp: every migration's Down undoes its Up, so an
 // operator can roll back a release: all the way down and up again on a
 // schema holding a quarantine (migration 0005 moves that state between
-// tables), which must survive the round trip.
+// tables), which must survive the round trip, and review_items' storage
+// parameters (0006) set and reset.
 func TestMigrationsDownUp(t *testing.T) {
 	s := moderationtest.TestSchema(t)
 	ctx := context.Background()
@@ -32,11 +33,30 @@ func TestMigrationsDownUp(t *testing.T) {
 		INSERT INTO hash_entry_states (bank, entry_id, quarantined_at) VALUES ('b', 'e1', now())`); err != nil {
 		t.Fatal(err)
 	}
+	// Migration 0006 sets review_items' autovacuum, and its Down resets it.
+	reloptions := func() string {
+		t.Helper()
+		var o string
+		if err := s.Pool.QueryRow(ctx, `SELECT COALESCE(array_to_string(reloptions, ' '), '') FROM pg_class WHERE oid = 'review_items'::regclass`).Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	const vacuum = "autovacuum_vacuum_scale_factor=0 autovacuum_vacuum_threshold=10000"
+	if o := reloptions(); o != vacuum {
+		t.Fatalf("review_items storage parameters %q, want %q", o, vacuum)
+	}
 	if _, err := p.DownTo(ctx, 4); err != nil {
 		t.Fatalf("down to 4: %v", err)
 	}
+	if o := reloptions(); o != "" {
+		t.Fatalf("review_items storage parameters %q after down to 4, want none", o)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
+	}
+	if o := reloptions(); o != vacuum {
+		t.Fatalf("review_items storage parameters %q after up, want %q", o, vacuum)
 	}
 	var n int
 	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM hash_entry_states WHERE bank = 'b' AND entry_id = 'e1' AND quarantined_at IS NOT NULL`).Scan(&n); err != nil || n != 1 {

@@ -77,6 +77,10 @@ func (r *result) cpuPerOp() time.Duration { return r.cpu / time.Duration(max(r.n
 // half of Vigil's saturated submit-and-next rate in all, the same offered
 // load for every contender.
 //
+// The bare table carries review_items' storage parameters (its autovacuum
+// settings, migration 0006). The paced runs of Vigil log where the group
+// commit's requests spent their time (logTraces), the slowest 1% apart.
+//
 // Only under VIGIL_BENCH=1 (make bench). VIGIL_BENCH_CLAIM_ITEMS (default
 // 1,000,000), VIGIL_BENCH_SECONDS (default 20 per contender and mode) and
 // VIGIL_BENCH_WORKERS (50) scale it; VIGIL_BENCH_PACED_RATE fixes the
@@ -113,6 +117,18 @@ INSERT INTO bare_items (severity, sla_deadline, flagged_at)
 SELECT severity, sla_deadline, flagged_at FROM review_items ORDER BY id;`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Equivalent down to the storage parameters: review_items' autovacuum
+	// settings (migration 0006) keep the claim-order index's start free of
+	// the entries of claimed items, which every SKIP LOCKED scan walks.
+	var relopts []string
+	if err := pool.QueryRow(ctx, `SELECT COALESCE(reloptions, '{}') FROM pg_class WHERE oid = 'review_items'::regclass`).Scan(&relopts); err != nil {
+		t.Fatal(err)
+	}
+	if len(relopts) > 0 {
+		if _, err := pool.Exec(ctx, "ALTER TABLE bare_items SET ("+strings.Join(relopts, ", ")+")"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// river: its own schema (tables, indexes, triggers) migrated into the
 	// bench's schema, and as many available jobs.
@@ -292,7 +308,15 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 		rate = 0.5 * sat["decide-next"].rate()
 	}
 	pac := runRounds(t, paced, dur, func(c contender, d time.Duration) (int64, []time.Duration) {
-		return runPaced(t, workers, d, rate, c.op)
+		var stop func() []postgres.OpTrace
+		if c.name == "decide-next" || c.name == "claim-decide" {
+			stop = postgres.TraceGroupCommit(reviews)
+		}
+		n, lats := runPaced(t, workers, d, rate, c.op)
+		if stop != nil {
+			logTraces(t, c.name+" (paced)", stop())
+		}
+		return n, lats
 	})
 	b2, o2, _, lg2 := postgres.GroupCommitStats(reviews)
 	t.Logf("group commit (paced): %d transactions carried %d claims and decisions (%.1f each, largest %d)",
@@ -618,4 +642,56 @@ ORDER BY relname`)
 	_ = pool.QueryRow(context.Background(), `SELECT COALESCE(max(now() - xact_start), '0') FROM pg_stat_activity
 WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()`).Scan(&oldest)
 	t.Logf("%s: %s; oldest transaction %v", when, strings.Join(out, ", "), oldest.Round(time.Millisecond))
+}
+
+// logTraces logs where the group commit's requests spent their time: the
+// median and 99th percentile of each phase over all of them, the mean of
+// each over the slowest 1%, and the seconds in which those were queued
+// (to set beside the server log's checkpoints and vacuums).
+func logTraces(t *testing.T, name string, trs []postgres.OpTrace) {
+	t.Helper()
+	if len(trs) == 0 {
+		return
+	}
+	total := func(r postgres.OpTrace) time.Duration { return r.Queue + r.Acquire + r.Stmts + r.Commit + r.Flush }
+	slices.SortFunc(trs, func(a, b postgres.OpTrace) int { return int(total(a) - total(b)) })
+	phase := func(f func(postgres.OpTrace) time.Duration, rs []postgres.OpTrace, p float64) time.Duration {
+		ds := make([]time.Duration, len(rs))
+		for i, r := range rs {
+			ds[i] = f(r)
+		}
+		return pct(ds, p)
+	}
+	fs := []struct {
+		n string
+		f func(postgres.OpTrace) time.Duration
+	}{{"queue", func(r postgres.OpTrace) time.Duration { return r.Queue }},
+		{"acquire", func(r postgres.OpTrace) time.Duration { return r.Acquire }},
+		{"stmts", func(r postgres.OpTrace) time.Duration { return r.Stmts }},
+		{"commit", func(r postgres.OpTrace) time.Duration { return r.Commit }},
+		{"flush", func(r postgres.OpTrace) time.Duration { return r.Flush }},
+		{"batch", func(r postgres.OpTrace) time.Duration { return time.Duration(r.Batch) * time.Millisecond }}}
+	slow := trs[len(trs)*99/100:]
+	var med, p99, mslow []string
+	for _, f := range fs {
+		med = append(med, fmt.Sprintf("%s %.2f", f.n, ms(phase(f.f, trs, 0.5))))
+		p99 = append(p99, fmt.Sprintf("%s %.2f", f.n, ms(phase(f.f, trs, 0.99))))
+		var sum time.Duration
+		for _, r := range slow {
+			sum += f.f(r)
+		}
+		mslow = append(mslow, fmt.Sprintf("%s %.2f", f.n, ms(sum/time.Duration(len(slow)))))
+	}
+	secs := map[string]int{}
+	for _, r := range slow {
+		secs[r.At.UTC().Format("15:04:05")]++
+	}
+	var when []string
+	for k, v := range secs {
+		when = append(when, fmt.Sprintf("%s×%d", k, v))
+	}
+	slices.Sort(when)
+	t.Logf("%s group commit, %d requests, total p50 %.2f p99 %.2f ms; phases (ms; batch in requests) p50: %s; p99: %s; mean of the slowest 1%%: %s; at %s",
+		name, len(trs), ms(total(trs[len(trs)/2])), ms(total(trs[len(trs)*99/100])),
+		strings.Join(med, ", "), strings.Join(p99, ", "), strings.Join(mslow, ", "), strings.Join(when, " "))
 }

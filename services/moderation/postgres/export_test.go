@@ -22,3 +22,24 @@ func HoldHeadThroughFlush(r *Reviews) { r.writes.holdThroughFlush = true }
 // FlushWALSQL is the statement that waits for an earlier asynchronous
 // commit of the same session to be durable.
 const FlushWALSQL = flushWALSQL
+
+// OpTrace is where one claim's or decision's time went in the group commit.
+type OpTrace = opTrace
+
+// TraceGroupCommit starts recording r's requests' phases and returns a
+// function that stops and returns them.
+func TraceGroupCommit(r *Reviews) func() []OpTrace {
+	g := r.writes
+	g.traceMu.Lock()
+	g.traces = new([]opTrace)
+	g.traceMu.Unlock()
+	g.tracing.Store(true)
+	return func() []OpTrace {
+		g.tracing.Store(false)
+		g.traceMu.Lock()
+		defer g.traceMu.Unlock()
+		out := *g.traces
+		g.traces = nil
+		return out
+	}
+}

@@ -58,7 +58,7 @@ import (
 // Batching is natural, with no fixed delay: a request arriving while a
 // writer is idle starts a transaction at once; requests arriving while
 // transactions are in flight wait and form the next one. Up to Writers
-// (ReviewOptions; 3) transactions of one groupCommit (one Reviews, so one
+// (ReviewOptions; 2) transactions of one groupCommit (one Reviews, so one
 // pool) are in flight, so one runs its statements while another appends
 // and flushes; writers exit when nothing is queued. The prepared
 // statements run with their generic plans (planning cost as much as
@@ -87,6 +87,18 @@ type writeOp struct {
 	scan  func(pgx.Rows) ([]auditEntry, error)
 	state atomic.Int32 // opQueued, opTaken or opAbandoned
 	done  chan error   // buffered; receives the outcome once
+	at    time.Time    // queued at (only when tracing)
+}
+
+// opTrace is where one request's time went (tests and benchmarks only):
+// waiting in the queue, for a connection, for its transaction's statements
+// (the first round trip, the head's lock included), for the append and the
+// commit's answer, and for the flush's answer after it (pipelined behind
+// COMMIT, so a flush done by then shows in Commit).
+type opTrace struct {
+	At                                   time.Time
+	Queue, Acquire, Stmts, Commit, Flush time.Duration
+	Batch                                int
 }
 
 // auditEntry is the content of an audit event; details is canonical jsonb
@@ -129,6 +141,10 @@ type groupCommit struct {
 	running int // how many run
 
 	batches, ops, retries, largest atomic.Int64
+
+	tracing atomic.Bool
+	traceMu sync.Mutex
+	traces  *[]opTrace // non-nil while tracing
 }
 
 func newGroupCommit(pool *pgxpool.Pool, writers, maxBatch int, timeout time.Duration) *groupCommit {
@@ -143,6 +159,9 @@ func newGroupCommit(pool *pgxpool.Pool, writers, maxBatch int, timeout time.Dura
 func (g *groupCommit) do(ctx context.Context, op *writeOp) error {
 	op.done = make(chan error, 1)
 	g.mu.Lock()
+	if g.tracing.Load() {
+		op.at = time.Now()
+	}
 	g.queue = append(g.queue, op)
 	if g.running < g.writers {
 		g.running++
@@ -234,6 +253,9 @@ func (g *groupCommit) run(ctx context.Context, batch []*writeOp) {
 func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
+	var ts phaseTimes
+	ts[0] = time.Now()
+	defer g.trace(ops, &ts)
 	g.batches.Add(1)
 	g.ops.Add(int64(len(ops)))
 	for n := int64(len(ops)); ; {
@@ -247,6 +269,7 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 		return rolledBack, err
 	}
 	defer c.Release()
+	ts[1] = time.Now()
 	conn := c.Conn()
 	open := false // a transaction block may be open on conn
 	defer func() {
@@ -319,6 +342,7 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	if err := br.Close(); err != nil {
 		return failure(), err
 	}
+	ts[2] = time.Now()
 	if len(entries) == 0 {
 		// Nothing was written but the head's row lock (a statement without
 		// events did nothing): end without a commit to flush.
@@ -342,12 +366,12 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	}
 	b = &pgx.Batch{}
 	b.Queue(appendAuditEventsSQL, seqs, ats, actors, actions, subjects, details, prevs, hashes, seq, prev)
-	return g.commit(ctx, conn, b, failure, &open)
+	return g.commit(ctx, conn, b, failure, &open, &ts)
 }
 
 // commit sends b (the append) with COMMIT and, unless the head is held
 // through the flush, the flush, pipelined.
-func (g *groupCommit) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, failure func() int, open *bool) (int, error) {
+func (g *groupCommit) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, failure func() int, open *bool, ts *phaseTimes) (int, error) {
 	b.Queue("COMMIT")
 	if !g.holdThroughFlush {
 		b.Queue(flushWALSQL)
@@ -368,6 +392,7 @@ func (g *groupCommit) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, 
 		return unknownOutcome, fmt.Errorf("committing: %w", err)
 	}
 	*open = false
+	ts[3] = time.Now()
 	// Committed; durable once the flush's own commit (after ours in the
 	// WAL) is. Until then the outcome is not known to be durable.
 	if !g.holdThroughFlush {
@@ -379,7 +404,32 @@ func (g *groupCommit) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, 
 	if err != nil {
 		return unknownOutcome, fmt.Errorf("flushing the commit: %w", err)
 	}
+	ts[4] = time.Now()
 	return 0, nil
+}
+
+// phaseTimes are the moments a transaction started, had its connection,
+// had run its statements, committed and was flushed.
+type phaseTimes [5]time.Time
+
+// trace records where the time of ops, run by a transaction that
+// completed, went (when tracing).
+func (g *groupCommit) trace(ops []*writeOp, ts *phaseTimes) {
+	if ts[4].IsZero() {
+		return
+	}
+	g.traceMu.Lock()
+	defer g.traceMu.Unlock()
+	if g.traces == nil {
+		return
+	}
+	for _, op := range ops {
+		if op.at.IsZero() {
+			continue
+		}
+		*g.traces = append(*g.traces, opTrace{At: op.at, Queue: ts[0].Sub(op.at), Acquire: ts[1].Sub(ts[0]),
+			Stmts: ts[2].Sub(ts[1]), Commit: ts[3].Sub(ts[2]), Flush: ts[4].Sub(ts[3]), Batch: len(ops)})
+	}
 }
 
 // appendAuditEventsSQL appends a run of chained events and moves the head

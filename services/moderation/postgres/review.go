@@ -24,7 +24,9 @@ type ReviewOptions struct {
 	MaxBatch int
 	// Writers is how many group-commit transactions may be in flight at
 	// once (one runs its statements while another appends and commits);
-	// 3 when zero.
+	// 2 when zero. A third made each transaction carry fewer requests and
+	// wait on the audit head for the others: more server CPU per request
+	// and a longer tail (BENCHMARKS.md).
 	Writers int
 	// WriteTimeout bounds one group-commit transaction; 30 seconds when zero.
 	WriteTimeout time.Duration
@@ -52,7 +54,7 @@ func NewReviews(pool *pgxpool.Pool, o ReviewOptions) *Reviews {
 		o.MaxBatch = 64
 	}
 	if o.Writers <= 0 {
-		o.Writers = 3
+		o.Writers = 2
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second
