@@ -352,3 +352,51 @@ func TestKubernetesManifestsMatchServiceConfiguration(t *testing.T) {
 		t.Fatalf("found %d containers in deploy/k8s, want ingest, review and migrate", seen)
 	}
 }
+
+// TestPostgresSettingsMatchLocalStack: docker-compose's postgres runs with
+// the server settings the local stack writes to vigil.conf
+// (deploy/local/postgres.sh), so that both run the database as measured.
+func TestPostgresSettingsMatchLocalStack(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "deploy/local/postgres.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)new=\$\(cat <<'CONF'\n(.*?)\nCONF\n`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("deploy/local/postgres.sh: no vigil.conf here-document")
+	}
+	local := map[string]string{}
+	for _, line := range strings.Split(string(m[1]), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("vigil.conf line %q is not name = value", line)
+		}
+		local[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), "'")
+	}
+	compose := map[string]string{}
+	cmd := loadCompose(t).Services["postgres"].Command
+	for i := 0; i < len(cmd); i++ {
+		if cmd[i] == "-c" && i+1 < len(cmd) {
+			k, v, _ := strings.Cut(cmd[i+1], "=")
+			compose[k] = v
+			i++
+		}
+	}
+	if len(local) == 0 {
+		t.Fatal("vigil.conf sets nothing")
+	}
+	for k, v := range local {
+		if compose[k] != v {
+			t.Errorf("%s: vigil.conf %q, docker-compose.yml %q", k, v, compose[k])
+		}
+	}
+	for k := range compose {
+		if _, ok := local[k]; !ok {
+			t.Errorf("docker-compose.yml sets %s, vigil.conf does not", k)
+		}
+	}
+}
