@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -269,7 +270,7 @@ func TestBenchKeywords(t *testing.T) {
 	c := corpus(t)
 	fmt.Printf("BENCH keywords_corpus_posts %d posts\n", len(c.posts))
 	fmt.Printf("BENCH keywords_corpus_bytes %d bytes\n", c.bytes)
-	for _, n := range []int{100, 10000, 100000} {
+	for _, n := range benchSizes(t) {
 		words := benchTerms(t, c.posts, n)
 		bytesW := make([][]byte, len(words))
 		for i, w := range words {
@@ -373,6 +374,41 @@ func TestBenchKeywords(t *testing.T) {
 			fmt.Printf("BENCH keywords_%s_%d_terms_vs_fastest_wall %.0f ns/post vs %s %.0f ns/post ratio %.2f\n", o.name, n, o.wallNsOp, best.name, best.wallNsOp, best.wallNsOp/o.wallNsOp)
 		}
 	}
+}
+
+// benchSizes is the term counts TestBenchKeywords runs: 100, 10,000 and
+// 100,000, or those listed in VIGIL_BENCH_SIZES (comma-separated) for a
+// short run of one size.
+func benchSizes(t testing.TB) []int {
+	env := os.Getenv("VIGIL_BENCH_SIZES")
+	if env == "" {
+		return []int{100, 10000, 100000}
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			t.Fatalf("VIGIL_BENCH_SIZES: bad size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func BenchmarkRaw100k(b *testing.B) {
+	c := corpus(b)
+	r, err := NewRaw(benchTerms(b, c.posts, 100000), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	perPost(c, func(s string) { sink += r.Count(s) })(b)
+}
+
+func BenchmarkFull100k(b *testing.B) {
+	c := corpus(b)
+	m := mustCompile(b, termsOf(benchTerms(b, c.posts, 100000)), Options{})
+	hits := make([]Hit, 0, 64)
+	perPost(c, func(s string) { hits = m.FindAll(s, hits[:0]); sink += len(hits) })(b)
 }
 
 func BenchmarkRaw100(b *testing.B) {

@@ -61,8 +61,11 @@
 // All terms of a Matcher go into one Aho-Corasick automaton, compiled into a
 // dense byte-class DFA (premultiplied state ids, match flag in the
 // transition word) so the inner loop is one table load per byte, with an
-// ASCII fast path for the normaliser. Above a memory budget the deepest
-// states fall back to sparse rows. Terms may opt into fuzzy matching
+// ASCII fast path for the normaliser. An automaton too large for its
+// memory budget keeps dense rows for its shallow states only; every
+// deeper state is a compact block (its edges, those inherited along its
+// failure chain, and its outputs) laid out depth-first, so that a step or
+// a candidate costs about one cache miss. Terms may opt into fuzzy matching
 // (Fuzzy: 1), which adds their deletion, adjacent-transposition and, for
 // long terms, substitution variants to the same automaton.
 package textmatch

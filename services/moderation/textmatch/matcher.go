@@ -48,10 +48,6 @@ type Matcher struct {
 	// its patterns, which at 100,000 terms (most word prefixes are terms)
 	// is most of the matching work.
 	anySubstring bool
-	// outs is d.outs with what resolve needs of each pattern inline:
-	// one sequential read per candidate, instead of d.outs and then pats
-	// at random for every hit.
-	outs []patInfo
 	// fast is fastLetters' view of the bytes: folded letter<<8 | automaton
 	// class for ASCII letters and digits, the separator kind (sepSoft,
 	// sepSpace, sepHard) for ASCII separators, fastLeet for leet symbols
@@ -63,7 +59,9 @@ type Matcher struct {
 	generalOnly bool
 }
 
-// patInfo is what resolve needs of a pattern (8 bytes).
+// patInfo is what resolve needs of a pattern (8 bytes, two words of a
+// sparse block): stored with each state's outputs, so that a candidate
+// reads them where it reads the state.
 type patInfo struct {
 	term      int32
 	runes     int16 // length in symbols, markers excluded
@@ -134,7 +132,7 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 	}
 	m := &Matcher{n: n, nterms: len(terms)}
 	pats := make([]string, 0, len(terms))
-	var infos []patInfo // per pattern; resolve reads them through m.outs
+	var infos []patInfo // per pattern; resolve reads them from the automaton's outputs
 	for i, t := range terms {
 		p, runes, err := n.termPattern(t.Text)
 		if err != nil {
@@ -168,7 +166,7 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 			}
 		}
 	}
-	d, err := buildDFA(pats, opts.DenseBudget, true)
+	d, err := buildDFA(pats, opts.DenseBudget, true, infos)
 	if err != nil {
 		return nil, fmt.Errorf("compiling %d terms: %w", len(terms), err)
 	}
@@ -191,11 +189,6 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 			m.leet[c] = e&0xFF<<8 | uint16(d.cls[byte(e)])
 		}
 	}
-	m.outs = make([]patInfo, len(d.outs))
-	for k, p := range d.outs {
-		m.outs[k] = infos[p]
-	}
-	d.outs = nil // m.outs replaces it; only outOff is read from here on
 	return m, nil
 }
 
@@ -206,7 +199,7 @@ func (m *Matcher) Normalizer() *Normalizer { return m.n }
 func (m *Matcher) Len() int { return m.nterms }
 
 // MemBytes is the approximate heap size of the compiled automaton.
-func (m *Matcher) MemBytes() int { return m.d.memBytes() + 8*len(m.outs) }
+func (m *Matcher) MemBytes() int { return m.d.memBytes() }
 
 // States is the number of automaton states.
 func (m *Matcher) States() int { return m.d.nStates }

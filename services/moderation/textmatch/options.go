@@ -28,8 +28,9 @@ type Options struct {
 	// for. Nil means DefaultLeet(); an empty non-nil map means none.
 	// Keys and values must be ASCII; values must be letters.
 	Leet map[rune]rune
-	// DenseBudget caps the bytes of the dense DFA table; states past it use
-	// slower sparse rows. Zero means 64 MiB.
+	// DenseBudget caps the bytes of the dense DFA table. Over it, only the
+	// shallow states (depth ≤ 3, the hot ones) keep dense rows and the rest
+	// are compact sparse blocks. Zero means 64 MiB.
 	DenseBudget int
 }
 

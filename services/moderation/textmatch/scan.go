@@ -197,6 +197,14 @@ func (sc *scanner) run() {
 			e := n.ascii[c]
 			kind, sym := uint8(e>>8), rune(e&0xFF)
 			if kind == kindWord {
+				if sc.pend|sc.pend2 != 0 && sc.fast && sc.sep == sepNone && sc.runLen <= 1 && sym != sc.prev {
+					// A candidate before a new letter: resolved as wordSym
+					// would, so the fast loop can take the letter. Else,
+					// at 100,000 terms where most word prefixes are
+					// candidates, the general path would keep every
+					// letter of the word.
+					sc.resolve(false)
+				}
 				if sc.sep == sepNone && sc.pend == 0 && sc.runLen <= 1 && !sc.rec && sc.d != nil {
 					if sc.fast {
 						i = sc.fastLetters(text, i)
@@ -306,8 +314,9 @@ func (sc *scanner) fastLetters(text string, i int) int {
 					// inside a word, and resolve would reject all of it.
 					continue
 				}
-				if n2 != 0 && n2 < 0x100 {
+				if n2 != 0 {
 					// An ASCII separator: resolved there if it is plain.
+					// Or the same letter: the end of its run decides.
 					sc.pend = s
 					continue
 				}
@@ -357,8 +366,10 @@ func (sc *scanner) fastLetters(text string, i int) int {
 				break // the general path feeds the marker
 			}
 			// A different letter follows: feed the run's marker now.
-			// A candidate it completes ends inside a word: dropped, as
-			// resolve would drop it (no substring terms, ASCII letter).
+			// A candidate it completes, or one pending before the run,
+			// ends inside a word: dropped, as resolve would drop it (no
+			// substring terms, ASCII letter).
+			sc.pend = 0
 			mk := sc.d.clsS
 			if sc.runLen == 2 {
 				mk = sc.d.clsD
@@ -844,10 +855,7 @@ func (sc *scanner) resolve(boundaryAfter bool) {
 	if !endOK && !m.anySubstring {
 		return
 	}
-	d := sc.d
-	si := d.index(st)
-	lo, hi := d.outOff[si], d.outOff[si+1]
-	outs := m.outs[lo:hi]
+	outs := sc.d.outputs(st)
 	for k := range outs {
 		p := &outs[k]
 		start := j - int32(p.runes) + 1

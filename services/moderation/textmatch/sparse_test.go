@@ -2,13 +2,15 @@ package textmatch
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
 // TestSparseRowsExact checks that states past the dense budget (sparse
-// rows merged along their failure chain) behave exactly like dense ones:
-// every tweet gives the same raw count and the same hits with a dense
-// automaton and with one whose budget leaves most states sparse.
+// blocks merged along their failure chain, outputs inline) behave exactly
+// like dense ones: every tweet gives the same raw count, raw hits and
+// hits with a dense automaton and with one whose budget leaves most
+// states sparse.
 func TestSparseRowsExact(t *testing.T) {
 	c := corpus(t)
 	words := benchTerms(t, c.posts, 5000)
@@ -27,10 +29,15 @@ func TestSparseRowsExact(t *testing.T) {
 			t.Fatalf("budget %d: every state dense", budget)
 		}
 		var a, b []Hit
+		var rd, rs []RawHit
 		total := 0
 		for _, p := range c.posts {
 			if x, y := dense.Count(p), sparse.Count(p); x != y {
 				t.Fatalf("budget %d, post %q: raw count %d dense, %d sparse", budget, p, x, y)
+			}
+			rd, rs = dense.FindAll(p, rd[:0]), sparse.FindAll(p, rs[:0])
+			if !slices.Equal(rd, rs) {
+				t.Fatalf("budget %d, post %q: raw hits\ndense  %v\nsparse %v", budget, p, rd, rs)
 			}
 			a = m.FindAll(p, a[:0])
 			b = ms.FindAll(p, b[:0])
