@@ -19,7 +19,10 @@
 //  2. StepNFKC: compatibility decomposition (NFKD, the decomposing half of
 //     NFKC): fullwidth, mathematical, circled, superscript letters and
 //     ligatures become plain letters. Matching works on decomposed text, so
-//     NFC, NFD, NFKC and NFKD inputs all normalise alike.
+//     NFC, NFD, NFKC and NFKD inputs all normalise alike. Kana are the
+//     exception: a voiced kana stays composed (ガ), and a kana followed by
+//     a voicing mark in any form (combining, spacing ゛, halfwidth ﾞ) is
+//     composed, so that a stretched "ジジジ" squeezes like a Latin run.
 //  3. StepDiacritics: combining marks of the Latin, Greek and Cyrillic
 //     diacritic blocks, Arabic harakat and Hebrew points are removed
 //     (é→e, ё→е). Marks that are letters in other scripts (Indic vowel
@@ -34,7 +37,10 @@
 //     (4→a, 3→e, 1→i, 0→o, 5→s, 7→t, 8→b, 9→g, @→a, $→s, !→i, |→l, +→t).
 //     Digits are always mapped; symbols only when a letter or digit follows
 //     (and "$" also at the end of a word), so "kill!" still ends a word
-//     while "sh!t" is "shit" and "infidel$" is "infidels".
+//     while "sh!t" is "shit" and "infidel$" is "infidels". A digit may have
+//     a second reading (Options.LeetAlt; by default '1' is also 'l'),
+//     taken where the first would double a letter: beside an 'i' or the
+//     same digit. "k1ll" is kill, and so are "ki11" and "ki1l".
 //  7. StepSqueeze: runs of one letter are squeezed, keeping whether the run
 //     had one, two, or three or more letters: a term's single letter matches
 //     a run of one or of three or more, its double letter a run of two or
@@ -66,6 +72,6 @@
 // deeper state is a compact block (its edges, those inherited along its
 // failure chain, and its outputs) laid out depth-first, so that a step or
 // a candidate costs about one cache miss. Terms may opt into fuzzy matching
-// (Fuzzy: 1), which adds their deletion, adjacent-transposition and, for
-// long terms, substitution variants to the same automaton.
+// (Fuzzy: 1), which adds their deletion, insertion, adjacent-transposition
+// and, for long terms, substitution variants to the same automaton.
 package textmatch

@@ -49,7 +49,7 @@ func FuzzFastLetters(f *testing.F) {
 		"a b c", "I h a t e you", "i hate", "don't kill", "k.i.l.l k..i", "hmm hmmm hmmmm", "b22o &#8220;",
 		"RT @user: kill!!", "kkk kk k", "x x x", "a.b a-b a_ b", "kill'kill", "ll.l kiil.l", "убить kill",
 		"死ねkill", "goo\u200bd", "ass\u0301", "a\tb\nc", "rt rt", "lo ol loool", "hate's", "h8 h8te",
-		"sh!t @ss infidel$ $$4", "a@ s$s !!x kill! k!ll", "RT @kill: @@a |+ +t", "ki$ $ x$"} {
+		"sh!t @ss infidel$ $$4", "ki11 k1ll 1i1 ki1l.l 11", "a@ s$s !!x kill! k!ll", "RT @kill: @@a |+ +t", "ki$ $ x$"} {
 		f.Add(s)
 	}
 	m := mustCompile(f, fastFuzzTerms, Options{})

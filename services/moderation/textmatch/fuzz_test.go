@@ -10,7 +10,7 @@ import (
 func FuzzFindAll(f *testing.F) {
 	for _, s := range []string{"", "kill", "k.i.l.l", "I h a t e you", "ｋｉｌｌ", "kіll", "k\u200bill",
 		"kiiiilll", "sh!t $$ !!!", "قتـــل", "死ね死ね", "attack   the", "\xff\xfe", "a\u0301\u0301b",
-		"ﷺ", "ß ẞ", "🇰🇮🇱🇱", "x $", "a b c d e f"} {
+		"ﷺ", "ß ẞ", "🇰🇮🇱🇱", "x $", "a b c d e f", "ki11 k1ll 1i1 111l", "ｶﾞ か゛ シ\u3099シ\u3099 ﾞ\u3099"} {
 		f.Add(s)
 	}
 	m := mustCompile(f, []Term{{Text: "kill"}, {Text: "attack the"}, {Text: "ass"}, {Text: "قتل"}, {Text: "死ね"},

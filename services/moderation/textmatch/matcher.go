@@ -15,8 +15,8 @@ type Term struct {
 	Substring bool
 	// Fuzzy is the edit distance tolerated: 0 (exact) or 1. Distance 1
 	// adds the term's adjacent transpositions (first letter kept) when it
-	// has at least FuzzyMinRunes runes, deletions from FuzzyDelRunes and
-	// substitutions from FuzzySubstRunes.
+	// has at least FuzzyMinRunes runes, deletions and insertions of a
+	// letter from FuzzyDelRunes and substitutions from FuzzySubstRunes.
 	Fuzzy int
 }
 
@@ -54,6 +54,10 @@ type Matcher struct {
 	// (their letter<<8 | class is in leet), zero for non-ASCII bytes.
 	fast [256]uint16
 	leet [128]uint16
+	// word is fastWord's view: the normaliser's ASCII table with the leet
+	// digits that have a second reading made hard separators, so that
+	// fastWord stops there and the general path reads them in context.
+	word [128]uint16
 	// generalOnly turns fastLetters off, for tests that compare it with
 	// the general path.
 	generalOnly bool
@@ -189,6 +193,12 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 			m.leet[c] = e&0xFF<<8 | uint16(d.cls[byte(e)])
 		}
 	}
+	m.word = n.ascii
+	for c, a := range n.alt {
+		if a != 0 {
+			m.fast[c], m.word[c] = 0, uint16(kindHard)<<8 // read by the general path
+		}
+	}
 	return m, nil
 }
 
@@ -215,7 +225,8 @@ func (m *Matcher) FindAll(text string, dst []Hit) []Hit {
 }
 
 // fuzzyVariants lists the distinct distance-1 variants of rs (deletions,
-// adjacent transpositions, and for long terms substitutions by a-z), never
+// adjacent transpositions, insertions of a-z after the first rune of a
+// word of ASCII letters, and for long terms substitutions by a-z), never
 // touching the first rune or a space.
 func fuzzyVariants(rs []rune) [][]rune {
 	if len(rs) < FuzzyMinRunes {
@@ -242,6 +253,9 @@ func fuzzyVariants(rs []rune) [][]rune {
 			v[i], v[i+1] = v[i+1], v[i]
 			add(v)
 		}
+		if len(rs) >= FuzzyDelRunes && rs[i-1] < utf8.RuneSelf && rs[i-1] != ' ' {
+			insertAll(rs, i, add)
+		}
 		if len(rs) >= FuzzySubstRunes && rs[i] < utf8.RuneSelf {
 			for c := 'a'; c <= 'z'; c++ {
 				if c != rs[i] {
@@ -252,5 +266,16 @@ func fuzzyVariants(rs []rune) [][]rune {
 			}
 		}
 	}
+	if n := len(rs); n >= FuzzyDelRunes && rs[n-1] < utf8.RuneSelf && rs[n-1] != ' ' {
+		insertAll(rs, n, add)
+	}
 	return out
+}
+
+// insertAll adds the variants of rs with a letter a-z inserted at i.
+func insertAll(rs []rune, i int, add func([]rune)) {
+	for c := 'a'; c <= 'z'; c++ {
+		v := make([]rune, 0, len(rs)+1)
+		add(append(append(append(v, rs[:i]...), c), rs[i:]...))
+	}
 }

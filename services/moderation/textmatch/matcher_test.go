@@ -37,6 +37,16 @@ func TestMatcherBoundaries(t *testing.T) {
 		{Term{Text: "kill", Substring: true}, "killer skills", []string{"kill", "kill"}},
 		{Term{Text: "kill"}, "KILL!", []string{"KILL"}},
 		{Term{Text: "kill"}, "k1ll", []string{"k1ll"}},
+		{Term{Text: "kill"}, "ki11 them", []string{"ki11"}},
+		{Term{Text: "kill"}, "KI1L", []string{"KI1L"}},
+		{Term{Text: "kill"}, "to ki11", []string{"ki11"}},
+		{Term{Text: "kill"}, "sk1ll ski11", nil},
+		{Term{Text: "sick"}, "s1ck", []string{"s1ck"}},
+		{Term{Text: "アジアの女"}, "アジジジジアの女", []string{"アジジジジアの女"}},
+		{Term{Text: "アジアの女"}, "ｱｼﾞｼﾞｼﾞｱの女", []string{"ｱｼﾞｼﾞｼﾞｱの女"}},
+		{Term{Text: "アジアの女"}, "アシ\u3099シ\u3099シ\u3099アの女", []string{"アシ\u3099シ\u3099シ\u3099アの女"}},
+		{Term{Text: "アジアの女"}, "アシアの女", nil},
+		{Term{Text: "ki11"}, "kill", []string{"kill"}},
 		{Term{Text: "kill"}, "k.i.l.l them", []string{"k.i.l.l"}},
 		{Term{Text: "kill"}, "k i l l them", []string{"k i l l"}},
 		{Term{Text: "kill"}, "kiiiiilllll", []string{"kiiiiilllll"}},
@@ -104,12 +114,14 @@ func TestMatcherWords(t *testing.T) {
 func TestFuzzy(t *testing.T) {
 	t.Parallel()
 	m := mustCompile(t, []Term{{Text: "hate", Fuzzy: 1}, {Text: "hatred", Fuzzy: 1}, {Text: "kill"}}, Options{})
-	for _, s := range []string{"I haet you", "so much hatrd", "hatred", "hayred"} {
+	for _, s := range []string{"I haet you", "so much hatrd", "hatred", "hayred", "hatrexd", "hatreds", "h.a.t.r.e.x.d"} {
 		if len(m.FindAll(s, nil)) == 0 {
 			t.Errorf("fuzzy: no hit in %q", s)
 		}
 	}
-	for _, s := range []string{"klil", "I have a hat", "ahte"} {
+	// Insertions need FuzzyDelRunes runes ("haste" is not "hate") and keep
+	// the first letter.
+	for _, s := range []string{"klil", "I have a hat", "ahte", "haste", "xhatred"} {
 		if h := m.FindAll(s, nil); len(h) != 0 {
 			t.Errorf("fuzzy: unexpected hit in %q: %+v", s, h)
 		}

@@ -38,7 +38,10 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepNFKC | StepDiacritics, "ǖ", "u"},
 		{StepNFKC | StepDiacritics, "ёж", "еж"},
 		{StepNFKC | StepDiacritics, "قَتَلَ", "قتل"},
-		{StepNFKC | StepDiacritics, "が", "か\u3099"}, // kana voicing kept
+		// Kana voicing kept, composed whatever form the text uses.
+		{StepNFKC | StepDiacritics, "が", "が"},
+		{StepNFKC, "か\u3099 か゛ ｶﾞ ﾊﾟ ウ\u3099 ヲ\u3099", "が が ガ パ ヴ ヺ"},
+		{StepNFKC, "ﾞか ん\u3099", "\u3099か ん\u3099"},
 		{StepDiacritics, "ki\u0301ll", "kill"},
 		{StepCaseFold, "KiLL", "kill"},
 		{StepCaseFold, "STRASSE Straße", "strasse strasse"},
@@ -55,6 +58,10 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepLeet, "sh!t @ss $hit", "shit ass shit"},
 		{StepLeet, "kill!", "kill"},
 		{StepLeet, "5h17", "shit"},
+		// '1' is 'l' beside an 'i' or another '1', 'i' elsewhere.
+		{StepLeet, "ki11 ki1l 1ick", "kill kill lick"},
+		{StepLeet, "k1ll s1ck musl1m", "kill sick muslim"},
+		{StepLeet, "a11ah he11 111", "allah hell lll"},
 		{StepSqueeze, "kiiiiillll", "kiiilll"},
 		{StepSqueeze, "kill kil", "kill kil"},
 		{StepSqueeze, "goooood", "goood"},
@@ -105,5 +112,18 @@ func TestCustomLeet(t *testing.T) {
 	}
 	if _, err := NewNormalizer(Options{Leet: map[rune]rune{'4': '9'}}); err == nil {
 		t.Error("want error for a non-letter leet value")
+	}
+	// No second reading for '1' without '1' in the table, or when
+	// switched off.
+	if got := n.String("ki11"); got != "ki11" {
+		t.Errorf("got %q", got)
+	}
+	if got := mustNorm(t, Options{LeetAlt: map[rune]rune{}}).String("ki11"); got != "kiii" {
+		t.Errorf("LeetAlt off: got %q", got)
+	}
+	for _, alt := range []map[rune]rune{{'2': 'z'}, {'1': '7'}, {'@': 'a'}} {
+		if _, err := NewNormalizer(Options{LeetAlt: alt}); err == nil {
+			t.Errorf("LeetAlt %q: want an error", alt)
+		}
 	}
 }

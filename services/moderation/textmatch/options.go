@@ -28,11 +28,20 @@ type Options struct {
 	// for. Nil means DefaultLeet(); an empty non-nil map means none.
 	// Keys and values must be ASCII; values must be letters.
 	Leet map[rune]rune
+	// LeetAlt gives a leet digit a second letter, read where the first
+	// would double a letter (see StepLeet in the package doc). Nil means
+	// DefaultLeetAlt(); an empty non-nil map means none. Keys must be
+	// digits of the Leet table.
+	LeetAlt map[rune]rune
 	// DenseBudget caps the bytes of the dense DFA table. Over it, only the
 	// shallow states (depth ≤ 3, the hot ones) keep dense rows and the rest
 	// are compact sparse blocks. Zero means 64 MiB.
 	DenseBudget int
 }
+
+// DefaultLeetAlt returns a new copy of the default second readings: '1'
+// is 'i' ("k1ll") but also 'l' ("ki11").
+func DefaultLeetAlt() map[rune]rune { return map[rune]rune{'1': 'l'} }
 
 func (o Options) has(s Step) bool { return o.Disable&s == 0 }
 

@@ -21,6 +21,8 @@ type Normalizer struct {
 	// ascii[b] is kind<<8 | symbol for ASCII byte b after every enabled
 	// step; for kindLeetSym the symbol is the letter it may stand for.
 	ascii [128]uint16
+	// alt[b] is the second letter of leet digit b (LeetAlt), or zero.
+	alt [128]uint8
 }
 
 // NewNormalizer checks opts and builds the per-byte tables. Returns an
@@ -62,7 +64,48 @@ func NewNormalizer(opts Options) (*Normalizer, error) {
 			}
 		}
 	}
+	alt := opts.LeetAlt
+	if alt == nil {
+		alt = DefaultLeetAlt()
+	}
+	if opts.has(StepLeet) {
+		for k, v := range alt {
+			if k < '0' || k > '9' || v >= 0x80 || !unicode.IsLetter(v) {
+				return nil, fmt.Errorf("second leet reading %q→%q: keys must be digits and values ASCII letters", k, v)
+			}
+			if _, ok := leet[k]; !ok {
+				if opts.LeetAlt == nil {
+					continue // the default, for a table without this digit
+				}
+				return nil, fmt.Errorf("second leet reading %q→%q: %q is not in the leet table", k, v, k)
+			}
+			if rune(n.ascii[k]&0xFF) == unicode.ToLower(v) {
+				continue
+			}
+			n.alt[k] = uint8(unicode.ToLower(v))
+		}
+	}
 	return n, nil
+}
+
+// leetAlt is the letter of leet digit text[i], which has a second reading:
+// the second where the first would make a double letter, that is beside
+// that letter or beside the same digit ("ki11" and "ki1l" are kill: "ii"
+// is rare in words, "ll" common), the first otherwise ("k1ll").
+func (n *Normalizer) leetAlt(text string, i int) rune {
+	c := text[i]
+	first := n.ascii[c] & 0xFF
+	near := func(j int) bool {
+		if j < 0 || j >= len(text) || text[j] >= utf8.RuneSelf {
+			return false
+		}
+		d := text[j]
+		return d == c || n.ascii[d]&0xFF == first && uint8(n.ascii[d]>>8) == kindWord && n.alt[d] == 0
+	}
+	if near(i-1) || near(i+1) {
+		return rune(n.alt[c])
+	}
+	return rune(first)
 }
 
 func containsByte(s string, c byte) bool {
@@ -197,6 +240,11 @@ func (sc *scanner) run() {
 			e := n.ascii[c]
 			kind, sym := uint8(e>>8), rune(e&0xFF)
 			if kind == kindWord {
+				if n.alt[c] != 0 {
+					sc.wordSym(n.leetAlt(text, i), i, i+1, 0)
+					i++
+					continue
+				}
 				if sc.pend|sc.pend2 != 0 && sc.fast && sc.sep == sepNone && sc.runLen <= 1 && sym != sc.prev {
 					// A candidate before a new letter: resolved as wordSym
 					// would, so the fast loop can take the letter. Else,
@@ -231,8 +279,7 @@ func (sc *scanner) run() {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
-		sc.slowRune(r, i, i+size)
-		i += size
+		i = sc.slowRune(r, i, i+size)
 	}
 	sc.finish()
 }
@@ -458,7 +505,7 @@ func (sc *scanner) fastWord(text string, i int) int {
 		limit = 0
 	}
 	base := unsafe.Pointer(unsafe.SliceData(trans))
-	asc := &sc.n.ascii
+	asc := &sc.m.word
 	s, nsym, prev, run, tok, word := sc.s, sc.nsym, sc.prev, sc.runLen, sc.tokLen, sc.word
 	squeeze := sc.squeeze
 	anySub := sc.m.anySubstring
@@ -572,27 +619,92 @@ func (sc *scanner) nextIsBoundary(i int) bool {
 	return true
 }
 
-// slowRune runs a non-ASCII rune through the pipeline.
-func (sc *scanner) slowRune(r rune, a, b int) {
+// slowRune runs a non-ASCII rune at text[a:b] through the pipeline and
+// returns where the next rune starts (past a kana voicing mark it took).
+func (sc *scanner) slowRune(r rune, a, b int) int {
 	o := sc.n.opts
 	if r == utf8.RuneError && b-a == 1 {
 		sc.sepChar(kindHard, a, b)
-		return
+		return b
 	}
 	if o.has(StepIgnorables) && isIgnorable(r) {
-		return
+		return b
 	}
 	if o.has(StepNFKC) {
-		if dec := norm.NFKD.PropertiesString(sc.text[a:b]).Decomposition(); dec != nil {
-			for len(dec) > 0 {
-				d, size := utf8.DecodeRune(dec)
-				dec = dec[size:]
-				sc.foldRune(d, a, b)
+		if isKana(r) {
+			// Voiced kana stay composed (ガ, not カ and a mark), so that a
+			// stretched "ガガガ" is a run of one letter; a base followed by
+			// a voicing mark in any form is composed to match.
+			r, b = sc.voiced(r, b)
+		} else if dec := norm.NFKD.PropertiesString(sc.text[a:b]).Decomposition(); dec != nil {
+			if d, size := utf8.DecodeRune(dec); size == len(dec) && isKana(d) {
+				r, b = sc.voiced(d, b) // halfwidth ｶ, perhaps with ﾞ
+			} else {
+				for len(dec) > 0 {
+					d, size := utf8.DecodeRune(dec)
+					dec = dec[size:]
+					sc.foldRune(d, a, b)
+				}
+				return b
 			}
-			return
 		}
 	}
 	sc.foldRune(r, a, b)
+	return b
+}
+
+// isKana reports hiragana and katakana letters (voicing marks excluded).
+func isKana(r rune) bool {
+	return r >= 0x3041 && r <= 0x3096 || r >= 0x309D && r <= 0x309F || r >= 0x30A1 && r <= 0x30FF
+}
+
+// voiced composes kana r with a voicing mark at text[b:] in any of its
+// forms (combining, spacing, halfwidth), returning the composed kana and
+// the end of the mark, or r and b when there is none or they do not
+// compose.
+func (sc *scanner) voiced(r rune, b int) (rune, int) {
+	if b >= len(sc.text) {
+		return r, b
+	}
+	m, size := utf8.DecodeRuneInString(sc.text[b:])
+	switch m {
+	case 0x3099, 0x309B, 0xFF9E:
+		m = 0x3099
+	case 0x309A, 0x309C, 0xFF9F:
+		m = 0x309A
+	default:
+		return r, b
+	}
+	if c := composeKana(r, m); c != 0 {
+		return c, b + size
+	}
+	return r, b
+}
+
+// composeKana is the canonical composition of kana r and combining mark m
+// (U+3099 or U+309A), or zero. Voiced kana sit one or two code points
+// after their base, except a few irregular ones; the candidate is checked
+// against its canonical decomposition.
+func composeKana(r, m rune) rune {
+	cands := [2]rune{r + 1, r + 2}
+	switch {
+	case r == 'う':
+		cands[0] = 'ゔ'
+	case r == 'ウ':
+		cands[0] = 'ヴ'
+	case r >= 'ワ' && r <= 'ヲ':
+		cands[0] = r + 'ヷ' - 'ワ'
+	}
+	var buf [2 * utf8.UTFMax]byte
+	want := utf8.AppendRune(utf8.AppendRune(buf[:0], r), m)
+	for _, c := range cands {
+		var cb [utf8.UTFMax]byte
+		n := utf8.EncodeRune(cb[:], c)
+		if dec := norm.NFD.Properties(cb[:n]).Decomposition(); string(dec) == string(want) {
+			return c
+		}
+	}
+	return 0
 }
 
 // foldRune applies the per-rune steps after decomposition.
