@@ -211,6 +211,10 @@ type scanner struct {
 
 	hits []Hit
 
+	// leetFrom and leetEnd: isWordStart's last walk over leet symbols,
+	// from leetFrom to the first other byte at leetEnd.
+	leetFrom, leetEnd int
+
 	rec     bool
 	markers bool // record run markers (term compilation) instead of letters
 	out     []byte
@@ -583,9 +587,17 @@ func (sc *scanner) fastWord(text string, i int) int {
 // isWordStart reports whether the rune at text[i:] is a letter or digit.
 // Leet symbols count when a word character follows them ("$$4").
 func (sc *scanner) isWordStart(i int) bool {
+	// Every symbol of a run of leet symbols asks about the same end: the
+	// walk is remembered, or "$$$…" would cost the square of its length.
+	if i >= sc.leetFrom && i <= sc.leetEnd && sc.leetEnd > 0 {
+		i = sc.leetEnd
+	} else {
+		sc.leetFrom = i
+	}
 	for i < len(sc.text) && sc.text[i] < utf8.RuneSelf && uint8(sc.n.ascii[sc.text[i]]>>8) == kindLeetSym {
 		i++
 	}
+	sc.leetEnd = i
 	if i == len(sc.text) {
 		return false
 	}
