@@ -29,10 +29,19 @@
 //     is probed at R/2 and every entry carries its partner chunk's 16 bits;
 //     d_a+d_b ≤ R is checked in the bucket and only ~1% of the candidates
 //     (at r = 31) read the 32-byte hash;
-//   - all buckets of a query are gathered first and touched in one loop
-//     of independent loads, so their cache misses overlap; a bucket is then
-//     scanned four entries per branch, and the rare 64-bit signatures that
-//     pass are found again in table 0 in batched rounds of misses;
+//   - all buckets of a query are gathered first, and their offsets, their
+//     buckets and the PDQ candidates' hashes are prefetched in tight
+//     assembly loops (amd64) so that all misses of a round are in flight
+//     together; elsewhere a loop of independent loads touches them;
+//   - with AVX2 (checked when the index is built; a pure-Go fallback gives
+//     identical results), 64-bit buckets are filtered by assembly kernels:
+//     eight signatures (or four table-0 hashes) per vector, XOR,
+//     nibble-table popcount, compare, the first 24 entries of a bucket
+//     whatever its length, so there is one predictable branch per bucket
+//     instead of mispredicted loop exits on every uneven bucket; without
+//     it a bucket is scanned four entries per branch. The rare 64-bit
+//     signatures that pass are found again in table 0 in batched rounds of
+//     misses;
 //   - a hash reached through several tables (or several queries of
 //     SearchMany) is reported once, by the first (table, query) pair that
 //     reaches it and is within r: no visited set, no per-query allocation.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 func linear64(hs []uint64, q uint64, r int) []Result {
@@ -64,34 +65,90 @@ func TestSearchMatchesLinearScan64(t *testing.T) {
 			}
 		}
 		for _, m := range []int{0, 3, 4, 5, 8} {
-			x, err := New64(hs[:n/2], nil, Options{Chunks: m})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids := make([]uint32, n-n/2)
-			for i := range ids {
-				ids[i] = uint32(n/2 + i)
-			}
-			x, err = x.Add64(hs[n/2:], ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if x.Len() != n {
-				t.Fatalf("Len %d want %d", x.Len(), n)
-			}
-			for range 30 {
-				var q uint64
-				if n > 0 && rng.IntN(2) == 0 {
-					q = near64(rng, hs[rng.IntN(n)], rng.IntN(14))
-				} else {
-					q = rng.Uint64()
+			for _, simd := range simdModes() {
+				x, err := New64(hs[:n/2], nil, Options{Chunks: m})
+				if err != nil {
+					t.Fatal(err)
 				}
-				for _, r := range []int{0, 1, 5, 8, 10, 12, 20} {
-					got := sorted(x.Search64(nil, q, r))
-					want := linear64(hs, q, r)
-					if !slices.Equal(got, want) {
-						t.Fatalf("n=%d m=%d r=%d: got %v want %v", n, m, r, got, want)
+				ids := make([]uint32, n-n/2)
+				for i := range ids {
+					ids[i] = uint32(n/2 + i)
+				}
+				x, err = x.Add64(hs[n/2:], ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if x.Len() != n {
+					t.Fatalf("Len %d want %d", x.Len(), n)
+				}
+				x.simd = simd
+				for range 30 {
+					var q uint64
+					if n > 0 && rng.IntN(2) == 0 {
+						q = near64(rng, hs[rng.IntN(n)], rng.IntN(14))
+					} else {
+						q = rng.Uint64()
 					}
+					for _, r := range []int{0, 1, 5, 8, 10, 12, 20} {
+						got := sorted(x.Search64(nil, q, r))
+						want := linear64(hs, q, r)
+						if !slices.Equal(got, want) {
+							t.Fatalf("n=%d m=%d r=%d simd=%v: got %v want %v", n, m, r, simd, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// simdModes lists the filter paths this machine can run: the pure-Go one
+// always, the AVX2 one where the CPU has it.
+func simdModes() []bool {
+	if haveAVX2() {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// TestSearchBigBuckets64 checks both filter paths where buckets are large
+// and uneven (0 to ~100 entries: the AVX2 kernel's first 24 entries, its
+// eight-at-a-time tail, and every length in between) and full of near
+// duplicates, so signatures pass at every position of a bucket.
+func TestSearchBigBuckets64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	const n = 60_000
+	var pool [4][]uint64
+	for c := range pool {
+		for range 1500 {
+			pool[c] = append(pool[c], rng.Uint64()&0xffff)
+		}
+	}
+	hs := make([]uint64, n)
+	for i := range hs {
+		switch {
+		case i > 0 && rng.IntN(3) == 0:
+			hs[i] = near64(rng, hs[rng.IntN(i)], rng.IntN(10))
+		case rng.IntN(4) == 0:
+			hs[i] = rng.Uint64()
+		default:
+			for c := range pool {
+				hs[i] |= pool[c][rng.IntN(len(pool[c]))] << (16 * c)
+			}
+		}
+	}
+	x, err := New64(hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		q := near64(rng, hs[rng.IntN(n)], rng.IntN(12))
+		for _, r := range []int{0, 3, 7, 8, 10} {
+			want := linear64(hs, q, r)
+			for _, simd := range simdModes() {
+				x.simd = simd
+				if got := sorted(x.Search64(nil, q, r)); !slices.Equal(got, want) {
+					t.Fatalf("r=%d simd=%v: got %d results want %d", r, simd, len(got), len(want))
 				}
 			}
 		}
@@ -358,4 +415,13 @@ func linearMany(n, nq int, d func(i, j int) int, r int) []Result {
 		}
 	}
 	return out
+}
+
+// TestRunLayout pins the fields of run that the assembly kernels read.
+func TestRunLayout(t *testing.T) {
+	var r run
+	got := [5]uintptr{unsafe.Offsetof(r.lo), unsafe.Offsetof(r.hi), unsafe.Offsetof(r.q), unsafe.Offsetof(r.d), unsafe.Sizeof(r)}
+	if got != [5]uintptr{0, 4, 13, 14, 16} {
+		t.Fatalf("run layout %v: update filter_amd64.s", got)
+	}
 }

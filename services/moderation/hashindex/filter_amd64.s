@@ -1,0 +1,446 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Popcount of each nibble, for VPSHUFB (one copy per 128-bit lane).
+DATA popLUT<>+0x00(SB)/8, $0x0302020102010100
+DATA popLUT<>+0x08(SB)/8, $0x0403030203020201
+DATA popLUT<>+0x10(SB)/8, $0x0302020102010100
+DATA popLUT<>+0x18(SB)/8, $0x0403030203020201
+GLOBL popLUT<>(SB), RODATA|NOPTR, $32
+
+// NEAR8 turns the eight dwords of V (signature XOR query) into all-ones
+// where their popcount is below Y1 (lim+1): nibble-LUT popcount per byte,
+// bytes summed to words, then words to dwords.
+#define NEAR8(V) \
+	VPSRLW     $4, V, Y5   \
+	VPAND      Y14, V, Y6  \
+	VPAND      Y14, Y5, Y5 \
+	VPSHUFB    Y6, Y15, Y6 \
+	VPSHUFB    Y5, Y15, Y5 \
+	VPADDB     Y5, Y6, V   \
+	VPMADDUBSW Y13, V, V   \
+	VPMADDWD   Y12, V, V   \
+	VPCMPGTD   V, Y1, V
+
+// func filterSigsAVX2(sig *uint32, runs *run, nruns int, qsig *uint32, radius int, out *uint32) int
+TEXT ·filterSigsAVX2(SB), NOSPLIT, $0-56
+	MOVQ sig+0(FP), SI
+	MOVQ runs+8(FP), DI
+	MOVQ nruns+16(FP), CX
+	MOVQ qsig+24(FP), R8
+	MOVQ radius+32(FP), R9
+	MOVQ out+40(FP), R10
+	XORQ BX, BX
+
+	VMOVDQU popLUT<>(SB), Y15
+	MOVL    $0x0f0f0f0f, AX
+	VMOVQ   AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL    $0x01010101, AX
+	VMOVQ   AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL    $0x00010001, AX
+	VMOVQ   AX, X12
+	VPBROADCASTD X12, Y12
+
+loop:
+	CMPQ BX, CX
+	JGE  done
+	MOVL 0(DI), AX         // lo
+	MOVL 4(DI), DX         // hi
+	SUBL AX, DX            // n = hi - lo
+	MOVBLZX 13(DI), R12    // query index
+	SHLQ $8, R12           // qsig rows are 64 uint32s
+	MOVL (R8)(R12*1), R13
+	VMOVQ R13, X0
+	VPBROADCASTD X0, Y0
+	MOVBLZX 14(DI), R13    // the bucket key's distance d
+	MOVQ R9, R12
+	SUBQ R13, R12
+	INCQ R12               // lim+1 = radius - d + 1
+	VMOVQ R12, X1
+	VPBROADCASTD X1, Y1
+	LEAQ (SI)(AX*4), R13   // &sig[lo]
+
+	// The first 24 entries, whatever n: one branch per bucket.
+	VPXOR 0(R13), Y0, Y2
+	VPXOR 32(R13), Y0, Y3
+	VPXOR 64(R13), Y0, Y4
+	NEAR8(Y2)
+	NEAR8(Y3)
+	NEAR8(Y4)
+	VMOVMSKPS Y2, AX
+	VMOVMSKPS Y3, R11
+	SHLL $8, R11
+	ORL  R11, AX
+	VMOVMSKPS Y4, R11
+	SHLL $16, R11
+	ORL  R11, AX
+	MOVL $24, R12
+	CMPL DX, R12
+	CMOVLLT DX, R12        // min(n, 24)
+	BZHIL R12, AX, AX      // drop the lanes past the bucket
+	TESTL AX, AX
+	JNZ  hit
+
+cont:
+	CMPL DX, $24
+	JGT  more
+
+next:
+	ADDQ $16, DI
+	INCQ BX
+	JMP  loop
+
+hit:
+	MOVL BX, 0(R10)
+	MOVL $0, 4(R10)
+	MOVL AX, 8(R10)
+	ADDQ $12, R10
+	JMP  cont
+
+more:
+	// Buckets of more than 24 entries (about 2%): eight at a time.
+	MOVL $24, R12
+
+moreloop:
+	CMPL R12, DX
+	JGE  next
+	VPXOR (R13)(R12*4), Y0, Y2
+	NEAR8(Y2)
+	VMOVMSKPS Y2, AX
+	MOVL DX, R11
+	SUBL R12, R11
+	CMPL R11, $8
+	JLE  clamped
+	MOVL $8, R11
+
+clamped:
+	BZHIL R11, AX, AX
+	TESTL AX, AX
+	JZ    skip
+	MOVL BX, 0(R10)
+	MOVL R12, 4(R10)
+	MOVL AX, 8(R10)
+	ADDQ $12, R10
+
+skip:
+	ADDL $8, R12
+	JMP  moreloop
+
+done:
+	MOVQ out+40(FP), AX
+	SUBQ AX, R10
+	SHRQ $2, R10
+	MOVQ R10, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL leaf+0(FP), AX
+	MOVL sub+4(FP), CX
+	CPUID
+	MOVL AX, a+8(FP)
+	MOVL BX, b+12(FP)
+	MOVL CX, c+16(FP)
+	MOVL DX, d+20(FP)
+	RET
+
+// func xgetbv0() uint32
+TEXT ·xgetbv0(SB), NOSPLIT, $0-4
+	MOVL $0, CX
+	XGETBV
+	MOVL AX, ret+0(FP)
+	RET
+
+// func prefetchRuns(base *uint32, runs *run, nruns int, shift int)
+TEXT ·prefetchRuns(SB), NOSPLIT, $0-32
+	MOVQ base+0(FP), SI
+	MOVQ runs+8(FP), DI
+	MOVQ nruns+16(FP), CX
+	MOVQ shift+24(FP), R8
+	TESTQ CX, CX
+	JEQ  pdone
+	CMPQ R8, $3
+	JEQ  p64
+	CMPQ R8, $1
+	JEQ  p16
+
+p32:
+	MOVL 0(DI), AX
+	MOVL 4(DI), DX
+	PREFETCHT0 (SI)(AX*4)
+	PREFETCHT0 -4(SI)(DX*4)
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  p32
+	RET
+
+p64:
+	MOVL 0(DI), AX
+	MOVL 4(DI), DX
+	PREFETCHT0 (SI)(AX*8)
+	PREFETCHT0 64(SI)(AX*8)
+	PREFETCHT0 -8(SI)(DX*8)
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  p64
+
+pdone:
+	RET
+
+p16:
+	MOVL 0(DI), AX
+	MOVL 4(DI), DX
+	PREFETCHT0 (SI)(AX*2)
+	PREFETCHT0 -2(SI)(DX*2)
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  p16
+	RET
+
+// func prefetchKeys(off *uint32, keys *uint32, n int)
+TEXT ·prefetchKeys(SB), NOSPLIT, $0-24
+	MOVQ off+0(FP), SI
+	MOVQ keys+8(FP), DI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JEQ  kdone
+
+kloop:
+	MOVL (DI), AX
+	PREFETCHT0 (SI)(AX*4)
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  kloop
+
+kdone:
+	RET
+
+// func prefetchHashes(data *uint64, pos *uint32, n int)
+TEXT ·prefetchHashes(SB), NOSPLIT, $0-24
+	MOVQ data+0(FP), SI
+	MOVQ pos+8(FP), DI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JEQ  hdone
+
+hloop:
+	MOVL (DI), AX
+	SHLQ $5, AX
+	PREFETCHT0 (SI)(AX*1)
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  hloop
+
+hdone:
+	RET
+
+// NEAR4 is NEAR8 for the four qwords of V (hash XOR query), below Y1
+// (radius+1 in each qword); Y11 is zero.
+#define NEAR4(V) \
+	VPSRLW     $4, V, Y5   \
+	VPAND      Y14, V, Y6  \
+	VPAND      Y14, Y5, Y5 \
+	VPSHUFB    Y6, Y15, Y6 \
+	VPSHUFB    Y5, Y15, Y5 \
+	VPADDB     Y5, Y6, V   \
+	VPSADBW    Y11, V, V   \
+	VPCMPGTQ   V, Y1, V
+
+// func filterHashesAVX2(data *uint64, runs *run, nruns int, qs *uint64, radius int, out *uint32) int
+TEXT ·filterHashesAVX2(SB), NOSPLIT, $0-56
+	MOVQ data+0(FP), SI
+	MOVQ runs+8(FP), DI
+	MOVQ nruns+16(FP), CX
+	MOVQ qs+24(FP), R8
+	MOVQ radius+32(FP), R9
+	MOVQ out+40(FP), R10
+	XORQ BX, BX
+
+	VMOVDQU popLUT<>(SB), Y15
+	MOVL    $0x0f0f0f0f, AX
+	VMOVQ   AX, X14
+	VPBROADCASTD X14, Y14
+	VPXOR   Y11, Y11, Y11
+	INCQ    R9
+	VMOVQ   R9, X1
+	VPBROADCASTQ X1, Y1      // radius+1
+
+zloop:
+	CMPQ BX, CX
+	JGE  zdone
+	MOVL 0(DI), AX           // lo
+	MOVL 4(DI), DX           // hi
+	SUBL AX, DX              // n
+	MOVBLZX 13(DI), R12      // query index
+	MOVQ (R8)(R12*8), R13
+	VMOVQ R13, X0
+	VPBROADCASTQ X0, Y0
+	LEAQ (SI)(AX*8), R13     // &data[lo]
+
+	// The first 24 hashes, whatever n.
+	VPXOR 0(R13), Y0, Y2
+	VPXOR 32(R13), Y0, Y3
+	VPXOR 64(R13), Y0, Y4
+	NEAR4(Y2)
+	NEAR4(Y3)
+	NEAR4(Y4)
+	VMOVMSKPD Y2, AX
+	VMOVMSKPD Y3, R11
+	SHLL $4, R11
+	ORL  R11, AX
+	VMOVMSKPD Y4, R11
+	SHLL $8, R11
+	ORL  R11, AX
+	VPXOR 96(R13), Y0, Y2
+	VPXOR 128(R13), Y0, Y3
+	VPXOR 160(R13), Y0, Y4
+	NEAR4(Y2)
+	NEAR4(Y3)
+	NEAR4(Y4)
+	VMOVMSKPD Y2, R11
+	SHLL $12, R11
+	ORL  R11, AX
+	VMOVMSKPD Y3, R11
+	SHLL $16, R11
+	ORL  R11, AX
+	VMOVMSKPD Y4, R11
+	SHLL $20, R11
+	ORL  R11, AX
+	MOVL $24, R12
+	CMPL DX, R12
+	CMOVLLT DX, R12
+	BZHIL R12, AX, AX
+	TESTL AX, AX
+	JNZ  zhit
+
+zcont:
+	CMPL DX, $24
+	JGT  zmore
+
+znext:
+	ADDQ $16, DI
+	INCQ BX
+	JMP  zloop
+
+zhit:
+	MOVL BX, 0(R10)
+	MOVL $0, 4(R10)
+	MOVL AX, 8(R10)
+	ADDQ $12, R10
+	JMP  zcont
+
+zmore:
+	MOVL $24, R12
+
+zmoreloop:
+	CMPL R12, DX
+	JGE  znext
+	VPXOR (R13)(R12*8), Y0, Y2
+	NEAR4(Y2)
+	VMOVMSKPD Y2, AX
+	MOVL DX, R11
+	SUBL R12, R11
+	CMPL R11, $4
+	JLE  zclamped
+	MOVL $4, R11
+
+zclamped:
+	BZHIL R11, AX, AX
+	TESTL AX, AX
+	JZ    zskip
+	MOVL BX, 0(R10)
+	MOVL R12, 4(R10)
+	MOVL AX, 8(R10)
+	ADDQ $12, R10
+
+zskip:
+	ADDL $4, R12
+	JMP  zmoreloop
+
+zdone:
+	MOVQ out+40(FP), AX
+	SUBQ AX, R10
+	SHRQ $2, R10
+	MOVQ R10, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func gatherRuns(off *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, base unsafe.Pointer, shift int) (n int, entries int)
+TEXT ·gatherRuns(SB), NOSPLIT, $0-72
+	MOVQ off+0(FP), SI
+	MOVQ keys+8(FP), DI
+	MOVQ nk+16(FP), CX
+	MOVL qk+24(FP), R8
+	MOVL tq+28(FP), R9
+	MOVQ runs+32(FP), R10
+	MOVQ base+40(FP), R11
+	MOVQ shift+48(FP), R12
+	MOVQ R10, BX            // first run
+	XORQ R13, R13           // entries
+	TESTQ CX, CX
+	JEQ  gdone
+	CMPQ R12, $3
+	JEQ  g64
+
+g32:
+	MOVL (DI), AX           // key
+	MOVL (SI)(AX*4), DX     // lo
+	MOVL 4(SI)(AX*4), R12   // hi
+	CMPL DX, R12
+	JAE  g32skip
+	PREFETCHT0 (R11)(DX*4)
+	PREFETCHT0 -4(R11)(R12*4)
+	MOVL DX, 0(R10)
+	MOVL R12, 4(R10)
+	MOVL AX, 8(R10)
+	SUBL DX, R12
+	ADDQ R12, R13
+	XORL R8, AX
+	POPCNTL AX, AX
+	SHLL $16, AX
+	ORL  R9, AX
+	MOVL AX, 12(R10)        // t, q, d, 0
+	ADDQ $16, R10
+
+g32skip:
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  g32
+	JMP  gdone
+
+g64:
+	MOVL (DI), AX
+	MOVL (SI)(AX*4), DX
+	MOVL 4(SI)(AX*4), R12
+	CMPL DX, R12
+	JAE  g64skip
+	PREFETCHT0 (R11)(DX*8)
+	PREFETCHT0 64(R11)(DX*8)
+	PREFETCHT0 -8(R11)(R12*8)
+	MOVL DX, 0(R10)
+	MOVL R12, 4(R10)
+	MOVL AX, 8(R10)
+	SUBL DX, R12
+	ADDQ R12, R13
+	XORL R8, AX
+	POPCNTL AX, AX
+	SHLL $16, AX
+	ORL  R9, AX
+	MOVL AX, 12(R10)
+	ADDQ $16, R10
+
+g64skip:
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  g64
+
+gdone:
+	SUBQ BX, R10
+	SHRQ $4, R10
+	MOVQ R10, n+56(FP)
+	MOVQ R13, entries+64(FP)
+	RET
