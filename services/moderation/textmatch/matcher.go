@@ -51,7 +51,8 @@ type Matcher struct {
 	// fast is fastLetters' view of the bytes: folded letter<<8 | automaton
 	// class for ASCII letters and digits, the separator kind (sepSoft,
 	// sepSpace, sepHard) for ASCII separators, fastLeet for leet symbols
-	// (their letter<<8 | class is in leet), zero for non-ASCII bytes.
+	// (their letter<<8 | class is in leet), fastAlt for leet digits with a
+	// second reading, zero for non-ASCII bytes.
 	fast [256]uint16
 	leet [128]uint16
 	// word is fastWord's view: the normaliser's ASCII table with the leet
@@ -196,7 +197,9 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 	m.word = n.ascii
 	for c, a := range n.alt {
 		if a != 0 {
-			m.fast[c], m.word[c] = 0, uint16(kindHard)<<8 // read by the general path
+			// Read in context: by fastLetters' own branch, by the general
+			// path where fastWord stops.
+			m.fast[c], m.word[c] = fastAlt, uint16(kindHard)<<8
 		}
 	}
 	return m, nil

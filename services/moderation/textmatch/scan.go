@@ -94,18 +94,17 @@ func NewNormalizer(opts Options) (*Normalizer, error) {
 // is rare in words, "ll" common), the first otherwise ("k1ll").
 func (n *Normalizer) leetAlt(text string, i int) rune {
 	c := text[i]
-	first := n.ascii[c] & 0xFF
-	near := func(j int) bool {
-		if j < 0 || j >= len(text) || text[j] >= utf8.RuneSelf {
-			return false
-		}
-		d := text[j]
-		return d == c || n.ascii[d]&0xFF == first && uint8(n.ascii[d]>>8) == kindWord && n.alt[d] == 0
-	}
-	if near(i-1) || near(i+1) {
+	first := n.ascii[c]
+	if i > 0 && n.doubles(text[i-1], c, first) || i+1 < len(text) && n.doubles(text[i+1], c, first) {
 		return rune(n.alt[c])
 	}
-	return rune(first)
+	return rune(first & 0xFF)
+}
+
+// doubles reports whether byte d beside leet digit c (ASCII table entry
+// e) is c itself or a letter equal to c's first reading.
+func (n *Normalizer) doubles(d, c byte, e uint16) bool {
+	return d == c || d < utf8.RuneSelf && n.ascii[d] == e && n.alt[d] == 0
 }
 
 func containsByte(s string, c byte) bool {
@@ -288,8 +287,12 @@ func (sc *scanner) run() {
 	sc.finish()
 }
 
-// fastLeet marks leet symbols in Matcher.fast (above the separator kinds).
-const fastLeet = uint16(sepHard) + 1
+// fastLeet marks leet symbols in Matcher.fast (above the separator kinds),
+// fastAlt leet digits with a second reading.
+const (
+	fastLeet = uint16(sepHard) + 1
+	fastAlt  = fastLeet + 1
+)
 
 // fastLetters is the scan loop for plain ASCII text when no term is a
 // substring term and squeezing is on (fastWord serves the others). Its
@@ -396,6 +399,21 @@ func (sc *scanner) fastLetters(text string, i int) int {
 			// a word: dropped.
 			le := sc.m.leet[text[i]]
 			if le&0xFF00 == prev || !(i+1 < len(text) && tab[text[i+1]] >= 0x100 || text[i] == '$') {
+				break
+			}
+			s = sc.d.next(s, uint8(le))
+			prev = le & 0xFF00
+			sc.pend = 0
+			i++
+			continue // a candidate is handled after the letter loop
+		}
+		if e == fastAlt {
+			// A leet digit with a second reading ("ki11"), read in context
+			// as the general path reads it; a run is left to it. A
+			// candidate before it ends inside a word: dropped.
+			r := sc.n.leetAlt(text, i)
+			le := uint16(r)<<8 | uint16(sc.d.cls[byte(r)])
+			if le&0xFF00 == prev {
 				break
 			}
 			s = sc.d.next(s, uint8(le))
