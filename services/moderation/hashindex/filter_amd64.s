@@ -9,16 +9,21 @@ DATA popLUT<>+0x10(SB)/8, $0x0302020102010100
 DATA popLUT<>+0x18(SB)/8, $0x0403030203020201
 GLOBL popLUT<>(SB), RODATA|NOPTR, $32
 
-// NEAR8 turns the eight dwords of V (signature XOR query) into all-ones
-// where their popcount is below Y1 (lim+1): nibble-LUT popcount per byte,
-// bytes summed to words, then words to dwords.
-#define NEAR8(V) \
+// BYTEPOP replaces each byte of V by its popcount: a nibble lookup in the
+// table in Y15 (Y14: 0x0f in every byte; clobbers Y5, Y6).
+#define BYTEPOP(V) \
 	VPSRLW     $4, V, Y5   \
 	VPAND      Y14, V, Y6  \
 	VPAND      Y14, Y5, Y5 \
 	VPSHUFB    Y6, Y15, Y6 \
 	VPSHUFB    Y5, Y15, Y5 \
-	VPADDB     Y5, Y6, V   \
+	VPADDB     Y5, Y6, V
+
+// NEAR8 turns the eight dwords of V (signature XOR query) into all-ones
+// where their popcount is below Y1 (lim+1): popcount per byte, bytes
+// summed to words, then words to dwords.
+#define NEAR8(V) \
+	BYTEPOP(V)             \
 	VPMADDUBSW Y13, V, V   \
 	VPMADDWD   Y12, V, V   \
 	VPCMPGTD   V, Y1, V
@@ -241,12 +246,7 @@ hdone:
 // NEAR4 is NEAR8 for the four qwords of V (hash XOR query), below Y1
 // (radius+1 in each qword); Y11 is zero.
 #define NEAR4(V) \
-	VPSRLW     $4, V, Y5   \
-	VPAND      Y14, V, Y6  \
-	VPAND      Y14, Y5, Y5 \
-	VPSHUFB    Y6, Y15, Y6 \
-	VPSHUFB    Y5, Y15, Y5 \
-	VPADDB     Y5, Y6, V   \
+	BYTEPOP(V)             \
 	VPSADBW    Y11, V, V   \
 	VPCMPGTQ   V, Y1, V
 

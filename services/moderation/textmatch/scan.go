@@ -392,27 +392,23 @@ func (sc *scanner) fastLetters(text string, i int) int {
 			i++
 			continue
 		}
-		if e == fastLeet {
+		if e == fastLeet || e == fastAlt {
 			// A leet symbol the general path reads as a letter: before a
 			// letter ("sh!t", "@ss"), or a '$' ending a word ("infidel$",
-			// right after a letter here). A candidate before it ends inside
-			// a word: dropped.
-			le := sc.m.leet[text[i]]
-			if le&0xFF00 == prev || !(i+1 < len(text) && tab[text[i+1]] >= 0x100 || text[i] == '$') {
-				break
+			// right after a letter here); or a leet digit with a second
+			// reading ("ki11"), read in context as the general path reads
+			// it. A run is left to the general path. A candidate before
+			// it ends inside a word: dropped.
+			var le uint16
+			if e == fastLeet {
+				le = sc.m.leet[text[i]]
+				if !(i+1 < len(text) && tab[text[i+1]] >= 0x100 || text[i] == '$') {
+					break
+				}
+			} else {
+				r := sc.n.leetAlt(text, i)
+				le = uint16(r)<<8 | uint16(sc.d.cls[byte(r)])
 			}
-			s = sc.d.next(s, uint8(le))
-			prev = le & 0xFF00
-			sc.pend = 0
-			i++
-			continue // a candidate is handled after the letter loop
-		}
-		if e == fastAlt {
-			// A leet digit with a second reading ("ki11"), read in context
-			// as the general path reads it; a run is left to it. A
-			// candidate before it ends inside a word: dropped.
-			r := sc.n.leetAlt(text, i)
-			le := uint16(r)<<8 | uint16(sc.d.cls[byte(r)])
 			if le&0xFF00 == prev {
 				break
 			}
