@@ -19,7 +19,7 @@ const maxSpans = 32
 func (s *Set) Match(text, lang string, dst []moderation.Match) []moderation.Match {
 	c := s.c
 	sc := c.pool.Get().(*scratch)
-	sc.hits, sc.cand = sc.hits[:0], sc.cand[:0]
+	sc.hits, sc.cand, sc.exGroup = sc.hits[:0], sc.cand[:0], -1
 	if c.m != nil {
 		sc.hits = c.m.FindAll(text, sc.hits)
 	}
@@ -38,11 +38,7 @@ func (s *Set) Match(text, lang string, dst []moderation.Match) []moderation.Matc
 		}
 	}
 	// Rule order is file order: keep verdicts deterministic.
-	for i := 1; i < len(sc.cand); i++ {
-		for j := i; j > 0 && sc.cand[j] < sc.cand[j-1]; j-- {
-			sc.cand[j], sc.cand[j-1] = sc.cand[j-1], sc.cand[j]
-		}
-	}
+	slices.Sort(sc.cand)
 	primary := lang
 	if i := strings.IndexAny(lang, "-_"); i >= 0 {
 		primary = lang[:i]
@@ -85,11 +81,12 @@ func langOK(langs []string, primary string) bool {
 
 // sortedSpans copies spans sorted, without duplicates, at most maxSpans.
 func sortedSpans(in []moderation.Span) []moderation.Span {
-	for i := 1; i < len(in); i++ {
-		for j := i; j > 0 && (in[j].Start < in[j-1].Start || in[j].Start == in[j-1].Start && in[j].End < in[j-1].End); j-- {
-			in[j], in[j-1] = in[j-1], in[j]
+	slices.SortFunc(in, func(a, b moderation.Span) int {
+		if a.Start != b.Start {
+			return a.Start - b.Start
 		}
-	}
+		return a.End - b.End
+	})
 	out := make([]moderation.Span, 0, min(len(in), maxSpans))
 	for i, sp := range in {
 		if i > 0 && sp == in[i-1] {
@@ -112,18 +109,35 @@ func (c *compiled) inGroup(h *textmatch.Hit, g int32) bool {
 	return false
 }
 
-// excepted reports whether an exception of r covers hit h.
-func (c *compiled) excepted(h *textmatch.Hit, r *rule, hits []textmatch.Hit) bool {
+// excepted reports whether an exception hit of r covers hit h. The
+// exception hits are gathered once per exception group, sorted by start with the
+// running maximum of their ends: a covering one exists when the latest
+// end among those starting at or before h reaches h's end. A post full of
+// terms and exceptions costs n log n, not n².
+func (c *compiled) excepted(h *textmatch.Hit, r *rule, sc *scratch) bool {
 	if r.exGroup < 0 {
 		return false
 	}
-	for i := range hits {
-		e := &hits[i]
-		if e.Start <= h.Start && h.End <= e.End && c.inGroup(e, r.exGroup) {
-			return true
+	if sc.exGroup != r.exGroup {
+		sc.exGroup = r.exGroup
+		sc.exIdx = sc.exIdx[:0]
+		for i := range sc.hits {
+			if c.inGroup(&sc.hits[i], r.exGroup) {
+				sc.exIdx = append(sc.exIdx, int32(i))
+			}
+		}
+		slices.SortFunc(sc.exIdx, func(a, b int32) int { return int(sc.hits[a].Start - sc.hits[b].Start) })
+		sc.exStart, sc.exEnd = sc.exStart[:0], sc.exEnd[:0]
+		var end int32 = -1
+		for _, i := range sc.exIdx {
+			end = max(end, sc.hits[i].End)
+			sc.exStart = append(sc.exStart, sc.hits[i].Start)
+			sc.exEnd = append(sc.exEnd, end)
 		}
 	}
-	return false
+	// The last exception starting at or before h.
+	k, _ := slices.BinarySearch(sc.exStart, h.Start+1)
+	return k > 0 && sc.exEnd[k-1] >= h.End
 }
 
 // eval reports whether cond holds, appending the spans that made it hold.
@@ -133,7 +147,7 @@ func (c *compiled) eval(n *cond, r *rule, text string, sc *scratch) bool {
 		mark, cnt := len(sc.spans), 0
 		for i := range sc.hits {
 			h := &sc.hits[i]
-			if c.inGroup(h, n.group) && !c.excepted(h, r, sc.hits) {
+			if c.inGroup(h, n.group) && !c.excepted(h, r, sc) {
 				cnt++
 				sc.spans = append(sc.spans, moderation.Span{Start: int(h.Start), End: int(h.End)})
 			}
@@ -204,26 +218,42 @@ func (c *compiled) eval(n *cond, r *rule, text string, sc *scratch) bool {
 // a hit of some group, which is the window's earliest word; a hit serves
 // one group only, so near: [kill, kill] needs two occurrences.
 func (c *compiled) evalNear(n *cond, r *rule, sc *scratch) bool {
+	// The eligible hits, by word: each window's candidates are then one
+	// range found by binary search, not a pass over every hit (a spam
+	// wall of terms would cost the square of its hits).
+	sc.near = sc.near[:0]
+	for i := range sc.hits {
+		if h := &sc.hits[i]; c.inAnyGroup(h, n.nearGroups) && !c.excepted(h, r, sc) {
+			sc.near = append(sc.near, int32(i))
+		}
+	}
+	slices.SortStableFunc(sc.near, func(a, b int32) int { return int(sc.hits[a].Word - sc.hits[b].Word) })
+	byWord := func(w int32) int {
+		k, _ := slices.BinarySearchFunc(sc.near, w, func(i, w int32) int { return int(sc.hits[i].Word - w) })
+		return k
+	}
 	for i := range sc.hits {
 		a := &sc.hits[i]
-		if !c.inAnyGroup(a, n.nearGroups) || c.excepted(a, r, sc.hits) {
+		if !c.inAnyGroup(a, n.nearGroups) || c.excepted(a, r, sc) {
 			continue
 		}
 		lo, hi := a.Word, a.Word+int32(n.within)
+		from, to := byWord(lo), byWord(hi+1)
 		mark := len(sc.spans)
 		sc.chosen = sc.chosen[:0]
 		all := true
 		for _, g := range n.nearGroups {
 			found := -1
-			// The anchor first, so that it is always one of the chosen hits.
 			if !slices.Contains(sc.chosen, int32(i)) && c.inGroup(a, g) {
+				// The anchor first, so that it is always one of the
+				// chosen hits.
 				found = i
-			}
-			for j := 0; found < 0 && j < len(sc.hits); j++ {
-				b := &sc.hits[j]
-				if b.Word >= lo && b.Word <= hi && !slices.Contains(sc.chosen, int32(j)) &&
-					c.inGroup(b, g) && !c.excepted(b, r, sc.hits) {
-					found = j
+			} else {
+				// Else the window's first hit (in text order) of the group.
+				for _, j := range sc.near[from:to] {
+					if (found < 0 || int(j) < found) && !slices.Contains(sc.chosen, j) && c.inGroup(&sc.hits[j], g) {
+						found = int(j)
+					}
 				}
 			}
 			if found < 0 {

@@ -27,6 +27,10 @@ type termRef struct {
 
 type opKind uint8
 
+// MaxWithin is the widest near window, in words: wider is not "near", and
+// a window's cost grows with the hits inside it.
+const MaxWithin = 1000
+
 const (
 	opAny opKind = iota + 1
 	opAll
@@ -481,8 +485,8 @@ func (p *parser) cond(n *yaml.Node) *cond {
 		if c.op != opNear {
 			p.errorf(withinNode, "within applies to near only")
 		} else if v, ok := p.integer(withinNode, "within"); ok {
-			if v < 1 {
-				p.errorf(withinNode, "within must be at least 1 word")
+			if v < 1 || v > MaxWithin {
+				p.errorf(withinNode, "within must be between 1 and %d words", MaxWithin)
 			} else {
 				c.within = v
 			}

@@ -80,6 +80,14 @@ type scratch struct {
 	seen   []bool // per rule
 	cand   []int32
 	chosen []int32 // evalNear: hits chosen for the groups of one window
+	// The hits of one exception group, as intervals sorted by start with
+	// the running maximum of their ends (excepted).
+	exGroup int32 // group exStart and exEnd hold; -1 none
+	exStart []int32
+	exEnd   []int32
+	exIdx   []int32 // sort scratch
+	// near: the indices of the hits eligible for a near window, by word.
+	near []int32
 }
 
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, sorted
