@@ -94,15 +94,98 @@ func DecodePost(b []byte) (Post, error) {
 // decodeStrict decodes b into p with encoding/json, refusing unknown fields
 // and anything but whitespace after the object.
 func decodeStrict(b []byte, p *Post) error {
+	var sp strictPost
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil {
+	if err := dec.Decode(&sp); err != nil {
 		return err
 	}
 	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
 		return errors.New("data after the top-level value")
 	}
+	*p = sp.post()
 	return nil
+}
+
+// strictPost is Post as encoding/json decodes it, except for the media
+// array, which is counted before it is decoded: each element costs a
+// 72-byte Media for as little as two bytes of input ("{}," or "1,"), so a
+// 16 MiB message of them made 1 GiB of garbage per decode, more than once
+// per message on the slow path.
+type strictPost struct {
+	V         int       `json:"v"`
+	ID        string    `json:"id"`
+	Platform  string    `json:"platform"`
+	Author    Author    `json:"author"`
+	Text      string    `json:"text"`
+	Lang      string    `json:"lang,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	URL       string    `json:"url,omitempty"`
+	Media     mediaList `json:"media,omitempty"`
+}
+
+func (sp *strictPost) post() Post {
+	return Post{V: sp.V, ID: sp.ID, Platform: sp.Platform, Author: sp.Author, Text: sp.Text, Lang: sp.Lang,
+		CreatedAt: sp.CreatedAt, URL: sp.URL, Media: []Media(sp.Media)}
+}
+
+// mediaList decodes a media array of at most MaxMediaItems elements as
+// encoding/json decodes a []Media, and refuses a longer one with
+// *tooManyMedia before decoding any element.
+type mediaList []Media
+
+// tooManyMedia is mediaList's error: the array has n elements.
+type tooManyMedia struct{ n int }
+
+func (e *tooManyMedia) Error() string {
+	return fmt.Sprintf("%d media items, limit %d", e.n, MaxMediaItems)
+}
+
+func (l *mediaList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = nil // as encoding/json does for a slice
+		return nil
+	}
+	if n := arrayLen(b); n > MaxMediaItems {
+		return &tooManyMedia{n}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode((*[]Media)(l))
+}
+
+// arrayLen counts the elements of b, one valid JSON value (encoding/json
+// has checked it before calling an Unmarshaler), when it is an array.
+func arrayLen(b []byte) int {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' {
+		return 0
+	}
+	if len(bytes.TrimSpace(b[1:len(b)-1])) == 0 {
+		return 0
+	}
+	n, depth, inString := 1, 0, false
+	for i := 1; i < len(b)-1; i++ {
+		c := b[i]
+		switch {
+		case inString:
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		}
+	}
+	return n
 }
 
 // classifyPost decodes b in two steps, a probe of the version then a strict
@@ -123,9 +206,11 @@ func classifyPost(b []byte) (Post, error) {
 	if *probe.V != PostVersion {
 		return p, &PostError{Reason: ReasonVersion, Field: "v", Detail: fmt.Sprintf("schema version %d is not supported (want %d)", *probe.V, PostVersion)}
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	if err := decodeStrict(b, &p); err != nil {
+		var tm *tooManyMedia
+		if errors.As(err, &tm) {
+			return Post{}, &PostError{Reason: ReasonTooLarge, Field: "media", Detail: tm.Error()}
+		}
 		return Post{}, &PostError{Reason: ReasonSchema, Detail: err.Error()}
 	}
 	if err := p.Validate(); err != nil {

@@ -414,6 +414,9 @@ func (d *fastDecoder) media(dst *[]Media) bool {
 		}
 		ms = append(ms, m)
 		if d.b[d.i] == ',' {
+			if len(ms) == MaxMediaItems {
+				return false // too many: decodeStrict refuses them without decoding them
+			}
 			d.i++
 			continue
 		}

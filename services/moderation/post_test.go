@@ -63,6 +63,45 @@ func TestDecodePost(t *testing.T) {
 	}
 }
 
+// TestDecodePostManyMedia: a media array over MaxMediaItems is refused
+// before its elements are decoded. Each element cost a 72-byte Media for
+// two or three bytes of input, so a 16 MiB message of "{}," allocated over
+// 2 GiB across its decodes; the slow path decodes a message several times.
+func TestDecodePostManyMedia(t *testing.T) {
+	t.Parallel()
+	head := `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[`
+	item := `{"id":"m","mime":"image/png","url":"https://x.test/a"}`
+	n := (moderation.MaxPostBytes - len(head) - 2) / 3
+	cases := []struct {
+		name, in, detail string
+	}{
+		{"one over", head + strings.Repeat(item+",", moderation.MaxMediaItems) + item + `]}`, "17 media items, limit 16"},
+		{"empty objects", head + strings.Repeat("{},", n-1) + `{}]}`, ""},
+		{"numbers", head + strings.Repeat("1,", n-1) + `1]}`, ""},
+		{"then unknown field", head + strings.Repeat("null,", n/2-1) + `null],"zz":1}`, ""},
+		{"nested commas", head + strings.Repeat(`{"id":"a,b","mime":"[,]"},`, 20) + `[1,2,{"a":[3,4]}]]}`, "21 media items, limit 16"},
+	}
+	for _, c := range cases {
+		_, err := moderation.DecodePost([]byte(c.in))
+		var pe *moderation.PostError
+		if !errors.As(err, &pe) || pe.Reason != moderation.ReasonTooLarge || pe.Field != "media" {
+			t.Fatalf("%s: err = %.200v, want too_large media", c.name, err)
+		}
+		if c.detail != "" && pe.Detail != c.detail {
+			t.Fatalf("%s: detail %q, want %q", c.name, pe.Detail, c.detail)
+		}
+	}
+	// Up to the limit, the media are decoded as before.
+	p, err := moderation.DecodePost([]byte(head + strings.Repeat(item+",", moderation.MaxMediaItems-1) + item + `], "zz":1}`))
+	if err == nil || !strings.Contains(err.Error(), `unknown field "zz"`) {
+		t.Fatalf("16 media and an unknown field: %v, want the unknown field", err)
+	}
+	p, err = moderation.DecodePost([]byte(head + strings.Repeat(item+",", moderation.MaxMediaItems-1) + item + `]}`))
+	if err != nil || len(p.Media) != moderation.MaxMediaItems || p.Media[15].URL != "https://x.test/a" {
+		t.Fatalf("16 media: %v, %d media", err, len(p.Media))
+	}
+}
+
 // TestSchemaMatchesCode keeps docs/schema/post.v1.schema.json true: the
 // documented example decodes, and every documented limit and required
 // field is the one the code enforces.

@@ -2,6 +2,7 @@ package hashbank
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"strings"
 	"testing"
@@ -238,4 +239,51 @@ func containsRule(ms []moderation.Match, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestMatchImageManyMatches: an image within the threshold of thousands of
+// entries, with and without its borders, gets one match per entry. The
+// bordered and trimmed matches used to be merged by a search of the first
+// list per match: 1.3 s per image against a bank of 20,000 such entries.
+func TestMatchImageManyMatches(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 256, 256))
+	for y := 30; y < 226; y++ {
+		for x := 30; x < 226; x++ {
+			img.Pix[y*img.Stride+x] = uint8((x/20*37 + y/20*91) % 256) // inside a black border
+		}
+	}
+	d := imagehash.Decoded{Image: img, Orientation: 1}
+	td, ok := imagehash.TrimBorders(d)
+	if !ok {
+		t.Fatal("the border is not trimmed")
+	}
+	h := imagehash.NewHasher()
+	opt := imagehash.HashOptions{Types: []string{imagehash.TypeAHash}}
+	whole, _ := h.HashAll(d, opt)
+	trimmed, _ := h.HashAll(td, opt)
+	const n = 20000
+	b := Bank{Name: "b", HashType: imagehash.TypeAHash, Entries: make([]Entry, n)}
+	for i := range b.Entries {
+		hx := whole.Hex(imagehash.TypeAHash)
+		if i%2 == 1 {
+			hx = trimmed.Hex(imagehash.TypeAHash)
+		}
+		b.Entries[i] = Entry{ID: fmt.Sprintf("e%05d", i), Hash: hx}
+	}
+	set, err := NewSet([]Bank{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _, err := set.MatchImage(h, d, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != n {
+		t.Fatalf("%d matches, want %d", len(ms), n)
+	}
+	for i, m := range ms {
+		if want := fmt.Sprintf("e%05d", i); m.EntryID != want || m.Distance != 0 {
+			t.Fatalf("match %d: entry %s at %d, want %s at 0", i, m.EntryID, m.Distance, want)
+		}
+	}
 }

@@ -214,12 +214,27 @@ func (s *Set) MatchImage(h *imagehash.Hasher, d imagehash.Decoded, mediaID strin
 	if err != nil {
 		return nil, hs, fmt.Errorf("hashing media %s without its borders: %w", mediaID, err)
 	}
-	for _, m := range s.Match(ths, mediaID) {
-		i := slices.IndexFunc(ms, func(o moderation.Match) bool {
-			return o.Bank == m.Bank && o.EntryID == m.EntryID && o.HashType == m.HashType
-		})
+	tms := s.Match(ths, mediaID)
+	if len(tms) == 0 {
+		return ms, hs, nil
+	}
+	// By key, not by a search of ms per match: an image near thousands of
+	// entries (a flat frame against a bank of blank-ish hashes) would cost
+	// the square of its matches.
+	type matchKey struct{ bank, entry, typ string }
+	at := make(map[matchKey]int, len(ms))
+	for i, o := range ms {
+		k := matchKey{o.Bank, o.EntryID, o.HashType}
+		if _, dup := at[k]; !dup {
+			at[k] = i // the first, as a search from the start found
+		}
+	}
+	for _, m := range tms {
+		k := matchKey{m.Bank, m.EntryID, m.HashType}
+		i, ok := at[k]
 		switch {
-		case i < 0:
+		case !ok:
+			at[k] = len(ms)
 			ms = append(ms, m)
 		case m.Distance < ms[i].Distance:
 			ms[i] = m

@@ -1,6 +1,7 @@
 package ruleset
 
 import (
+	"math"
 	"slices"
 	"strings"
 
@@ -232,6 +233,7 @@ func (c *compiled) evalNear(n *cond, r *rule, sc *scratch) bool {
 		k, _ := slices.BinarySearchFunc(sc.near, w, func(i, w int32) int { return int(sc.hits[i].Word - w) })
 		return k
 	}
+	c.indexGroups(n, sc)
 	for i := range sc.hits {
 		a := &sc.hits[i]
 		if !c.inAnyGroup(a, n.nearGroups) || c.excepted(a, r, sc) {
@@ -242,19 +244,19 @@ func (c *compiled) evalNear(n *cond, r *rule, sc *scratch) bool {
 		mark := len(sc.spans)
 		sc.chosen = sc.chosen[:0]
 		all := true
-		for _, g := range n.nearGroups {
+		for k, g := range n.nearGroups {
 			found := -1
 			if !slices.Contains(sc.chosen, int32(i)) && c.inGroup(a, g) {
 				// The anchor first, so that it is always one of the
 				// chosen hits.
 				found = i
 			} else {
-				// Else the window's first hit (in text order) of the group.
-				for _, j := range sc.near[from:to] {
-					if (found < 0 || int(j) < found) && !slices.Contains(sc.chosen, j) && c.inGroup(&sc.hits[j], g) {
-						found = int(j)
-					}
-				}
+				// Else the window's first hit (in text order) of the
+				// group. Spaced-out letters ("a b a b …") are one word
+				// of any number of hits, so a window is not a few
+				// hits: a pass over it per anchor cost the square of
+				// the hits (a 64 KB post took 6 s of a worker).
+				found = sc.firstInWindow(k, from, to)
 			}
 			if found < 0 {
 				all = false
@@ -270,6 +272,87 @@ func (c *compiled) evalNear(n *cond, r *rule, sc *scratch) bool {
 		sc.spans = sc.spans[:mark]
 	}
 	return false
+}
+
+// noHit is above every hit index: the minimum of an empty range.
+const noHit = math.MaxInt32
+
+// indexGroups fills sc.grp* for the groups of near condition n over
+// sc.near: per group, the positions in near of its hits and a segment
+// tree of their hit indices.
+func (c *compiled) indexGroups(n *cond, sc *scratch) {
+	sc.grpOff, sc.grpPos = append(sc.grpOff[:0], 0), sc.grpPos[:0]
+	for _, g := range n.nearGroups {
+		for p, j := range sc.near {
+			if c.inGroup(&sc.hits[j], g) {
+				sc.grpPos = append(sc.grpPos, int32(p))
+			}
+		}
+		sc.grpOff = append(sc.grpOff, int32(len(sc.grpPos)))
+	}
+	sc.grpTree = slices.Grow(sc.grpTree[:0], 2*len(sc.grpPos))[:2*len(sc.grpPos)]
+	for k := range n.nearGroups {
+		off, m := int(sc.grpOff[k]), int(sc.grpOff[k+1]-sc.grpOff[k])
+		t := sc.grpTree[2*off : 2*off+2*m]
+		for q := range m {
+			t[m+q] = sc.near[sc.grpPos[off+q]]
+		}
+		for q := m - 1; q > 0; q-- {
+			t[q] = min(t[2*q], t[2*q+1])
+		}
+	}
+	sc.nearPos = slices.Grow(sc.nearPos[:0], len(sc.hits))[:len(sc.hits)]
+	for p, j := range sc.near {
+		sc.nearPos[j] = int32(p)
+	}
+}
+
+// firstInWindow returns the smallest hit index of group k (of the near
+// condition indexGroups saw) among near[from:to], leaving out the hits
+// already chosen, or -1. Each chosen hit met splits a range in two, so a
+// call costs a few tree queries, whatever the window holds.
+func (sc *scratch) firstInWindow(k, from, to int) int {
+	off, end := int(sc.grpOff[k]), int(sc.grpOff[k+1])
+	pos := sc.grpPos[off:end]
+	lo, _ := slices.BinarySearch(pos, int32(from))
+	hi, _ := slices.BinarySearch(pos, int32(to))
+	t := sc.grpTree[2*off : 2*end]
+	best := int32(noHit)
+	sc.ranges = append(sc.ranges[:0], [2]int32{int32(lo), int32(hi)})
+	for len(sc.ranges) > 0 {
+		rg := sc.ranges[len(sc.ranges)-1]
+		sc.ranges = sc.ranges[:len(sc.ranges)-1]
+		j := treeMin(t, len(pos), int(rg[0]), int(rg[1]))
+		switch {
+		case j == noHit:
+		case slices.Contains(sc.chosen, j):
+			q, _ := slices.BinarySearch(pos, sc.nearPos[j])
+			sc.ranges = append(sc.ranges, [2]int32{rg[0], int32(q)}, [2]int32{int32(q) + 1, rg[1]})
+		default:
+			best = min(best, j)
+		}
+	}
+	if best == noHit {
+		return -1
+	}
+	return int(best)
+}
+
+// treeMin is the minimum of leaves [l, r) of the bottom-up segment tree t
+// over m leaves (t[m+q] is leaf q), or noHit.
+func treeMin(t []int32, m, l, r int) int32 {
+	res := int32(noHit)
+	for l, r = l+m, r+m; l < r; l, r = l>>1, r>>1 {
+		if l&1 == 1 {
+			res = min(res, t[l])
+			l++
+		}
+		if r&1 == 1 {
+			r--
+			res = min(res, t[r])
+		}
+	}
+	return res
 }
 
 // inAnyGroup reports whether hit h belongs to one of groups.

@@ -88,6 +88,16 @@ type scratch struct {
 	exIdx   []int32 // sort scratch
 	// near: the indices of the hits eligible for a near window, by word.
 	near []int32
+	// evalNear, per group of the condition: the positions in near of the
+	// group's hits (grpPos[grpOff[k]:grpOff[k+1]]) and a segment tree of
+	// their hit indices (grpTree[2*grpOff[k]:2*grpOff[k+1]]), so that a
+	// window's first hit of a group is found in log time; nearPos is the
+	// inverse of near (hit index → position).
+	grpOff  []int32
+	grpPos  []int32
+	grpTree []int32
+	nearPos []int32
+	ranges  [][2]int32 // firstInWindow's work list
 }
 
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, sorted

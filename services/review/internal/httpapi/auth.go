@@ -181,9 +181,14 @@ type limiter struct {
 	burst int
 	every time.Duration
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	nextSweep time.Time // no sweep for stale buckets before
 }
+
+// maxLoginBuckets bounds the limiter's memory under a spray of client
+// addresses (an IPv6 prefix holds any number of them).
+const maxLoginBuckets = 100000
 
 type bucket struct {
 	tokens float64
@@ -200,14 +205,30 @@ func (l *limiter) take(key string) time.Duration {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.buckets) > 100000 { // bound memory under a spray of addresses
-		for k, b := range l.buckets {
-			if now.Sub(b.at) > time.Duration(l.burst)*l.every {
-				delete(l.buckets, k)
+	b, ok := l.buckets[key]
+	if !ok && len(l.buckets) >= maxLoginBuckets {
+		// Full: drop the buckets that have refilled (they hold nothing),
+		// at most once per refill period: sweeping on every new address
+		// cost each login a pass over the map under the lock, so a spray
+		// of 200,000 addresses within a minute took 10 minutes. If none
+		// is stale, an arbitrary bucket makes room; the account lockout,
+		// not this limiter, is what stops guessing one password from many
+		// addresses.
+		if !now.Before(l.nextSweep) {
+			l.nextSweep = now.Add(l.every)
+			for k, b := range l.buckets {
+				if now.Sub(b.at) > time.Duration(l.burst)*l.every {
+					delete(l.buckets, k)
+				}
 			}
 		}
+		for k := range l.buckets {
+			if len(l.buckets) < maxLoginBuckets {
+				break
+			}
+			delete(l.buckets, k)
+		}
 	}
-	b, ok := l.buckets[key]
 	if !ok {
 		b = &bucket{tokens: float64(l.burst), at: now}
 		l.buckets[key] = b
