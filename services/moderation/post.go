@@ -113,20 +113,14 @@ func decodeStrict(b []byte, p *Post) error {
 // 16 MiB message of them made 1 GiB of garbage per decode, more than once
 // per message on the slow path.
 type strictPost struct {
-	V         int       `json:"v"`
-	ID        string    `json:"id"`
-	Platform  string    `json:"platform"`
-	Author    Author    `json:"author"`
-	Text      string    `json:"text"`
-	Lang      string    `json:"lang,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	URL       string    `json:"url,omitempty"`
-	Media     mediaList `json:"media,omitempty"`
+	Post
+	Media mediaList `json:"media,omitempty"` // shadows Post.Media
 }
 
 func (sp *strictPost) post() Post {
-	return Post{V: sp.V, ID: sp.ID, Platform: sp.Platform, Author: sp.Author, Text: sp.Text, Lang: sp.Lang,
-		CreatedAt: sp.CreatedAt, URL: sp.URL, Media: []Media(sp.Media)}
+	p := sp.Post
+	p.Media = []Media(sp.Media)
+	return p
 }
 
 // mediaList decodes a media array of at most MaxMediaItems elements as
