@@ -250,17 +250,7 @@ func TestBadOptions(t *testing.T) {
 func TestSearchManyMatchesLinearScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const n = 60000 // above the linear fallback for 3 queries
-	hs := make([][4]uint64, n)
-	h64 := make([]uint64, n)
-	for i := range hs {
-		if i > 0 && rng.IntN(3) == 0 {
-			hs[i] = near256(rng, hs[rng.IntN(i)], rng.IntN(40))
-			h64[i] = near64(rng, h64[rng.IntN(i)], rng.IntN(12))
-		} else {
-			hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
-			h64[i] = rng.Uint64()
-		}
-	}
+	hs, h64 := planted(rng, n)
 	x256, _ := New256(hs, nil, Options{})
 	x64, _ := New64(h64, nil, Options{})
 	want := func(nq int, d func(i, j int) int, r int) []Result { return linearMany(n, nq, d, r) }
@@ -317,17 +307,7 @@ func TestBaselinesMatchLinearScan(t *testing.T) {
 func TestSearchManyDihedral(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	const n = 150_000
-	hs := make([][4]uint64, n)
-	h64 := make([]uint64, n)
-	for i := range hs {
-		if i > 0 && rng.IntN(3) == 0 {
-			hs[i] = near256(rng, hs[rng.IntN(i)], rng.IntN(40))
-			h64[i] = near64(rng, h64[rng.IntN(i)], rng.IntN(12))
-		} else {
-			hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
-			h64[i] = rng.Uint64()
-		}
-	}
+	hs, h64 := planted(rng, n)
 	x256, _ := New256(hs, nil, Options{})
 	x64, _ := New64(h64, nil, Options{})
 	for _, x := range []*Index{x256, x64} {
@@ -415,6 +395,24 @@ func linearMany(n, nq int, d func(i, j int) int, r int) []Result {
 		}
 	}
 	return out
+}
+
+// planted returns n random 256-bit and n random 64-bit hashes, a third of
+// them near an earlier one (within 40 and 12 bits), so that queries near
+// stored hashes have several answers.
+func planted(rng *rand.Rand, n int) ([][4]uint64, []uint64) {
+	hs := make([][4]uint64, n)
+	h64 := make([]uint64, n)
+	for i := range hs {
+		if i > 0 && rng.IntN(3) == 0 {
+			hs[i] = near256(rng, hs[rng.IntN(i)], rng.IntN(40))
+			h64[i] = near64(rng, h64[rng.IntN(i)], rng.IntN(12))
+		} else {
+			hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+			h64[i] = rng.Uint64()
+		}
+	}
+	return hs, h64
 }
 
 // TestRunLayout pins the fields of run that the assembly kernels read.
