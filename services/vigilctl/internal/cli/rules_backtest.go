@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,10 +144,19 @@ func backtestFile(ctx context.Context, env Env, name string, bar *progress, add 
 	skipped := 0
 	var read int64
 	br := bufio.NewReaderSize(r, 1<<20)
+	var buf []byte
 	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		read += int64(len(line))
-		if len(strings.TrimSpace(string(line))) > 0 {
+		line, size, err := readCappedLine(br, buf[:0], moderation.MaxPostBytes)
+		buf = line
+		read += size
+		if size > int64(len(line)) {
+			// Longer than any post may be: skipped unread, like a post
+			// the decoder rejects, instead of buffering it whole.
+			skipped++
+			if skipped <= 10 {
+				fmt.Fprintf(env.Stderr, "%s:%d: skipped: line of %d bytes, longer than a post may be (%d)\n", name, n, size, moderation.MaxPostBytes)
+			}
+		} else if len(bytes.TrimSpace(line)) > 0 {
 			p, derr := moderation.DecodePost(line)
 			if derr != nil {
 				skipped++
@@ -174,6 +184,27 @@ func backtestFile(ctx context.Context, env Env, name string, bar *progress, add 
 	}
 	bar.Done()
 	return skipped, nil
+}
+
+// readCappedLine appends the next line of br (with its newline) to dst and
+// returns it with the line's full size; a line over max bytes is consumed
+// but not kept (size > len(line) then), so a hostile file cannot make the
+// reader buffer more than max bytes.
+func readCappedLine(br *bufio.Reader, dst []byte, max int) ([]byte, int64, error) {
+	var size int64
+	for {
+		chunk, err := br.ReadSlice('\n')
+		size += int64(len(chunk))
+		if size <= int64(max) {
+			dst = append(dst, chunk...)
+		} else {
+			dst = dst[:0]
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return dst, size, err
+	}
 }
 
 // bound is a --from or --to value: an offset, a time, or nothing.
