@@ -42,6 +42,15 @@
 //     it a bucket is scanned four entries per branch. The rare 64-bit
 //     signatures that pass are found again in table 0 in batched rounds of
 //     misses;
+//   - PDQ buckets are filtered on their partner chunks by an AVX2 kernel
+//     too (sixteen 16-bit fingerprints per vector, a bucket's first 32
+//     entries in one branch), or four at a time in SWAR without it;
+//   - PDQ hashes are stored with their bits permuted so that each chunk
+//     holds DCT coefficients of one parity class in transpose pairs: a
+//     rotation or flip of the image then maps each chunk's key within a
+//     small orbit, whose buckets are adjacent (layout.go), and
+//     SearchMany256 on the eight dihedral hashes reads neighbouring
+//     buckets instead of eight scattered sets;
 //   - a hash reached through several tables (or several queries of
 //     SearchMany) is reported once, by the first (table, query) pair that
 //     reaches it and is within r: no visited set, no per-query allocation.

@@ -73,3 +73,11 @@ func filterHashesAVX2(data *uint64, runs *run, nruns int, qs *uint64, radius int
 //
 //go:noescape
 func gatherRuns(off *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, base unsafe.Pointer, shift int) (n int, entries int)
+
+// filterFPAVX2 is filterSigsAVX2 for the 256-bit tables: sixteen 16-bit
+// partner-chunk fingerprints per vector, each run tested against its
+// query's partner key (qpk is &plan.keys[0][t^1]) within bound-d. fp must
+// have fpPad readable entries past its end.
+//
+//go:noescape
+func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out *uint32) int

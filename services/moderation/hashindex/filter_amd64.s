@@ -444,3 +444,120 @@ gdone:
 	MOVQ R10, n+56(FP)
 	MOVQ R13, entries+64(FP)
 	RET
+
+// NEAR16 turns the sixteen words of V (fingerprint XOR the query's partner
+// chunk) into all-ones where their popcount is below Y1 (lim+1 in every
+// word): popcount per byte, bytes summed to words.
+#define NEAR16(V) \
+	BYTEPOP(V)             \
+	VPMADDUBSW Y13, V, V   \
+	VPCMPGTW   V, Y1, V
+
+// func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out *uint32) int
+TEXT ·filterFPAVX2(SB), NOSPLIT, $0-56
+	MOVQ fp+0(FP), SI
+	MOVQ runs+8(FP), DI
+	MOVQ nruns+16(FP), CX
+	MOVQ qpk+24(FP), R8
+	MOVQ bound+32(FP), R9
+	MOVQ out+40(FP), R10
+	XORQ BX, BX
+
+	VMOVDQU popLUT<>(SB), Y15
+	MOVL    $0x0f0f0f0f, AX
+	VMOVQ   AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL    $0x01010101, AX
+	VMOVQ   AX, X13
+	VPBROADCASTD X13, Y13
+
+floop:
+	CMPQ BX, CX
+	JGE  fdone
+	MOVL 0(DI), AX         // lo
+	MOVL 4(DI), DX         // hi
+	SUBL AX, DX            // n = hi - lo
+	MOVBLZX 13(DI), R12    // query index
+	SHLQ $8, R12           // key rows are 64 uint32s
+	MOVL (R8)(R12*1), R13
+	VMOVQ R13, X0
+	VPBROADCASTW X0, Y0
+	MOVBLZX 14(DI), R13    // the bucket key's distance d
+	MOVQ R9, R12
+	SUBQ R13, R12
+	INCQ R12               // lim+1 = bound - d + 1
+	VMOVQ R12, X1
+	VPBROADCASTW X1, Y1
+	LEAQ (SI)(AX*2), R13   // &fp[lo]
+
+	// The first 32 entries, whatever n: one branch per bucket.
+	VPXOR 0(R13), Y0, Y2
+	VPXOR 32(R13), Y0, Y3
+	NEAR16(Y2)
+	NEAR16(Y3)
+	VPACKSSWB Y3, Y2, Y2
+	VPERMQ    $0xd8, Y2, Y2
+	VPMOVMSKB Y2, AX
+	MOVL $32, R12
+	CMPL DX, R12
+	CMOVLLT DX, R12        // min(n, 32)
+	BZHIL R12, AX, AX      // drop the lanes past the bucket
+	TESTL AX, AX
+	JNZ  fhit
+
+fcont:
+	CMPL DX, $32
+	JGT  fmore
+
+fnext:
+	ADDQ $16, DI
+	INCQ BX
+	JMP  floop
+
+fhit:
+	MOVL BX, 0(R10)
+	MOVL $0, 4(R10)
+	MOVL AX, 8(R10)
+	ADDQ $12, R10
+	JMP  fcont
+
+fmore:
+	// Buckets of more than 32 entries (rare with 16-bit keys): sixteen at
+	// a time.
+	MOVL $32, R12
+
+fmoreloop:
+	CMPL R12, DX
+	JGE  fnext
+	VPXOR (R13)(R12*2), Y0, Y2
+	NEAR16(Y2)
+	VPACKSSWB Y2, Y2, Y2
+	VPERMQ    $0xd8, Y2, Y2
+	VPMOVMSKB Y2, AX
+	ANDL $0xffff, AX
+	MOVL DX, R11
+	SUBL R12, R11
+	CMPL R11, $16
+	JLE  fclamped
+	MOVL $16, R11
+
+fclamped:
+	BZHIL R11, AX, AX
+	TESTL AX, AX
+	JZ    fskip
+	MOVL BX, 0(R10)
+	MOVL R12, 4(R10)
+	MOVL AX, 8(R10)
+	ADDQ $12, R10
+
+fskip:
+	ADDL $16, R12
+	JMP  fmoreloop
+
+fdone:
+	MOVQ out+40(FP), AX
+	SUBQ AX, R10
+	SHRQ $2, R10
+	MOVQ R10, ret+48(FP)
+	VZEROUPPER
+	RET

@@ -25,3 +25,7 @@ func filterHashesAVX2(data *uint64, runs *run, nruns int, qs *uint64, radius int
 func gatherRuns(off *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, base unsafe.Pointer, shift int) (n int, entries int) {
 	panic("hashindex: no assembly gather on this platform")
 }
+
+func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out *uint32) int {
+	panic("hashindex: no AVX2 filter on this platform")
+}

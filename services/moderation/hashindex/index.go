@@ -1,6 +1,7 @@
 package hashindex
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -43,6 +44,9 @@ type Options struct {
 //     table 0. For 256-bit hashes it is the uint32 position in data plus
 //     (fp) the 16 bits of the partner chunk, filtered on in the bucket (see
 //     plan); table 0 has an fp array too.
+//
+// For PDQ (16 chunks) "key" above means the key's slot in lay, and the
+// hashes are stored in lay's bit order (see layout).
 type Index struct {
 	words  int      // uint64 words per hash: 1 or 4
 	data   []uint64 // built hashes, words per entry, in table-0 order
@@ -53,7 +57,12 @@ type Index struct {
 	tailID []uint32
 	opt    Options
 	pool   *sync.Pool // *scratch buffers for queries
-	simd   bool       // filter 64-bit buckets with the AVX2 kernel
+	simd   bool       // filter buckets with the AVX2 kernels
+	// lay, for 256-bit hashes in 16 chunks, is the bit and bucket order
+	// that puts the dihedral variants of a query in neighbouring buckets:
+	// data, tail and queries are in its bit order, offsets in its slot
+	// order. nil: caller's bit order, buckets by key.
+	lay *layout
 }
 
 type chunk struct {
@@ -65,6 +74,37 @@ type table struct {
 	sig []uint32 // 64-bit index: each entry's chunk 0 and part of another chunk, sorted within the bucket
 	pos []uint32 // 256-bit index: positions into data (nil for table 0)
 	fp  []uint16 // 256-bit index: the partner chunk's low 16 bits, per entry
+}
+
+// fpPad is how many entries past its end the fingerprint filters read (a
+// bucket's first 32 entries whatever its length with AVX2, four at a time
+// without).
+const fpPad = 32
+
+// lanes replicates a 16-bit value into the four lanes of a uint64.
+const lanes = 0x0001000100010001
+
+// fpBytes views fp (with its padding) as bytes, for four-entry loads.
+func fpBytes(fp []uint16) []byte {
+	fp = fp[:cap(fp)]
+	if len(fp) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&fp[0])), 2*len(fp))
+}
+
+// near4 reports whether one of the four 16-bit lanes of v (fingerprints
+// XOR the query's) has at most lim bits set, 0 ≤ lim ≤ 16: a SWAR
+// popcount per lane and one compare for all four, so a bucket costs one
+// predictable branch per four entries.
+func near4(v uint64, lim int) bool {
+	v -= v >> 1 & 0x5555555555555555
+	v = v&0x3333333333333333 + v>>2&0x3333333333333333
+	v = (v + v>>4) & 0x0f0f0f0f0f0f0f0f
+	v = (v + v>>8) & 0x00ff00ff00ff00ff
+	// A lane holds at most 16, so adding 0x7fff-lim carries into its top
+	// bit exactly when it exceeds lim, and never into the next lane.
+	return ^(v+uint64(0x7fff-lim)*lanes)&0x8000800080008000 != 0
 }
 
 // New64 builds an index over 64-bit hashes; ids[i] labels hashes[i] (nil
@@ -103,9 +143,34 @@ func build(words int, flat []uint64, ids []uint32, opt Options) (*Index, error) 
 	if m%words != 0 || m > 64 || (64+m/words-1)/(m/words) > 24 {
 		return nil, fmt.Errorf("building index: %d chunks for %d-bit hashes: want a multiple of %d with chunks of at most 24 bits", m, nbits, words)
 	}
-	x := &Index{words: words, opt: opt, chunks: makeChunks(words, m), pool: &sync.Pool{}, simd: haveAVX2()}
+	var lay *layout
+	if words == 4 && m == 16 {
+		lay = newPDQLayout()
+		flat = lay.permuteAll(flat)
+	}
+	return newIndex(words, flat, ids, opt, m, lay), nil
+}
+
+// newIndex builds the tables over flat, already in lay's bit order.
+func newIndex(words int, flat []uint64, ids []uint32, opt Options, m int, lay *layout) *Index {
+	x := &Index{words: words, opt: opt, chunks: makeChunks(words, m), pool: &sync.Pool{}, simd: haveAVX2(), lay: lay}
 	x.buildTables(flat, ids)
-	return x, nil
+	return x
+}
+
+// bucketKeys returns, in dst's memory, the bucket of each hash of flat in
+// table t: its chunk key, or with a layout the key's slot.
+func (x *Index) bucketKeys(dst []uint32, flat []uint64, t int) []uint32 {
+	c, w := x.chunks[t], x.words
+	dst = dst[:0]
+	for i := 0; i+w <= len(flat); i += w {
+		dst = append(dst, c.key(flat[i:]))
+	}
+	if x.lay != nil {
+		// In place: each slot is written after its key is read.
+		dst = appendSlots(dst[:0], dst)
+	}
+	return dst
 }
 
 // defaultChunks picks 16-bit chunks whatever the radius: a table's offsets
@@ -183,13 +248,14 @@ func (x *Index) buildTables(flat []uint64, ids []uint32) {
 	n := len(flat) / w
 	// Table 0 orders the data itself: counting sort by chunk 0.
 	c0 := x.chunks[0]
-	off0 := countSort(n, c0.nbits, func(i int) uint32 { return c0.key(flat[i*w:]) })
+	keys := x.bucketKeys(nil, flat, 0)
+	off0 := countSort(n, c0.nbits, func(i int) uint32 { return keys[i] })
 	next := slices.Clone(off0[:len(off0)-1])
 	// The AVX2 filter reads whole vectors past a table-0 bucket's end.
 	x.data = make([]uint64, len(flat), len(flat)+sigPad)
 	x.ids = make([]uint32, n)
 	for i := 0; i < n; i++ {
-		k := c0.key(flat[i*w:])
+		k := keys[i]
 		p := next[k]
 		next[k]++
 		copy(x.data[int(p)*w:int(p+1)*w], flat[i*w:(i+1)*w])
@@ -199,7 +265,8 @@ func (x *Index) buildTables(flat []uint64, ids []uint32) {
 	x.tables[0] = table{off: off0}
 	for t := 1; t < len(x.chunks); t++ {
 		c := x.chunks[t]
-		off := countSort(n, c.nbits, func(i int) uint32 { return c.key(x.data[i*w:]) })
+		keys = x.bucketKeys(keys, x.data[:n*w], t)
+		off := countSort(n, c.nbits, func(i int) uint32 { return keys[i] })
 		next := slices.Clone(off[:len(off)-1])
 		tb := table{off: off}
 		if w == 1 {
@@ -219,10 +286,10 @@ func (x *Index) buildTables(flat []uint64, ids []uint32) {
 		} else {
 			pc := x.chunks[t^1]
 			tb.pos = make([]uint32, n)
-			tb.fp = make([]uint16, n)
+			tb.fp = make([]uint16, n, n+fpPad)
 			for i := 0; i < n; i++ {
 				h := x.data[i*w:]
-				k := c.key(h)
+				k := keys[i]
 				tb.pos[next[k]] = uint32(i)
 				tb.fp[next[k]] = uint16(pc.key(h))
 				next[k]++
@@ -232,7 +299,7 @@ func (x *Index) buildTables(flat []uint64, ids []uint32) {
 	}
 	if w > 1 {
 		pc := x.chunks[1]
-		fp0 := make([]uint16, n)
+		fp0 := make([]uint16, n, n+fpPad)
 		for i := range fp0 {
 			fp0[i] = uint16(pc.key(x.data[i*w:]))
 		}
@@ -274,6 +341,9 @@ func (x *Index) Add256(hashes [][4]uint64, ids []uint32) (*Index, error) {
 	for _, h := range hashes {
 		flat = append(flat, h[:]...)
 	}
+	if x.lay != nil {
+		flat = x.lay.permuteAll(flat)
+	}
 	return x.add(flat, ids)
 }
 
@@ -288,11 +358,7 @@ func (x *Index) add(flat []uint64, ids []uint32) (*Index, error) {
 	if len(x.tailID)+len(ids) > tailMax {
 		all := slices.Concat(x.data, x.tail, flat)
 		allIDs := slices.Concat(x.ids, x.tailID, ids)
-		opt := x.opt
-		if opt.Chunks <= 0 {
-			opt.Chunks = len(x.chunks)
-		}
-		return build(x.words, all, allIDs, opt)
+		return newIndex(x.words, all, allIDs, x.opt, len(x.chunks), x.lay), nil
 	}
 	y := *x
 	y.tail = slices.Concat(x.tail, flat)
@@ -323,9 +389,11 @@ func (x *Index) Search256(dst []Result, q [4]uint64, radius int) []Result {
 // that distance, sorted by id.
 //
 // The queries share one pass: the probes of every query are gathered into
-// one candidate list per table, and each candidate is checked against every
-// query with the same load, so a candidate brought into cache by one query
-// is never fetched again for another. Each stored hash is reported once
+// one candidate list per table, and a query whose two keys of a chunk pair
+// equal an earlier query's skips that pair's tables, its candidates being
+// checked with the earlier query's. With the PDQ layout (see layout), the
+// rotations and flips of one image probe neighbouring buckets, so eight
+// real variants cost about four queries, not eight (BENCHMARKS.md). Each stored hash is reported once
 // without a visited set: it is reported by the first (table, query) pair,
 // in probe order, that reaches it and is within radius.
 func (x *Index) SearchMany256(dst []Result, qs [][4]uint64, radius int) []Result {
@@ -445,6 +513,13 @@ type plan struct {
 	radii  [64]int // probe radius per table; < 0: not probed
 	bound  [64]int // pair bound (paired only)
 	keys   [8][64]uint32
+	// 256-bit index: same[t][q], for the first query q with its key and
+	// partner key in table t, is the set of later queries with the same
+	// two keys, whose probes of t would be q's again (the dihedral variants
+	// of an image often agree on a chunk pair); dup[t] is the set of those
+	// later queries, which table t does not probe.
+	same [64][8]uint8
+	dup  [64]uint8
 }
 
 func (x *Index) makePlan(p *plan, qs []uint64, nq, radius int) {
@@ -479,6 +554,20 @@ func (x *Index) makePlan(p *plan, qs []uint64, nq, radius int) {
 	for t := 0; t < m; t++ {
 		for i := 0; i < nq; i++ {
 			p.keys[i][t] = x.chunks[t].key(qs[i*x.words:])
+		}
+	}
+	if !p.paired {
+		return
+	}
+	for t := 0; t < m; t++ {
+		for i := 1; i < nq; i++ {
+			for j := 0; j < i; j++ {
+				if p.dup[t]>>j&1 == 0 && p.keys[i][t] == p.keys[j][t] && p.keys[i][t^1] == p.keys[j][t^1] {
+					p.same[t][j] |= 1 << i
+					p.dup[t] |= 1 << i
+					break
+				}
+			}
 		}
 	}
 }
@@ -564,6 +653,12 @@ func (x *Index) search(dst []Result, qs []uint64, nq, radius int) []Result {
 	linear := radius >= 64*w || len(x.ids) < 256
 	s := x.scratch()
 	defer x.pool.Put(s)
+	if x.lay != nil {
+		for i := 0; i < nq; i++ {
+			s.qperm[i] = x.lay.permute(qs[4*i : 4*i+4])
+		}
+		qs = unsafe.Slice(&s.qperm[0][0], 4*nq)
+	}
 	p := &s.plan
 	if !linear {
 		x.makePlan(p, qs, nq, radius)
@@ -621,19 +716,31 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 	// Every key first, and its offsets prefetched, so that the offset
 	// misses of all tables overlap too.
 	keys := s.keys[:0]
+	slots := s.slots[:0]
 	for t := 0; t < p.m; t++ {
 		if p.radii[t] < 0 {
 			continue
 		}
 		for qi := 0; qi < p.nq; qi++ {
+			if p.dup[t]>>qi&1 != 0 {
+				continue
+			}
 			k0 := len(keys)
 			keys = appendBall(keys, p.keys[qi][t], x.chunks[t].nbits, p.radii[t])
+			sl := keys
+			if x.lay != nil {
+				slots = appendSlots(slots, keys[k0:])
+				sl = slots
+			}
 			if havePrefetch {
-				prefetchKeys(&x.tables[t].off[0], &keys[k0], len(keys)-k0)
+				prefetchKeys(&x.tables[t].off[0], &sl[k0], len(keys)-k0)
 			}
 		}
 	}
-	s.keys = keys
+	s.keys, s.slots = keys, slots
+	if x.lay == nil {
+		slots = keys
+	}
 	runs := s.runs[:0]
 	entries := 0
 	for t := 0; t < p.m; t++ {
@@ -644,6 +751,9 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 		off := x.tables[t].off
 		nk := ballSize(x.chunks[t].nbits, p.radii[t])
 		for qi := 0; qi < p.nq; qi++ {
+			if p.dup[t]>>qi&1 != 0 {
+				continue
+			}
 			qk := p.keys[qi][t]
 			if x.asmGather() {
 				base, shift := unsafe.Pointer(&x.data[0]), 3
@@ -657,8 +767,9 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 				keys = keys[nk:]
 				continue
 			}
-			for _, k := range keys[:nk] {
-				lo, hi := off[k], off[k+1]
+			for i, k := range keys[:nk] {
+				sl := slots[i]
+				lo, hi := off[sl], off[sl+1]
 				if lo < hi {
 					// Field by field into place: a composite literal is
 					// built on the stack by narrow stores and copied with
@@ -672,7 +783,7 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 					entries += int(hi - lo)
 				}
 			}
-			keys = keys[nk:]
+			keys, slots = keys[nk:], slots[nk:]
 		}
 	}
 	s.tstart[p.m] = len(runs)
@@ -898,8 +1009,6 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 	runs := x.gather(s, p)
 	// Filter every bucket on its entries' partner chunks (sequential reads
 	// of 2-byte fingerprints); keep the survivors' positions.
-	cand := s.cand[:0]
-	ends := s.ends[:0]
 	var sink uint16
 	if havePrefetch {
 		for t, a := 0, 0; t < p.m; t++ {
@@ -913,24 +1022,63 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 			sink += x.tables[rn.t].fp[rn.lo]
 		}
 	}
-	for _, rn := range runs {
-		t := int(rn.t)
-		tb := &x.tables[t]
-		pk := uint16(p.keys[rn.q][t^1])
-		lim := p.bound[t] - int(rn.d)
-		fp := tb.fp[rn.lo:rn.hi]
-		for j, f := range fp {
-			if bits.OnesCount16(f^pk) <= lim {
-				if t == 0 {
-					cand = append(cand, rn.lo+uint32(j))
-				} else {
-					cand = append(cand, tb.pos[rn.lo+uint32(j)])
+	// cand: entries (index in their table) that pass, crun: their run.
+	cand, crun := s.cand[:0], s.ends[:0]
+	if x.simd {
+		out := s.filterOut()
+		for t := 0; t < p.m; t++ {
+			a, b := s.tstart[t], s.tstart[t+1]
+			if a == b {
+				continue
+			}
+			k := filterFPAVX2(&x.tables[t].fp[:1][0], &runs[a], b-a, &p.keys[0][t^1], p.bound[t], &out[0])
+			for i := 0; i+2 < k; i += 3 {
+				ri := a + int(out[i])
+				j0 := runs[ri].lo + out[i+1]
+				for m := out[i+2]; m != 0; m &= m - 1 {
+					cand = append(cand, j0+uint32(bits.TrailingZeros32(m)))
+					crun = append(crun, uint32(ri))
 				}
 			}
 		}
-		ends = append(ends, uint32(len(cand)))
+	} else {
+		for ri, rn := range runs {
+			t := int(rn.t)
+			fp := x.tables[t].fp
+			pk := uint16(p.keys[rn.q][t^1])
+			lim := p.bound[t] - int(rn.d)
+			pkv := uint64(pk) * lanes
+			fpb := fpBytes(fp)
+			for j := rn.lo; j < rn.hi; j += 4 {
+				// Four entries per test (reading up to three past the
+				// bucket, into the next or the padding); the rare group
+				// that passes is checked entry by entry, whatever the
+				// byte order.
+				if !near4(binary.NativeEndian.Uint64(fpb[2*j:])^pkv, lim) {
+					continue
+				}
+				for k := j; k < min(j+4, rn.hi); k++ {
+					if bits.OnesCount16(fp[k]^pk) <= lim {
+						cand = append(cand, k)
+						crun = append(crun, uint32(ri))
+					}
+				}
+			}
+		}
 	}
-	s.cand, s.ends = cand, ends
+	// Entries of tables 1.. lead to data through pos: all their lines are
+	// touched before any is used, so that the misses overlap.
+	for i, k := range cand {
+		if t := runs[crun[i]].t; t != 0 {
+			sink += uint16(x.tables[t].pos[k])
+		}
+	}
+	for i, k := range cand {
+		if t := runs[crun[i]].t; t != 0 {
+			cand[i] = x.tables[t].pos[k]
+		}
+	}
+	s.cand, s.ends = cand, crun
 	data := x.data
 	if havePrefetch {
 		if len(cand) > 0 {
@@ -943,21 +1091,20 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 	}
 	s.sink = uint64(sink)
 	r := p.radius
-	b := 0
-	for ri, rn := range runs {
-		e := int(ends[ri])
-		if b == e {
-			continue
-		}
+	for ci, i := range cand {
+		rn := &runs[crun[ci]]
 		qi := int(rn.q)
-		q := qs[qi*4 : qi*4+4 : qi*4+4]
-		for _, i := range cand[b:e] {
-			h := data[i*4 : i*4+4 : i*4+4]
-			if dist4(h, q) <= r {
-				dst = x.report256(dst, h, qs, p, int(rn.t), qi, i)
+		h := data[i*4 : i*4+4 : i*4+4]
+		if dist4(h, qs[qi*4:qi*4+4:qi*4+4]) <= r {
+			dst = x.report256(dst, h, qs, p, int(rn.t), qi, i)
+		}
+		// The queries whose probes of this table are this one's.
+		for m := p.same[rn.t][qi]; m != 0; m &= m - 1 {
+			j := bits.TrailingZeros8(m)
+			if dist4(h, qs[j*4:j*4+4:j*4+4]) <= r {
+				dst = x.report256(dst, h, qs, p, int(rn.t), j, i)
 			}
 		}
-		b = e
 	}
 	return dst
 }
@@ -1006,18 +1153,20 @@ func appendBall(dst []uint32, k uint32, nbits, r int) []uint32 {
 }
 
 type scratch struct {
-	plan plan
-	qsig [8][64]uint32
-	keys []uint32
-	runs []run
+	plan  plan
+	qsig  [8][64]uint32
+	keys  []uint32
+	slots []uint32 // bucket slot of each key (layout only)
+	qperm [8][4]uint64
+	runs  []run
 	// tstart[t] is the first run of table t; entries the runs' total size.
 	tstart  [65]int
 	entries int
 	pass    []passed
 	out     []uint32 // AVX2 filter output
 	cand    []uint32
-	ends    []uint32
-	sink    uint64 // keeps the touch loops from being optimised away
+	ends    []uint32 // the run of each cand (256-bit search)
+	sink    uint64   // keeps the touch loops from being optimised away
 }
 
 // scratch returns query buffers from the index's own pool (not a

@@ -1,0 +1,183 @@
+package hashindex
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// exactVariants returns the eight dihedral transforms of h with no median
+// noise (each negated coefficient's bit flipped, transposes exact), in
+// imagehash.Dihedral order: original, rotate 90, 180, 270, flip x, flip y,
+// transpose, anti-transpose.
+func exactVariants(h [4]uint64) [8][4]uint64 {
+	bit := func(i, j int) uint64 { k := 16*i + j; return h[k/64] >> (k % 64) & 1 }
+	var out [8][4]uint64
+	for v := range out {
+		for i := 0; i < 16; i++ {
+			for j := 0; j < 16; j++ {
+				var b uint64
+				switch v {
+				case 0:
+					b = bit(i, j)
+				case 1: // rotate 90: transpose of flip y
+					b = bit(j, i) ^ uint64(1-i%2)
+				case 2:
+					b = bit(i, j) ^ uint64((i+j)%2)
+				case 3: // rotate 270: transpose of flip x
+					b = bit(j, i) ^ uint64(1-j%2)
+				case 4:
+					b = bit(i, j) ^ uint64(1-i%2)
+				case 5:
+					b = bit(i, j) ^ uint64(1-j%2)
+				case 6:
+					b = bit(j, i)
+				case 7:
+					b = bit(j, i) ^ uint64((i+j)%2)
+				}
+				k := 16*i + j
+				out[v][k/64] |= b << (k % 64)
+			}
+		}
+	}
+	return out
+}
+
+// TestExactVariantsMatchPDQDihedral: exactVariants is PDQDihedral up to
+// median noise (a few bits), so tests on it exercise the structure real
+// queries have.
+func TestExactVariantsMatchPDQDihedral(t *testing.T) {
+	for _, v := range syntheticVariants(rand.New(rand.NewPCG(41, 42)), 20) {
+		ex := exactVariants(v[0])
+		for k := range v {
+			if d := dist(ex[k][:], v[k][:]); d > 40 {
+				t.Fatalf("variant %d: %d bits from the exact transform", k, d)
+			}
+		}
+	}
+}
+
+// TestSearchManyRealVariants is the exactness property for structured
+// queries: the eight dihedral hashes of real photos and synthetic images
+// (PDQDihedral), and the exact transforms of random hashes, over a bank
+// with near copies of them (some rotated or flipped) and of each other,
+// answered in one call, return exactly what a linear scan of the eight
+// returns; so do single queries of each variant. Both filter paths, with
+// and without an unbuilt tail.
+func TestSearchManyRealVariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	sets := photoVariants(t)
+	sets = append(sets, syntheticVariants(rng, 60)...)
+	for range 30 {
+		sets = append(sets, exactVariants([4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}))
+	}
+	const n = 150_000 // eight queries still take the indexed path
+	hs, _ := planted(rng, n)
+	for i, v := range sets {
+		for c := 0; c < 6; c++ {
+			hs[rng.IntN(n)] = near256(rng, v[rng.IntN(8)], rng.IntN(40))
+		}
+		if i%3 == 0 {
+			hs[rng.IntN(n)] = v[rng.IntN(8)]
+		}
+	}
+	half := n - 3000
+	base, err := New256(hs[:half], nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]uint32, n-half)
+	for i := range ids {
+		ids[i] = uint32(half + i)
+	}
+	tailed, err := base.Add256(hs[half:], ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := New256(hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for si, v := range sets {
+		want := linearMany(n, 8, func(i, j int) int { return dist(hs[i][:], v[j][:]) }, 31)
+		found += len(want)
+		for xi, x := range []*Index{whole, tailed} {
+			for _, simd := range simdModes() {
+				x.simd = simd
+				if got := x.SearchMany256(nil, v[:], 31); !slices.Equal(got, want) {
+					t.Fatalf("set %d index %d simd %v: got %v want %v", si, xi, simd, got, want)
+				}
+				if si%4 == 0 {
+					for k := range v {
+						for _, r := range []int{0, 10, 31} {
+							if got, w := sorted(x.Search256(nil, v[k], r)), linear256(hs, v[k], r); !slices.Equal(got, w) {
+								t.Fatalf("set %d variant %d r %d simd %v: got %v want %v", si, k, r, simd, got, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if found < len(sets) {
+		t.Fatalf("only %d answers over %d sets: the planted copies are not exercised", found, len(sets))
+	}
+}
+
+// TestSearchBigBuckets256: buckets far over the AVX2 kernel's first 32
+// entries, full of near duplicates, so fingerprints pass at every position
+// (both filter paths, against a linear scan).
+func TestSearchBigBuckets256(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	var bases [][4]uint64
+	for range 40 {
+		bases = append(bases, [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
+	}
+	hs := make([][4]uint64, 20000)
+	for i := range hs {
+		hs[i] = near256(rng, bases[rng.IntN(len(bases))], rng.IntN(12))
+	}
+	x, err := New256(hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		q := near256(rng, bases[rng.IntN(len(bases))], rng.IntN(30))
+		for _, simd := range simdModes() {
+			x.simd = simd
+			for _, r := range []int{3, 20, 31} {
+				if got, want := sorted(x.Search256(nil, q, r)), linear256(hs, q, r); !slices.Equal(got, want) {
+					t.Fatalf("r %d simd %v: got %d results want %d", r, simd, len(got), len(want))
+				}
+			}
+		}
+	}
+}
+
+// TestDuplicateProbes: queries that agree on a table's chunk pair (so the
+// later ones skip that table's probes) still each report what a linear
+// scan does, including identical queries and the exact flips of one hash.
+func TestDuplicateProbes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	const n = 150_000
+	hs, _ := planted(rng, n)
+	x, err := New256(hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 8 {
+		h := hs[rng.IntN(n)]
+		ex := exactVariants(near256(rng, h, rng.IntN(20)))
+		for _, qs := range [][][4]uint64{
+			{h, h, h},
+			{near256(rng, h, 5), h, near256(rng, h, 5), h, ex[2], ex[4], ex[5]},
+			ex[:],
+		} {
+			want := linearMany(n, len(qs), func(i, j int) int { return dist(hs[i][:], qs[j][:]) }, 31)
+			if got := x.SearchMany256(nil, qs, 31); !slices.Equal(got, want) {
+				t.Fatalf("got %v want %v", got, want)
+			}
+		}
+	}
+}

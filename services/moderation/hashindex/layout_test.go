@@ -1,0 +1,89 @@
+package hashindex
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// slot is appendSlots for one key.
+func slot(k uint32) uint32 { return appendSlots(nil, []uint32{k})[0] }
+
+// TestSlotBijection: slot numbers the 2^16 keys one to one, and each orbit
+// (bytes complemented, swapped) lies in one aligned block of eight slots.
+func TestSlotBijection(t *testing.T) {
+	seen := make([]bool, 1<<16)
+	for k := uint32(0); k < 1<<16; k++ {
+		s := slot(k)
+		if s >= 1<<16 || seen[s] {
+			t.Fatalf("slot(%#x) = %d: out of range or taken", k, s)
+		}
+		seen[s] = true
+		swap := k>>8 | k&0xff<<8
+		for _, o := range []uint32{k ^ 0xff, k ^ 0xff00, k ^ 0xffff, swap, swap ^ 0xff, swap ^ 0xff00, swap ^ 0xffff} {
+			if slot(o)/8 != s/8 {
+				t.Fatalf("orbit of %#x split: %#x in block %d, not %d", k, o, slot(o)/8, s/8)
+			}
+		}
+	}
+}
+
+// TestLayoutPermutes: the layout is a permutation of the 256 bits, keeps
+// distances, and maps every chunk of a hash's exact rotations and flips
+// (coefficient signs and transposes, no median noise) into the orbit of
+// the original's chunk, except chunk 11 under the flips.
+func TestLayoutPermutes(t *testing.T) {
+	l := newPDQLayout()
+	var used [256]bool
+	for _, p := range l.pos {
+		if used[p] {
+			t.Fatalf("bit %d used twice", p)
+		}
+		used[p] = true
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	bit := func(h [4]uint64, i, j int) uint64 { k := 16*i + j; return h[k/64] >> (k % 64) & 1 }
+	for range 200 {
+		var h, g [4]uint64
+		for w := range h {
+			h[w], g[w] = rng.Uint64(), rng.Uint64()
+		}
+		ph, pg := l.permute(h[:]), l.permute(g[:])
+		if dist(ph[:], pg[:]) != dist(h[:], g[:]) {
+			t.Fatal("distance changed")
+		}
+		if ph != [4]uint64(l.permuteAll(h[:])) {
+			t.Fatal("permute and permuteAll differ")
+		}
+		// transposed and flipped copies: v(i,j) = h(j,i) ^ [i even]
+		for _, tr := range []bool{false, true} {
+			for _, fx := range []bool{false, true} {
+				for _, fy := range []bool{false, true} {
+					var v [4]uint64
+					for i := 0; i < 16; i++ {
+						for j := 0; j < 16; j++ {
+							b := bit(h, i, j)
+							if tr {
+								b = bit(h, j, i)
+							}
+							if fx && i%2 == 0 {
+								b ^= 1
+							}
+							if fy && j%2 == 0 {
+								b ^= 1
+							}
+							k := 16*i + j
+							v[k/64] |= b << (k % 64)
+						}
+					}
+					pv := l.permute(v[:])
+					for c := 0; c < 16; c++ {
+						a, b := uint32(ph[c/4]>>(16*(c%4))&0xffff), uint32(pv[c/4]>>(16*(c%4))&0xffff)
+						if slot(a)/8 != slot(b)/8 && (c != 11 || tr && !fx && !fy) {
+							t.Fatalf("chunk %d (tr %v fx %v fy %v): %#x and %#x in different orbits", c, tr, fx, fy, a, b)
+						}
+					}
+				}
+			}
+		}
+	}
+}
