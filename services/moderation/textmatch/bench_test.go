@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -351,12 +352,20 @@ func TestBenchKeywords(t *testing.T) {
 		} else {
 			fmt.Printf("BENCH keywords_regexp_%d_terms skipped: a %d-way alternation takes minutes to build and to scan\n", n, n)
 		}
+		if n == 100 {
+			// The scan alone, as before the prefilter, in the same run.
+			scan := noPrefilter(full)
+			cont = append(cont[:3], append([]contender{{"full_scan_only", func(s string) { hits = scan.FindAll(s, hits[:0]); sink += len(hits) }}}, cont[3:]...)...)
+		}
 		res := measureInterleaved(c, cont)
 		ours, base := res[:2], res[2:]
 		if n == 100 {
-			f := base[0]
-			base = base[1:]
+			f, sc := base[0], base[1]
+			base = base[2:]
 			fmt.Printf("BENCH keywords_full_fuzzy_%d_terms %.1f MB/s vs exact %.1f MB/s ratio %.2f\n", n, f.mbps, ours[1].mbps, f.mbps/ours[1].mbps)
+			fmt.Printf("BENCH keywords_full_%d_terms_vs_scan_only %.1f MB/s vs %.1f MB/s ratio %.2f (prefilter passes %d of %d posts)\n",
+				n, ours[1].mbps, sc.mbps, ours[1].mbps/sc.mbps, prefilterPasses(full, c.posts), len(c.posts))
+			benchUTF8(t, full, words)
 		}
 		best := slices.MaxFunc(base, func(a, b measured) int {
 			if a.mbps < b.mbps {
@@ -374,6 +383,49 @@ func TestBenchKeywords(t *testing.T) {
 			fmt.Printf("BENCH keywords_%s_%d_terms_vs_fastest_wall %.0f ns/post vs %s %.0f ns/post ratio %.2f\n", o.name, n, o.wallNsOp, best.name, best.wallNsOp, best.wallNsOp/o.wallNsOp)
 		}
 	}
+}
+
+// prefilterPasses counts the posts m's prefilter does not reject.
+func prefilterPasses(m *Matcher, posts []string) int {
+	n := 0
+	for _, p := range posts {
+		if m.pf == nil || m.pf.filter(p) {
+			n++
+		}
+	}
+	return n
+}
+
+// benchUTF8 compares the full path with coregx on the tweets with their
+// HTML entities decoded: emoji and typographic punctuation as users send
+// them, outside ASCII (a quarter of the posts), where the prefilter reads
+// runes through the normaliser's per-rune steps.
+func benchUTF8(t *testing.T, full *Matcher, words []string) {
+	c := corpus(t)
+	var u benchCorpus
+	nonASCII := 0
+	for _, p := range c.posts {
+		p = html.UnescapeString(p)
+		if !isASCII(p) {
+			nonASCII++
+		}
+		u.posts = append(u.posts, p)
+		u.bytes += len(p)
+	}
+	cg, err := coregx.NewBuilder().AddStrings(words).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := make([]Hit, 0, 256)
+	res := measureInterleaved(u, []contender{
+		{"full", func(s string) { hits = full.FindAll(s, hits[:0]); sink += len(hits) }},
+		{"coregx", func(s string) { sink += len(cg.FindAllOverlapping([]byte(s))) }},
+	})
+	n := full.Len()
+	fmt.Printf("BENCH keywords_full_%d_terms_utf8_vs_fastest %.1f MB/s vs coregx %.1f MB/s ratio %.2f (%d of %d posts outside ASCII)\n",
+		n, res[0].mbps, res[1].mbps, res[0].mbps/res[1].mbps, nonASCII, len(u.posts))
+	fmt.Printf("BENCH keywords_full_%d_terms_utf8_vs_fastest_wall %.0f ns/post vs coregx %.0f ns/post ratio %.2f\n",
+		n, res[0].wallNsOp, res[1].wallNsOp, res[1].wallNsOp/res[0].wallNsOp)
 }
 
 // benchSizes is the term counts TestBenchKeywords runs: 100, 10,000 and

@@ -74,4 +74,19 @@
 // a candidate costs about one cache miss. Terms may opt into fuzzy matching
 // (Fuzzy: 1), which adds their deletion, insertion, adjacent-transposition
 // and, for long terms, substitution variants to the same automaton.
+//
+// # Prefilter
+//
+// With few terms most texts match none, and the normalising scan costs
+// several times a plain automaton. A Matcher of up to about a hundred
+// terms therefore also holds a prefilter: a DFA over the raw bytes, built by
+// subset construction from an over-approximation of the pipeline (every
+// reading of every byte, runs as one letter, soft separators and spaces
+// skippable, runes outside ASCII through the per-rune steps), which proves
+// in about one table load per byte that no term can match. FindAll returns
+// at once for such texts and scans the others as before, so hits never
+// depend on it. It scans a text in two halves at once, the first running
+// on until it meets the second's state, to break the chain of dependent
+// loads. Larger term sets, or ones whose fuzzy variants blow up the subset
+// construction, compile without one.
 package textmatch

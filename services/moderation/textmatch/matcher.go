@@ -62,6 +62,9 @@ type Matcher struct {
 	// generalOnly turns fastLetters off, for tests that compare it with
 	// the general path.
 	generalOnly bool
+	// pf rejects most texts no term can match before the scan; nil when
+	// the term set is too large for it.
+	pf *prefilter
 }
 
 // patInfo is what resolve needs of a pattern (8 bytes, two words of a
@@ -176,6 +179,7 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 		return nil, fmt.Errorf("compiling %d terms: %w", len(terms), err)
 	}
 	m.d = d
+	m.pf = newPrefilter(n, pats, infos)
 	for _, p := range infos {
 		m.anySubstring = m.anySubstring || p.substring
 	}
@@ -211,15 +215,26 @@ func (m *Matcher) Normalizer() *Normalizer { return m.n }
 // Len is the number of terms.
 func (m *Matcher) Len() int { return m.nterms }
 
-// MemBytes is the approximate heap size of the compiled automaton.
-func (m *Matcher) MemBytes() int { return m.d.memBytes() }
+// MemBytes is the approximate heap size of the compiled automaton and
+// prefilter.
+func (m *Matcher) MemBytes() int {
+	if m.pf != nil {
+		return m.d.memBytes() + m.pf.memBytes()
+	}
+	return m.d.memBytes()
+}
 
 // States is the number of automaton states.
 func (m *Matcher) States() int { return m.d.nStates }
 
 // FindAll appends every hit in text to dst, in order of their end, and
-// returns it. It allocates only when dst must grow.
+// returns it. It allocates only when dst must grow. A text the prefilter
+// proves free of hits (most posts, for a hundred terms or so) is not
+// scanned.
 func (m *Matcher) FindAll(text string, dst []Hit) []Hit {
+	if m.pf != nil && !m.pf.filter(text) {
+		return dst
+	}
 	var sc scanner
 	sc.init(m.n, m, text)
 	sc.hits = dst

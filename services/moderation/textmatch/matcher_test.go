@@ -156,9 +156,17 @@ func TestRaw(t *testing.T) {
 func TestZeroAllocs(t *testing.T) {
 	m := mustCompile(t, []Term{{Text: "kill"}, {Text: "attack the"}, {Text: "убить"}}, Options{})
 	dst := make([]Hit, 0, 16)
-	text := "RT @someone: I will k1ll them, attack the base! убить ｋｉｌｌ 死ね"
-	allocs := testing.AllocsPerRun(100, func() { dst = m.FindAll(text, dst[:0]) })
-	if allocs != 0 {
-		t.Errorf("FindAll allocates %.1f times per run", allocs)
+	// Hits; none (the prefilter rejects it, ASCII); none with emoji, a
+	// fullwidth letter, "…" and "’" (the prefilter reads the runes).
+	for _, text := range []string{"RT @someone: I will k1ll them, attack the base! убить ｋｉｌｌ 死ね",
+		"RT @someone: what a lovely day at the beach with everyone, see you all soon!",
+		"RT @someone: what a lovely day 😂😂 at the beach… with ｅveryone, don’t go"} {
+		allocs := testing.AllocsPerRun(100, func() { dst = m.FindAll(text, dst[:0]) })
+		if allocs != 0 {
+			t.Errorf("FindAll(%q) allocates %.1f times per run", text, allocs)
+		}
+	}
+	if m.pf == nil || m.pf.filter("RT @someone: what a lovely day 😂😂 at the beach… with ｅveryone, don’t go") {
+		t.Error("prefilter missing or passing a text without terms")
 	}
 }
