@@ -181,3 +181,91 @@ func TestDuplicateProbes(t *testing.T) {
 		}
 	}
 }
+
+// TestMovedProbes: queries whose chunk keys (in the index's bit order) are
+// byte swaps and complements of query 0's, some with a few bits of noise,
+// some in four-key orbits (equal bytes), so that most (table, query) pairs
+// read query 0's slots moved within their orbits; over a bank with near
+// copies of every query, one call returns exactly a linear scan's answer,
+// on both gather paths, and each query alone too.
+func TestMovedProbes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	const n = 150_000
+	hs, _ := planted(rng, n)
+	lay := newPDQLayout()
+	var from [256]int // caller bit of each index bit
+	for k, p := range lay.pos {
+		from[p] = k
+	}
+	unpermute := func(o [4]uint64) [4]uint64 {
+		var h [4]uint64
+		for p := 0; p < 256; p++ {
+			if o[p/64]>>(p%64)&1 != 0 {
+				k := from[p]
+				h[k/64] |= 1 << (k % 64)
+			}
+		}
+		return h
+	}
+	var sets [][8][4]uint64
+	for range 24 {
+		var o [4]uint64
+		for w := range o {
+			o[w] = rng.Uint64()
+		}
+		for c := 0; c < 16; c++ {
+			if rng.IntN(4) == 0 { // a four-key orbit: bytes equal or complementary
+				w, sh := c/4, 16*(c%4)
+				lo := o[w] >> sh & 0xff
+				hi := lo ^ uint64(0xff*rng.IntN(2))
+				o[w] = o[w]&^(0xffff<<sh) | (lo|hi<<8)<<sh
+			}
+		}
+		var v [8][4]uint64
+		for j := range v {
+			var q [4]uint64
+			for c := 0; c < 16; c++ {
+				w, sh := c/4, 16*(c%4)
+				k := o[w] >> sh & 0xffff
+				if j > 0 {
+					if rng.IntN(2) == 0 {
+						k = (k>>8 | k<<8) & 0xffff
+					}
+					k ^= uint64(0xff*rng.IntN(2)) | uint64(0xff00*rng.IntN(2))
+					if rng.IntN(8) == 0 {
+						k ^= 1 << rng.IntN(16)
+					}
+				}
+				q[w] |= k << sh
+			}
+			v[j] = unpermute(q)
+		}
+		sets = append(sets, v)
+		for c := 0; c < 10; c++ {
+			hs[rng.IntN(n)] = near256(rng, v[rng.IntN(8)], rng.IntN(36))
+		}
+	}
+	x, err := New256(hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for si, v := range sets {
+		want := linearMany(n, 8, func(i, j int) int { return dist(hs[i][:], v[j][:]) }, 31)
+		found += len(want)
+		for _, simd := range simdModes() {
+			x.simd = simd
+			if got := x.SearchMany256(nil, v[:], 31); !slices.Equal(got, want) {
+				t.Fatalf("set %d simd %v: got %v want %v", si, simd, got, want)
+			}
+			for k := range v {
+				if got, w := sorted(x.Search256(nil, v[k], 31)), linear256(hs, v[k], 31); !slices.Equal(got, w) {
+					t.Fatalf("set %d variant %d simd %v: got %v want %v", si, k, simd, got, w)
+				}
+			}
+		}
+	}
+	if found < len(sets) {
+		t.Fatalf("only %d answers over %d sets", found, len(sets))
+	}
+}

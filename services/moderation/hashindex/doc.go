@@ -50,7 +50,8 @@
 //     rotation or flip of the image then maps each chunk's key within a
 //     small orbit, whose buckets are adjacent (layout.go), and
 //     SearchMany256 on the eight dihedral hashes reads neighbouring
-//     buckets instead of eight scattered sets;
+//     buckets instead of eight scattered sets, each query whose chunk key
+//     is in an earlier one's orbit reusing that query's bucket slots;
 //   - a hash reached through several tables (or several queries of
 //     SearchMany) is reported once, by the first (table, query) pair that
 //     reaches it and is within r: no visited set, no per-query allocation.

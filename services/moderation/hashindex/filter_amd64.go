@@ -43,7 +43,8 @@ func haveAVX2() bool {
 //go:noescape
 func prefetchRuns(base unsafe.Pointer, runs *run, nruns int, shift int)
 
-// prefetchKeys prefetches off[k] for the n keys at keys.
+// prefetchKeys prefetches off[k] for the n keys at keys (off: any uint32
+// array, e.g. a table's pos at the filter's survivors).
 //
 //go:noescape
 func prefetchKeys(off *uint32, keys *uint32, n int)
@@ -81,3 +82,11 @@ func gatherRuns(off *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *r
 //
 //go:noescape
 func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out *uint32) int
+
+// gatherSlots is gatherRuns for the PDQ layout: it reads the buckets at
+// moveSlot(slots[i], mv) (identityMove: the slots themselves), whose
+// distances to the query are those of keys[i] to qk, prefetches their
+// fingerprint lines (fp) and writes runs with key 0.
+//
+//go:noescape
+func gatherSlots(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, fp *uint16, mv uint32) (n int, entries int)

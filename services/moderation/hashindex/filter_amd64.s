@@ -561,3 +561,75 @@ fdone:
 	MOVQ R10, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// func gatherSlots(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, fp *uint16, mv uint32) (n int, entries int)
+TEXT ·gatherSlots(SB), NOSPLIT, $0-80
+	MOVQ off+0(FP), SI
+	MOVQ slots+8(FP), DI
+	MOVQ keys+16(FP), R8
+	MOVQ nk+24(FP), CX
+	MOVL qk+32(FP), R9
+	MOVL tq+36(FP), R14
+	MOVQ runs+40(FP), R10
+	MOVQ fp+48(FP), R11
+	MOVL mv+56(FP), R12
+	MOVQ R10, BX            // first run
+	XORQ R13, R13           // entries
+	TESTQ CX, CX
+	JEQ  sdone
+
+sloop:
+	MOVL (DI), AX           // slot
+	// moveSlot; the four-key orbits (from 65024, 1 in 128 keys) aside.
+	CMPL AX, $65024
+	JAE  sfour
+	MOVL AX, DX
+	ANDL $7, DX
+	LEAL (DX)(DX*2), DX
+	SHRXL DX, R12, DX
+	ANDL $7, DX
+	ANDL $-8, AX
+	ORL  DX, AX
+
+smoved:
+	MOVL (SI)(AX*4), DX     // lo
+	MOVL 4(SI)(AX*4), R15   // hi
+	CMPL DX, R15
+	JAE  sskip
+	PREFETCHT0 (R11)(DX*2)
+	PREFETCHT0 -2(R11)(R15*2)
+	MOVL DX, 0(R10)
+	MOVL R15, 4(R10)
+	MOVL $0, 8(R10)
+	SUBL DX, R15
+	ADDQ R15, R13
+	MOVL (R8), AX
+	XORL R9, AX
+	POPCNTL AX, AX
+	SHLL $16, AX
+	ORL  R14, AX
+	MOVL AX, 12(R10)        // t, q, d, 0
+	ADDQ $16, R10
+
+sskip:
+	ADDQ $4, DI
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  sloop
+
+sdone:
+	SUBQ BX, R10
+	SHRQ $4, R10
+	MOVQ R10, n+64(FP)
+	MOVQ R13, entries+72(FP)
+	RET
+
+sfour:
+	MOVL AX, DX
+	ANDL $3, DX
+	LEAL 24(DX)(DX*1), DX
+	SHRXL DX, R12, DX
+	ANDL $3, DX
+	ANDL $-4, AX
+	ORL  DX, AX
+	JMP  smoved

@@ -29,3 +29,7 @@ func gatherRuns(off *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *r
 func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out *uint32) int {
 	panic("hashindex: no AVX2 filter on this platform")
 }
+
+func gatherSlots(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, fp *uint16, mv uint32) (n int, entries int) {
+	panic("hashindex: no assembly gather on this platform")
+}

@@ -392,10 +392,13 @@ func (x *Index) Search256(dst []Result, q [4]uint64, radius int) []Result {
 // one candidate list per table, and a query whose two keys of a chunk pair
 // equal an earlier query's skips that pair's tables, its candidates being
 // checked with the earlier query's. With the PDQ layout (see layout), the
-// rotations and flips of one image probe neighbouring buckets, so eight
-// real variants cost about four queries, not eight (BENCHMARKS.md). Each stored hash is reported once
-// without a visited set: it is reported by the first (table, query) pair,
-// in probe order, that reaches it and is within radius.
+// rotations and flips of one image probe neighbouring buckets, and a
+// query whose key of a table is in an earlier query's orbit moves that
+// query's bucket slots instead of computing its own (orbitMove), so eight
+// real variants cost about 3.5 queries, not eight (BENCHMARKS.md). Each
+// stored hash is reported once without a visited set: it is reported by
+// the first (table, query) pair, in probe order, that reaches it and is
+// within radius.
 func (x *Index) SearchMany256(dst []Result, qs [][4]uint64, radius int) []Result {
 	if x.words != 4 || len(qs) == 0 {
 		return dst
@@ -592,38 +595,46 @@ func ballSize(nbits, r int) int {
 	return s
 }
 
-// reaches reports whether the probe of table u for query j visits stored
-// hash h and lets it through the bucket filter.
-func (p *plan) reaches(x *Index, h []uint64, u, j int) bool {
-	d := bits.OnesCount32(x.chunks[u].key(h) ^ p.keys[j][u])
-	if d > p.radii[u] {
-		return false
-	}
-	if !p.paired {
-		return true
-	}
-	f := uint16(x.chunks[u^1].key(h)) ^ uint16(p.keys[j][u^1])
-	return d+bits.OnesCount16(f) <= p.bound[u]
-}
-
 // first reports whether (table t, query qi) is the first pair, in search
 // order (tables outer, queries inner), whose probe reaches stored hash h
-// and whose query is within radius of it. Every stored hash within radius
+// (visits its bucket and, paired, lets it through the filter) and whose
+// query is within radius of it. Every stored hash within radius
 // of some query is reached by at least one such pair (pigeonhole), so
 // reporting only from the first one returns each hash exactly once, with
 // no visited set.
 func (p *plan) first(x *Index, h []uint64, qs []uint64, t, qi int) bool {
 	w := x.words
+	// The queries within radius, then their probes in search order: each
+	// chunk key of h is extracted once, not once per (table, query).
+	var near uint8
+	for j := 0; j < p.nq; j++ {
+		if dist(h, qs[j*w:j*w+w]) <= p.radius {
+			near |= 1 << j
+		}
+	}
 	for u := 0; u <= t; u++ {
 		if p.radii[u] < 0 {
 			continue
 		}
-		last := p.nq
+		m := near
 		if u == t {
-			last = qi
+			m &= 1<<qi - 1
 		}
-		for j := 0; j < last; j++ {
-			if p.reaches(x, h, u, j) && dist(h, qs[j*w:j*w+w]) <= p.radius {
+		if m == 0 {
+			continue
+		}
+		k := x.chunks[u].key(h)
+		var pk uint32
+		if p.paired {
+			pk = x.chunks[u^1].key(h)
+		}
+		for ; m != 0; m &= m - 1 {
+			j := bits.TrailingZeros8(m)
+			d := bits.OnesCount32(k ^ p.keys[j][u])
+			if d > p.radii[u] {
+				continue
+			}
+			if !p.paired || d+bits.OnesCount16(uint16(pk)^uint16(p.keys[j][u^1])) <= p.bound[u] {
 				return false
 			}
 		}
@@ -695,7 +706,7 @@ func (x *Index) search(dst []Result, qs []uint64, nq, radius int) []Result {
 // 14 of 16-byte runs (TestRunLayout).
 type run struct {
 	lo, hi uint32
-	key    uint32 // the bucket's key
+	key    uint32 // the bucket's key (64-bit index; 0 in moved 256-bit runs)
 	t, q   uint8
 	d      uint8 // Hamming distance of the bucket's key to the query's
 }
@@ -709,9 +720,15 @@ type run struct {
 // full (on the dev machine this took a 64-bit radius-8 query from ~7.5 to
 // ~5.5 µs and a PDQ radius-31 one from ~28 to ~22 µs). With AVX2, the
 // 64-bit gather is an assembly loop that prefetches each bucket as soon as
-// its offsets are read (another 5–25%). Without prefetch instructions
-// (other platforms, purego) a touch loop of independent loads does the
-// same, less well.
+// its offsets are read (another 5–25%), and so is the PDQ gather
+// (gatherSlots). Without prefetch instructions (other platforms, purego)
+// a touch loop of independent loads does the same, less well.
+//
+// With the PDQ layout, a query whose key of table t is a rotated or
+// flipped copy of an earlier query's (63 % of the (table, query) pairs
+// of real dihedral variants) computes no ball of keys: it reads the
+// earlier query's bucket slots moved within their orbits (moveSlot), from
+// the offset lines that query already prefetched.
 func (x *Index) gather(s *scratch, p *plan) []run {
 	// Every key first, and its offsets prefetched, so that the offset
 	// misses of all tables overlap too.
@@ -726,6 +743,10 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 				continue
 			}
 			k0 := len(keys)
+			s.at[t][qi] = int32(k0)
+			if x.lay != nil && x.moveFrom(s, p, t, qi) {
+				continue
+			}
 			keys = appendBall(keys, p.keys[qi][t], x.chunks[t].nbits, p.radii[t])
 			sl := keys
 			if x.lay != nil {
@@ -755,6 +776,27 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 				continue
 			}
 			qk := p.keys[qi][t]
+			if x.asmGather256() {
+				// Own probes, or a moved copy of query f-1's (moveFrom):
+				// its slots and keys, the distances unchanged.
+				a, sq, mv := int(s.at[t][qi]), qk, uint32(identityMove)
+				if f := s.from[t][qi]; f > 0 {
+					a, sq, mv = int(s.at[t][f-1]), p.keys[f-1][t], s.mv[t][qi]
+				} else {
+					keys = keys[nk:]
+				}
+				n0 := len(runs)
+				runs = slices.Grow(runs, nk)[:n0+nk]
+				n, e := gatherSlots(&off[0], &s.slots[a], &s.keys[a], nk, sq, uint32(t)|uint32(qi)<<8, &runs[n0], &x.tables[t].fp[:1][0], mv)
+				runs, entries = runs[:n0+n], entries+e
+				continue
+			}
+			if f := s.from[t][qi]; f > 0 {
+				// A moved copy of query f-1's probes (moveFrom): its
+				// slots and keys, the distances unchanged.
+				runs, entries = x.gatherMoved(s, runs, entries, t, qi, int(f-1), nk)
+				continue
+			}
 			if x.asmGather() {
 				base, shift := unsafe.Pointer(&x.data[0]), 3
 				if t > 0 {
@@ -790,6 +832,54 @@ func (x *Index) gather(s *scratch, p *plan) []run {
 	s.runs, s.entries = runs, entries
 	return runs
 }
+
+// moveFrom reports whether query qi's key of table t is a rotated or
+// flipped copy of an earlier query's (orbitMove), recording it in s so that
+// gather moves that query's slots instead of computing a ball of its own.
+func (x *Index) moveFrom(s *scratch, p *plan, t, qi int) bool {
+	s.from[t][qi] = 0
+	for j := 0; j < qi; j++ {
+		if p.dup[t]>>j&1 != 0 || s.from[t][j] != 0 {
+			continue
+		}
+		if mv, ok := orbitMove(p.keys[j][t], p.keys[qi][t]); ok {
+			s.from[t][qi], s.mv[t][qi] = uint8(j+1), mv
+			return true
+		}
+	}
+	return false
+}
+
+// gatherMoved appends the runs of query qi in table t, whose probes are
+// query j's moved by s.mv[t][qi]: the same nk keys' slots, each within its
+// orbit, at the same distances. The orbits' offsets are the lines j's
+// probes prefetched.
+func (x *Index) gatherMoved(s *scratch, runs []run, entries, t, qi, j, nk int) ([]run, int) {
+	off := x.tables[t].off
+	a := int(s.at[t][j])
+	keys, slots := s.keys[a:a+nk], s.slots[a:a+nk]
+	mv := s.mv[t][qi]
+	jk := s.plan.keys[j][t]
+	n0 := len(runs)
+	runs = slices.Grow(runs, nk)[:n0+nk]
+	n := n0
+	for i, sl := range slots {
+		sl = moveSlot(sl, mv)
+		lo, hi := off[sl], off[sl+1]
+		rn := &runs[n]
+		rn.lo, rn.hi, rn.key = lo, hi, 0
+		rn.t, rn.q, rn.d = uint8(t), uint8(qi), uint8(bits.OnesCount32(keys[i]^jk))
+		entries += int(hi - lo)
+		if lo < hi {
+			n++
+		}
+	}
+	return runs[:n], entries
+}
+
+// asmGather256: the PDQ gather is the assembly one, which prefetches each
+// bucket's fingerprints as soon as its offsets are read.
+func (x *Index) asmGather256() bool { return x.simd && x.lay != nil }
 
 // asmGather: the 64-bit gather is the assembly one, which prefetches each
 // bucket as soon as its offsets are read.
@@ -1010,7 +1100,9 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 	// Filter every bucket on its entries' partner chunks (sequential reads
 	// of 2-byte fingerprints); keep the survivors' positions.
 	var sink uint16
-	if havePrefetch {
+	if x.asmGather256() {
+		// gather prefetched the buckets.
+	} else if havePrefetch {
 		for t, a := 0, 0; t < p.m; t++ {
 			if b := s.tstart[t+1]; a < b {
 				prefetchRuns(unsafe.Pointer(&x.tables[t].fp[0]), &runs[a], b-a, 1)
@@ -1024,13 +1116,17 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 	}
 	// cand: entries (index in their table) that pass, crun: their run.
 	cand, crun := s.cand[:0], s.ends[:0]
+	var out []uint32
 	if x.simd {
-		out := s.filterOut()
-		for t := 0; t < p.m; t++ {
-			a, b := s.tstart[t], s.tstart[t+1]
-			if a == b {
-				continue
-			}
+		out = s.filterOut()
+	}
+	for t := 0; t < p.m; t++ {
+		a, b := s.tstart[t], s.tstart[t+1]
+		if a == b {
+			continue
+		}
+		c0 := len(cand)
+		if x.simd {
 			k := filterFPAVX2(&x.tables[t].fp[:1][0], &runs[a], b-a, &p.keys[0][t^1], p.bound[t], &out[0])
 			for i := 0; i+2 < k; i += 3 {
 				ri := a + int(out[i])
@@ -1040,37 +1136,27 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 					crun = append(crun, uint32(ri))
 				}
 			}
+		} else {
+			cand, crun = x.filterFPGo(cand, crun, runs, a, b, p)
 		}
-	} else {
-		for ri, rn := range runs {
-			t := int(rn.t)
-			fp := x.tables[t].fp
-			pk := uint16(p.keys[rn.q][t^1])
-			lim := p.bound[t] - int(rn.d)
-			pkv := uint64(pk) * lanes
-			fpb := fpBytes(fp)
-			for j := rn.lo; j < rn.hi; j += 4 {
-				// Four entries per test (reading up to three past the
-				// bucket, into the next or the padding); the rare group
-				// that passes is checked entry by entry, whatever the
-				// byte order.
-				if !near4(binary.NativeEndian.Uint64(fpb[2*j:])^pkv, lim) {
-					continue
-				}
-				for k := j; k < min(j+4, rn.hi); k++ {
-					if bits.OnesCount16(fp[k]^pk) <= lim {
-						cand = append(cand, k)
-						crun = append(crun, uint32(ri))
-					}
-				}
+		// The survivors' pos (or, in table 0, data) lines are fetched
+		// while the next tables are filtered, not after them all.
+		if havePrefetch && len(cand) > c0 {
+			if t == 0 {
+				prefetchHashes(&x.data[0], &cand[c0], len(cand)-c0)
+			} else {
+				prefetchKeys(&x.tables[t].pos[0], &cand[c0], len(cand)-c0)
 			}
 		}
 	}
-	// Entries of tables 1.. lead to data through pos: all their lines are
-	// touched before any is used, so that the misses overlap.
-	for i, k := range cand {
-		if t := runs[crun[i]].t; t != 0 {
-			sink += uint16(x.tables[t].pos[k])
+	if !havePrefetch {
+		// Entries of tables 1.. lead to data through pos: all their
+		// lines are touched before any is used, so that the misses
+		// overlap.
+		for i, k := range cand {
+			if t := runs[crun[i]].t; t != 0 {
+				sink += uint16(x.tables[t].pos[k])
+			}
 		}
 	}
 	for i, k := range cand {
@@ -1107,6 +1193,36 @@ func (x *Index) search256(dst []Result, s *scratch, qs []uint64, p *plan) []Resu
 		}
 	}
 	return dst
+}
+
+// filterFPGo is filterFPAVX2 in Go for runs[a:b] (one table): four
+// entries per test; it appends the survivors and their runs.
+func (x *Index) filterFPGo(cand, crun []uint32, runs []run, a, b int, p *plan) ([]uint32, []uint32) {
+	for ri := a; ri < b; ri++ {
+		rn := &runs[ri]
+		t := int(rn.t)
+		fp := x.tables[t].fp
+		pk := uint16(p.keys[rn.q][t^1])
+		lim := p.bound[t] - int(rn.d)
+		pkv := uint64(pk) * lanes
+		fpb := fpBytes(fp)
+		for j := rn.lo; j < rn.hi; j += 4 {
+			// Four entries per test (reading up to three past the
+			// bucket, into the next or the padding); the rare group
+			// that passes is checked entry by entry, whatever the
+			// byte order.
+			if !near4(binary.NativeEndian.Uint64(fpb[2*j:])^pkv, lim) {
+				continue
+			}
+			for k := j; k < min(j+4, rn.hi); k++ {
+				if bits.OnesCount16(fp[k]^pk) <= lim {
+					cand = append(cand, k)
+					crun = append(crun, uint32(ri))
+				}
+			}
+		}
+	}
+	return cand, crun
 }
 
 func (x *Index) report256(dst []Result, h, qs []uint64, p *plan, t, qi int, i uint32) []Result {
@@ -1157,6 +1273,12 @@ type scratch struct {
 	qsig  [8][64]uint32
 	keys  []uint32
 	slots []uint32 // bucket slot of each key (layout only)
+	// from[t][q] is 1 + the earlier query whose probes of table t query q
+	// reuses, moved by mv[t][q] (layout only; 0: none); at[t][q] is
+	// where query q's keys of table t start in keys.
+	from  [64][8]uint8
+	mv    [64][8]uint32
+	at    [64][8]int32
 	qperm [8][4]uint64
 	runs  []run
 	// tstart[t] is the first run of table t; entries the runs' total size.

@@ -129,3 +129,52 @@ func (l *layout) permuteAll(flat []uint64) []uint64 {
 	}
 	return out
 }
+
+// orbitMove returns, packed, how a map σ of the orbit (swap the bytes or
+// not, then complement either byte or both) with σ(from) == to moves
+// slots, or ok false when to is not in from's orbit. Since σ permutes
+// bits and complements some, it maps the radius-r ball of from onto that
+// of to, and the slot of σ(k) is the slot of k with its low bits
+// permuted (moveSlot): a query whose key is a rotated or flipped copy of
+// an earlier query's finds its buckets without computing their slots.
+//
+// The packing: 3 bits for each of the eight codes of a regular orbit's
+// slot (fx, fy, swap bit), then 2 bits for each of the four of a
+// four-key one. Swapping exchanges fx and fy and flips the swap bit
+// (swapMove), then complementing a byte flips its f in every code
+// (flipLowMove, flipHighMove).
+func orbitMove(from, to uint32) (mv uint32, ok bool) {
+	m := from ^ to
+	mv = identityMove
+	if !wholeBytes(m) {
+		m = (from>>8|from<<8)&0xffff ^ to
+		mv = swapMove
+		if !wholeBytes(m) {
+			return 0, false
+		}
+	}
+	return mv ^ flipLowMove*(m&1) ^ flipHighMove*(m>>8&1), true
+}
+
+// wholeBytes reports whether each byte of the 16-bit m is 0 or 0xff.
+func wholeBytes(m uint32) bool {
+	lo, hi := m&0xff, m>>8
+	return (lo == 0 || lo == 0xff) && (hi == 0 || hi == 0xff)
+}
+
+// The moves of orbitMove: identityMove keeps every slot (orbitMove(k, k)).
+const (
+	identityMove = 0xe4fac688
+	swapMove     = 0xd8650f74
+	flipLowMove  = 0x55249249
+	flipHighMove = 0xaa492492
+)
+
+// moveSlot is the slot of σ(k), sl being the slot of k and mv σ's
+// orbitMove: the four-key orbits (a == b, from 65024 on) have no swap bit.
+func moveSlot(sl, mv uint32) uint32 {
+	if sl < 65024 {
+		return sl&^7 | mv>>(3*(sl&7))&7
+	}
+	return sl&^3 | mv>>(24+2*(sl&3))&3
+}

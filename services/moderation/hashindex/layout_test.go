@@ -2,6 +2,7 @@ package hashindex
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -85,5 +86,72 @@ func TestLayoutPermutes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOrbitMove: for every map of the orbit and random keys, moveSlot
+// of k's slot is the slot of σ(k), and orbitMove finds a σ exactly when
+// the two keys share an orbit.
+func TestOrbitMove(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	for range 20000 {
+		k := uint32(rng.IntN(1 << 16))
+		if rng.IntN(8) == 0 {
+			k = k&0xff | (k&0xff^uint32(0xff*rng.IntN(2)))<<8 // a == b orbits
+		}
+		sw := rng.IntN(2)
+		to := k
+		if sw == 1 {
+			to = (k>>8 | k<<8) & 0xffff
+		}
+		to ^= uint32(0xff*rng.IntN(2)) | uint32(0xff00*rng.IntN(2))
+		mv, ok := orbitMove(k, to)
+		if !ok {
+			t.Fatalf("%#x -> %#x: no move found", k, to)
+		}
+		// The ball of k maps onto the ball of to (not element by element:
+		// another σ than the test's may map k to to).
+		var got, want []uint32
+		for _, f := range appendBall(nil, 0, 16, 2) {
+			got = append(got, moveSlot(slot(k^f), mv))
+			want = append(want, slot(to^f))
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%#x -> %#x: moved ball slots differ", k, to)
+		}
+		o := uint32(rng.IntN(1 << 16))
+		so, sk := slot(o), slot(k)
+		same := so>>3 == sk>>3
+		if sk >= 65024 {
+			same = so>>2 == sk>>2
+		}
+		if _, ok := orbitMove(k, o); ok != same {
+			t.Fatalf("%#x, %#x: move found %v, same orbit %v", k, o, ok, same)
+		}
+	}
+}
+
+// TestMoveConstants: the packed moves are those the slot codes imply
+// (see orbitMove).
+func TestMoveConstants(t *testing.T) {
+	pack := func(sw, cx, cy uint32) uint32 {
+		var mv uint32
+		for c := uint32(0); c < 8; c++ {
+			fx, fy, s := c&1, c>>1&1, c>>2
+			if sw == 1 {
+				fx, fy, s = fy, fx, s^1
+			}
+			mv |= (fx ^ cx | (fy^cy)<<1 | s<<2) << (3 * c)
+			if c < 4 {
+				mv |= (fx ^ cx | (fy^cy)<<1) << (24 + 2*c)
+			}
+		}
+		return mv
+	}
+	if identityMove != pack(0, 0, 0) || swapMove != pack(1, 0, 0) ||
+		flipLowMove != pack(0, 1, 0)^pack(0, 0, 0) || flipHighMove != pack(0, 0, 1)^pack(0, 0, 0) {
+		t.Fatal("move constants disagree with the slot codes")
 	}
 }
