@@ -462,6 +462,7 @@ TEXT ·filterFPAVX2(SB), NOSPLIT, $0-56
 	MOVQ bound+32(FP), R9
 	MOVQ out+40(FP), R10
 	XORQ BX, BX
+	INCQ R9                // bound+1
 
 	VMOVDQU popLUT<>(SB), Y15
 	MOVL    $0x0f0f0f0f, AX
@@ -479,31 +480,24 @@ floop:
 	SUBL AX, DX            // n = hi - lo
 	MOVBLZX 13(DI), R12    // query index
 	SHLQ $8, R12           // key rows are 64 uint32s
-	MOVL (R8)(R12*1), R13
-	VMOVQ R13, X0
-	VPBROADCASTW X0, Y0
+	VPBROADCASTW (R8)(R12*1), Y0
 	MOVBLZX 14(DI), R13    // the bucket key's distance d
 	MOVQ R9, R12
-	SUBQ R13, R12
-	INCQ R12               // lim+1 = bound - d + 1
+	SUBQ R13, R12          // lim+1 = bound - d + 1
 	VMOVQ R12, X1
 	VPBROADCASTW X1, Y1
 	LEAQ (SI)(AX*2), R13   // &fp[lo]
 
-	// The first 32 entries, whatever n: one branch per bucket.
+	// The first 32 entries, whatever n: one branch per bucket. Few
+	// buckets have a lane within lim (~8 % at r = 31, counting lanes
+	// past the end), so the bitmask is built only for those.
 	VPXOR 0(R13), Y0, Y2
 	VPXOR 32(R13), Y0, Y3
 	NEAR16(Y2)
 	NEAR16(Y3)
-	VPACKSSWB Y3, Y2, Y2
-	VPERMQ    $0xd8, Y2, Y2
-	VPMOVMSKB Y2, AX
-	MOVL $32, R12
-	CMPL DX, R12
-	CMOVLLT DX, R12        // min(n, 32)
-	BZHIL R12, AX, AX      // drop the lanes past the bucket
-	TESTL AX, AX
-	JNZ  fhit
+	VPOR  Y3, Y2, Y4
+	VPTEST Y4, Y4
+	JNZ  fmask
 
 fcont:
 	CMPL DX, $32
@@ -514,7 +508,16 @@ fnext:
 	INCQ BX
 	JMP  floop
 
-fhit:
+fmask:
+	VPACKSSWB Y3, Y2, Y2
+	VPERMQ    $0xd8, Y2, Y2
+	VPMOVMSKB Y2, AX
+	MOVL $32, R12
+	CMPL DX, R12
+	CMOVLLT DX, R12        // min(n, 32)
+	BZHIL R12, AX, AX      // drop the lanes past the bucket
+	TESTL AX, AX
+	JZ   fcont
 	MOVL BX, 0(R10)
 	MOVL $0, 4(R10)
 	MOVL AX, 8(R10)

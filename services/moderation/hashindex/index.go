@@ -554,18 +554,26 @@ func (x *Index) makePlan(p *plan, qs []uint64, nq, radius int) {
 			}
 		}
 	}
-	for t := 0; t < m; t++ {
-		for i := 0; i < nq; i++ {
-			p.keys[i][t] = x.chunks[t].key(qs[i*x.words:])
+	for i := 0; i < nq; i++ {
+		h := qs[i*x.words : i*x.words+x.words]
+		for t, c := range x.chunks {
+			p.keys[i][t] = c.key(h)
 		}
 	}
-	if !p.paired {
+	if !p.paired || nq == 1 {
 		return
 	}
 	for t := 0; t < m; t++ {
+		// Each query's key and partner key in one word: the first earlier
+		// query equal to it is never itself a duplicate (its own first
+		// equal one would come before).
+		var kp [8]uint64
+		for i := 0; i < nq; i++ {
+			kp[i] = uint64(p.keys[i][t]) | uint64(p.keys[i][t^1])<<32
+		}
 		for i := 1; i < nq; i++ {
 			for j := 0; j < i; j++ {
-				if p.dup[t]>>j&1 == 0 && p.keys[i][t] == p.keys[j][t] && p.keys[i][t^1] == p.keys[j][t^1] {
+				if kp[i] == kp[j] {
 					p.same[t][j] |= 1 << i
 					p.dup[t] |= 1 << i
 					break

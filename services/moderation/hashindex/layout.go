@@ -1,7 +1,5 @@
 package hashindex
 
-import "math/bits"
-
 // layout is the bit order and bucket order of a 256-bit index with 16
 // chunks, chosen so that the eight dihedral PDQ hashes of one image
 // (imagehash.PDQDihedral) probe buckets that sit next to each other.
@@ -25,6 +23,11 @@ import "math/bits"
 // of the plain layout; only the order of memory changes.
 type layout struct {
 	pos [256]uint8 // index bit of caller bit k
+	// nib[n][v] is the index-order image of value v in caller nibble n
+	// (32 KB): permute ORs 64 lookups instead of moving each set bit
+	// through a read-modify-write of one of four words (a chain through
+	// memory; it took ~7 % of an eight-variant call's CPU).
+	nib [64][16][4]uint64
 }
 
 // newPDQLayout builds the layout of a 16-chunk 256-bit index. A transpose
@@ -61,6 +64,16 @@ func newPDQLayout() *layout {
 	for i := 0; i < 16; i++ {
 		set(i, i, 16*15+i/2+8*(i%2))
 	}
+	for n := range l.nib {
+		for v := range l.nib[n] {
+			for k := 0; k < 4; k++ {
+				if v>>k&1 == 1 {
+					p := l.pos[4*n+k]
+					l.nib[n][v][p>>6] |= 1 << (p & 63)
+				}
+			}
+		}
+	}
 	return l
 }
 
@@ -88,14 +101,19 @@ func appendSlots(dst, keys []uint32) []uint32 {
 
 // permute returns the index-order bits of the caller's hash h.
 func (l *layout) permute(h []uint64) [4]uint64 {
-	var o [4]uint64
+	var o0, o1, o2, o3 uint64
 	for w := 0; w < 4; w++ {
-		for v := h[w]; v != 0; v &= v - 1 {
-			p := l.pos[64*w+bits.TrailingZeros64(v)]
-			o[p>>6] |= 1 << (p & 63)
+		v := h[w]
+		tab := (*[16][16][4]uint64)(l.nib[16*w : 16*w+16])
+		for n := range tab {
+			e := &tab[n][v>>(4*n)&15]
+			o0 |= e[0]
+			o1 |= e[1]
+			o2 |= e[2]
+			o3 |= e[3]
 		}
 	}
-	return o
+	return [4]uint64{o0, o1, o2, o3}
 }
 
 // permuteAll returns flat (hashes of 4 words) in index bit order.

@@ -155,3 +155,25 @@ func TestMoveConstants(t *testing.T) {
 		t.Fatal("move constants disagree with the slot codes")
 	}
 }
+
+// TestPermuteBits: permute (nibble tables) sends each caller bit k, alone
+// and with every other bit set, to index bit pos[k].
+func TestPermuteBits(t *testing.T) {
+	l := newPDQLayout()
+	for k := 0; k < 256; k++ {
+		var h, all [4]uint64
+		h[k/64] = 1 << (k % 64)
+		for w := range all {
+			all[w] = ^h[w]
+		}
+		var want [4]uint64
+		p := l.pos[k]
+		want[p/64] = 1 << (p % 64)
+		if got := l.permute(h[:]); got != want {
+			t.Fatalf("bit %d: got %x, want %x", k, got, want)
+		}
+		if got := l.permute(all[:]); got != [4]uint64{^want[0], ^want[1], ^want[2], ^want[3]} {
+			t.Fatalf("all bits but %d: got %x", k, got)
+		}
+	}
+}
