@@ -42,16 +42,22 @@ func photoVariants(t testing.TB) [][8][4]uint64 {
 			continue
 		}
 		hs, q := h.PDQDihedral(d.Image, d.Orientation)
-		if q == 0 {
-			continue
-		}
-		var v [8][4]uint64
-		for k := range hs {
-			v[k] = hs[k]
-		}
-		out = append(out, v)
+		out = appendVariants(out, hs, q)
 	}
 	return out
+}
+
+// appendVariants appends an image's eight dihedral hashes as one query
+// set, unless the image has no usable hash (quality 0).
+func appendVariants(out [][8][4]uint64, hs [8]imagehash.Hash256, quality int) [][8][4]uint64 {
+	if quality == 0 {
+		return out
+	}
+	var v [8][4]uint64
+	for k := range hs {
+		v[k] = hs[k]
+	}
+	return append(out, v)
 }
 
 // syntheticVariants returns the eight PDQ dihedral hashes of n random
@@ -83,14 +89,7 @@ func syntheticVariants(rng *rand.Rand, n int) [][8][4]uint64 {
 			}
 		}
 		hs, q := h.PDQDihedral(img, 1)
-		if q == 0 {
-			continue
-		}
-		var v [8][4]uint64
-		for k := range hs {
-			v[k] = hs[k]
-		}
-		out = append(out, v)
+		out = appendVariants(out, hs, q)
 	}
 	return out
 }
