@@ -14,7 +14,7 @@ import (
 )
 
 // pdqImages is Meta's PDQ reference image set, a sibling of the repository
-// root (see /work/shared/data/pdq/SOURCE.md in the development setup).
+// root (see ../shared/data/pdq/SOURCE.md beside the repository).
 const pdqImages = "../../../../shared/data/pdq/images"
 
 // photoVariants returns the eight PDQ dihedral hashes (imagehash.PDQDihedral,

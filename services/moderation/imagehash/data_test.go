@@ -8,7 +8,7 @@ import (
 )
 
 // pdqData is Meta's PDQ reference data, a sibling of the repository root
-// (see /work/shared/data/pdq/SOURCE.md in the development setup).
+// (see ../shared/data/pdq/SOURCE.md beside the repository).
 const pdqData = "../../../../shared/data/pdq"
 
 // needData skips the test when the shared data is absent, unless
