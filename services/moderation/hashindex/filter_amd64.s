@@ -19,6 +19,14 @@ GLOBL popLUT<>(SB), RODATA|NOPTR, $32
 	VPSHUFB    Y5, Y15, Y5 \
 	VPADDB     Y5, Y6, V
 
+// POPINIT loads what BYTEPOP needs: the nibble table into Y15 and 0x0f in
+// every byte of Y14 (clobbers AX).
+#define POPINIT \
+	VMOVDQU      popLUT<>(SB), Y15 \
+	MOVL         $0x0f0f0f0f, AX   \
+	VMOVQ        AX, X14           \
+	VPBROADCASTD X14, Y14
+
 // NEAR8 turns the eight dwords of V (signature XOR query) into all-ones
 // where their popcount is below Y1 (lim+1): popcount per byte, bytes
 // summed to words, then words to dwords.
@@ -38,10 +46,7 @@ TEXT ·filterSigsAVX2(SB), NOSPLIT, $0-56
 	MOVQ out+40(FP), R10
 	XORQ BX, BX
 
-	VMOVDQU popLUT<>(SB), Y15
-	MOVL    $0x0f0f0f0f, AX
-	VMOVQ   AX, X14
-	VPBROADCASTD X14, Y14
+	POPINIT
 	MOVL    $0x01010101, AX
 	VMOVQ   AX, X13
 	VPBROADCASTD X13, Y13
@@ -260,10 +265,7 @@ TEXT ·filterHashesAVX2(SB), NOSPLIT, $0-56
 	MOVQ out+40(FP), R10
 	XORQ BX, BX
 
-	VMOVDQU popLUT<>(SB), Y15
-	MOVL    $0x0f0f0f0f, AX
-	VMOVQ   AX, X14
-	VPBROADCASTD X14, Y14
+	POPINIT
 	VPXOR   Y11, Y11, Y11
 	INCQ    R9
 	VMOVQ   R9, X1
@@ -464,10 +466,7 @@ TEXT ·filterFPAVX2(SB), NOSPLIT, $0-56
 	XORQ BX, BX
 	INCQ R9                // bound+1
 
-	VMOVDQU popLUT<>(SB), Y15
-	MOVL    $0x0f0f0f0f, AX
-	VMOVQ   AX, X14
-	VPBROADCASTD X14, Y14
+	POPINIT
 	MOVL    $0x01010101, AX
 	VMOVQ   AX, X13
 	VPBROADCASTD X13, Y13
