@@ -112,6 +112,9 @@ wal_compression = lz4
 autovacuum_naptime = 10s
 log_checkpoints = on
 log_autovacuum_min_duration = 1s
+# A session left idle inside a transaction holds back vacuum, and claims
+# slow down while it does (docs/review.md): end such sessions.
+idle_in_transaction_session_timeout = 5min
 CONF
 )
 	if [[ -f $conf && $(<"$conf") == "$new" ]] && grep -qx "include_if_exists = 'vigil.conf'" "$DATA/postgresql.conf"; then

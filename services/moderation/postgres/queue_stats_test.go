@@ -54,3 +54,32 @@ func TestQueueStats(t *testing.T) {
 		}
 	}
 }
+
+// TestOldestSnapshot: a transaction holding a snapshot open is seen, with
+// at least the time it has been open. (Other tests share the database, so
+// only a lower bound can be asserted.)
+func TestOldestSnapshot(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT count(*) FROM review_items"); err != nil {
+		t.Fatal(err)
+	}
+	const held = 1500 * time.Millisecond
+	time.Sleep(held)
+	got, err := postgres.OldestSnapshot(ctx, s.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got < held {
+		t.Fatalf("oldest snapshot %v, want at least %v (a repeatable-read transaction is open)", got, held)
+	}
+}

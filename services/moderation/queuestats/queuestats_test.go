@@ -74,3 +74,33 @@ vigil_review_queue_stats_up 0
 		t.Fatalf("%d item series after a failure, want the last 3", n)
 	}
 }
+
+// TestHorizonCollector: the age of the oldest open transaction, and no
+// sample while the query fails.
+func TestHorizonCollector(t *testing.T) {
+	t.Parallel()
+	fail := false
+	src := func(context.Context) (time.Duration, error) {
+		if fail {
+			return 0, errors.New("db down")
+		}
+		return 90 * time.Second, nil
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(queuestats.NewHorizonCollector(src, queuestats.Options{CacheFor: time.Nanosecond}))
+	want := `
+# HELP vigil_postgres_oldest_transaction_age_seconds How long the oldest transaction holding back vacuum on the review queue's database has been open (0: none).
+# TYPE vigil_postgres_oldest_transaction_age_seconds gauge
+vigil_postgres_oldest_transaction_age_seconds 90
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := testutil.GatherAndLint(reg); err != nil || len(probs) > 0 {
+		t.Fatalf("lint: %v %v", probs, err)
+	}
+	fail = true
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
+		t.Fatalf("while failing: %d samples, %v; want none", n, err)
+	}
+}

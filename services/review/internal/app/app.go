@@ -141,6 +141,11 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	reg.MustRegister(queuestats.NewCollector(func(ctx context.Context, now time.Time) ([]moderation.QueueStat, error) {
 		return postgres.QueueStats(ctx, pool, now)
 	}, queuestats.Options{Now: clock.Now, Log: log}))
+	// The oldest transaction holding back vacuum: claims slow down while
+	// one stays open (VigilLongTransaction).
+	reg.MustRegister(queuestats.NewHorizonCollector(func(ctx context.Context) (time.Duration, error) {
+		return postgres.OldestSnapshot(ctx, pool)
+	}, queuestats.Options{Log: log}))
 	health := observe.NewHealth(reg)
 	health.AddCheck("postgres", func(ctx context.Context) error { return postgres.Ping(ctx, pool) })
 	mux := http.NewServeMux()
