@@ -75,7 +75,8 @@ func (r *result) cpuPerOp() time.Duration { return r.cpu / time.Duration(max(r.n
 // Paced: the same 50 moderators, each starting iterations at Poisson
 // arrival times (open loop, latency counted from the intended start), at
 // half of Vigil's saturated submit-and-next rate in all, the same offered
-// load for every contender.
+// load for every contender; then Vigil and the bare loop again at a
+// quarter of it.
 //
 // The bare table carries review_items' storage parameters (its autovacuum
 // settings, migration 0006). The paced runs of Vigil log where the group
@@ -366,6 +367,18 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 		}
 		fmt.Printf("BENCH review/server-cpu-%s-%s %.0f µs per item\n", name, label, float64(sat[name].cpuPerOp())/1e3)
 	}
+	printPaced(pac, rate, label, vigil)
+	// The same at a quarter of the saturated rate (Vigil and the bare loop
+	// only), so that the latency's dependence on load shows.
+	low := runRounds(t, []contender{bare, claimDecide, decideNext}, dur, func(c contender, d time.Duration) (int64, []time.Duration) {
+		return runPaced(t, workers, d, rate/2, c.op)
+	})
+	printPaced(low, rate/2, label, []string{"claim-decide", "decide-next"})
+}
+
+// printPaced prints the paced runs' percentiles of the Vigil contenders
+// against the baselines, and the rates achieved.
+func printPaced(pac map[string]*result, rate float64, label string, vigil []string) {
 	pl := fmt.Sprintf("paced-%.0fps-%s", rate, label)
 	for _, name := range vigil {
 		for _, p := range []float64{0.99, 0.5} {
