@@ -20,11 +20,16 @@ func EnvName(flagName string) string {
 }
 
 // NewFlagSet returns a flag set whose usage text shows environment names.
+// A summary that starts with its own "Usage:" line (naming the arguments)
+// replaces the generic "Usage: NAME [flags]" line.
 func NewFlagSet(name, summary string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [flags]\n\n%s\n\nFlags (each also read from the environment variable shown):\n", name, summary)
+		if !strings.HasPrefix(summary, "Usage:") {
+			fmt.Fprintf(out, "Usage: %s [flags]\n\n", name)
+		}
+		fmt.Fprintf(out, "%s\n\nFlags (each also read from the environment variable shown):\n", summary)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {

@@ -62,3 +62,24 @@ func TestHelpListsEnvironmentNames(t *testing.T) {
 		t.Fatalf("help does not show the variable:\n%s", out.String())
 	}
 }
+
+// TestHelpUsageLine: the generic usage line is printed unless the summary
+// brings its own, so a command naming its arguments is not introduced by
+// two "Usage:" lines.
+func TestHelpUsageLine(t *testing.T) {
+	t.Parallel()
+	for summary, want := range map[string]string{
+		"Does x.":                               "Usage: vigil-x [flags]\n\nDoes x.\n\nFlags",
+		"Usage: vigil-x [--n N] DIR\n\nDoes x.": "Usage: vigil-x [--n N] DIR\n\nDoes x.\n\nFlags",
+	} {
+		var out bytes.Buffer
+		fs := envflag.NewFlagSet("vigil-x", summary, &out)
+		fs.Int("n", 1, "how many")
+		if err := envflag.Parse(fs, []string{"--help"}, func(string) string { return "" }); !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("err = %v, want flag.ErrHelp", err)
+		}
+		if !strings.HasPrefix(out.String(), want) || strings.Count(out.String(), "Usage:") != 1 {
+			t.Errorf("help for summary %q:\n%s\nwant it to start with %q and have one Usage line", summary, out.String(), want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,7 +39,11 @@ func (r *Reviews) PlaceHold(ctx context.Context, actor moderation.User, itemID i
 		return err
 	})
 	if err != nil {
-		return h, fmt.Errorf("placing legal hold on item %d: %w", itemID, interpretError(err))
+		err = interpretError(err)
+		if errors.Is(err, moderation.ErrConflict) { // legal_holds_active: one active hold per item
+			return h, fmt.Errorf("item %d is already under an active legal hold (lift it to place another): %w", itemID, moderation.ErrConflict)
+		}
+		return h, fmt.Errorf("placing legal hold on item %d: %w", itemID, err)
 	}
 	return h, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -442,8 +443,10 @@ func TestRetentionPurge(t *testing.T) {
 	if _, err := f.reviews.PlaceHold(ctx, lead, 4, "subpoena 2026-17"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.reviews.PlaceHold(ctx, lead, 4, "again"); !errors.Is(err, moderation.ErrConflict) {
-		t.Fatalf("second hold: %v, want ErrConflict", err)
+	// The conflict says what is wrong, not which constraint failed.
+	if _, err := f.reviews.PlaceHold(ctx, lead, 4, "again"); !errors.Is(err, moderation.ErrConflict) ||
+		!strings.Contains(err.Error(), "item 4 is already under an active legal hold") || strings.Contains(err.Error(), "legal_holds_active") {
+		t.Fatalf("second hold: %v, want ErrConflict naming the active hold", err)
 	}
 	before, err := f.reviews.Stats(ctx, time.Time{})
 	if err != nil {
@@ -546,6 +549,18 @@ func TestLoginLockout(t *testing.T) {
 	}
 	if counts[moderation.AuditLogin] != 2 || counts[moderation.AuditLoginFailed] != 7 || counts[moderation.AuditPermission] != 2 {
 		t.Fatalf("audit of carol: %v", counts)
+	}
+}
+
+// TestCreateUserTaken: a taken username is a conflict that says so, not
+// the unique constraint's message.
+func TestCreateUserTaken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.user(t, "erin", moderation.RoleModerator)
+	_, err := f.users.Create(context.Background(), "test", "erin", "another-password-long", []moderation.Role{moderation.RoleLead})
+	if !errors.Is(err, moderation.ErrConflict) || err.Error() != "user erin already exists: conflict" {
+		t.Fatalf("creating a taken username: %v, want ErrConflict \"user erin already exists\"", err)
 	}
 }
 

@@ -106,7 +106,11 @@ RETURNING `+userColumns, username, hash, roleStrings(roles), now))
 		return err
 	})
 	if err != nil {
-		return usr, fmt.Errorf("creating user %s: %w", username, interpretError(err))
+		err = interpretError(err)
+		if errors.Is(err, moderation.ErrConflict) { // users_username_key
+			return usr, fmt.Errorf("user %s already exists: %w", username, moderation.ErrConflict)
+		}
+		return usr, fmt.Errorf("creating user %s: %w", username, err)
 	}
 	return usr, nil
 }

@@ -176,6 +176,9 @@ func CompileWith(files []File, opts Options) (*Set, error) {
 			ra := &a.rules[i]
 			if prev, ok := ids[ra.id]; ok {
 				b.errAt(ra.pos, "duplicate rule id %q (first defined at %s:%d:%d)", ra.id, prev.file, prev.line, prev.col)
+				// Still check it, so its own problems are listed in the same
+				// run; the set fails anyway.
+				b.rule(ra)
 				continue
 			}
 			ids[ra.id] = ra.pos

@@ -205,6 +205,30 @@ func TestValidationErrors(t *testing.T) {
 	}
 }
 
+// TestDuplicateRuleIsStillChecked: a rule whose id repeats another's has
+// its own problems listed too, not only the duplicate id (they used to
+// surface one validate run later).
+func TestDuplicateRuleIsStillChecked(t *testing.T) {
+	t.Parallel()
+	data := "rules:\n" +
+		"  - id: a.one\n    category: spam\n    severity: low\n    keywords: [x]\n" +
+		"  - id: a.one\n    category: nonsense\n    severity: extreme\n    keywords: [y]\n"
+	_, err := Compile([]File{{Name: "dup.yaml", Data: []byte(data)}})
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("err %v, want an ErrorList", err)
+	}
+	msg := err.Error()
+	for _, w := range []string{`dup.yaml:6:5: duplicate rule id "a.one"`, `dup.yaml:7:15: unknown category "nonsense"`, `dup.yaml:8:15: unknown severity "extreme"`} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing %q in:\n%s", w, msg)
+		}
+	}
+	if len(list) != 3 {
+		t.Errorf("%d problems, want 3:\n%s", len(list), msg)
+	}
+}
+
 func TestYAMLSyntaxError(t *testing.T) {
 	t.Parallel()
 	_, err := Compile([]File{{Name: "a.yaml", Data: []byte("rules:\n  - id: x\n   bad")}, {Name: "b.yaml", Data: []byte("rules: [")}})

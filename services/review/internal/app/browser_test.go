@@ -147,6 +147,115 @@ func TestBrowserReviewFlow(t *testing.T) {
 	}
 }
 
+// TestBrowserMatchLabels: a match of version 0 (rules from a directory,
+// as in make demo) and an exact hash match (distance 0) are labelled with
+// their numbers; both are left out of the JSON, and the page used to show
+// "vundefined" and "distance undefined".
+func TestBrowserMatchLabels(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	at := time.Now().UTC()
+	f := flagged("labels-1", "we will attack the parade", at, moderation.Match{RuleID: "demo.attack-call", Category: "violent_threat",
+		Severity: moderation.SeverityHigh, Spans: []moderation.Span{{Start: 8, End: 18}}})
+	f.Verdict.Matches = append(f.Verdict.Matches, moderation.Match{Category: "violent_threat", Severity: moderation.SeverityHigh,
+		Bank: "demo-phash", EntryID: "demo-0", HashType: "phash", Hash: "b74ec9b7c15d2a08", MediaID: "m1"})
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{f}); err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
+		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
+		chromedp.Click(`#login button`),
+		chromedp.WaitVisible(`#desk`),
+		chromedp.Click(`#claim`),
+		chromedp.WaitVisible(`#item`),
+	)
+	if err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	got := run(ctx, t, chromedp.Evaluate[string](`[...document.querySelectorAll('#matches li')].map(li => li.textContent).join(' | ')`))
+	for _, want := range []string{"rule demo.attack-call v0", "bank demo-phash entry demo-0 (phash, distance 0)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("matches shown as %q, want %q among them", got, want)
+		}
+	}
+}
+
+// TestBrowserClaimButtonNeedsClaim: an auditor, who may read the queue
+// but not claim from it, is not offered a claim button that always fails.
+func TestBrowserClaimButtonNeedsClaim(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	if _, err := postgres.NewUsers(schema.Pool, postgres.UserOptions{}).Create(ctx, "test", "aud", "auditor-password-long",
+		[]moderation.Role{moderation.RoleAuditor}); err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login input[name=username]`, "aud"),
+		chromedp.SendKeys(`#login input[name=password]`, "auditor-password-long"),
+		chromedp.Click(`#login button`),
+		chromedp.WaitVisible(`#desk`),
+	)
+	if err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	if shown := run(ctx, t, chromedp.Evaluate[bool](`!document.getElementById('claim').hidden`)); shown {
+		t.Error("an auditor is offered the claim button")
+	}
+}
+
+// TestBrowserEscalationNote: a lead claiming an escalated item sees who
+// escalated it and their note (as text), which the claim itself does not
+// carry.
+func TestBrowserEscalationNote(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	at := time.Now().UTC()
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{
+		flagged("esc-1", "we will attack the parade", at, moderation.Match{RuleID: "demo.attack-call", RuleVersion: 1,
+			Category: "violent_threat", Severity: moderation.SeverityHigh, Spans: []moderation.Span{{Start: 8, End: 18}}}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	note := "<b>ask legal</b> first"
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
+		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
+		chromedp.Click(`#login button`),
+		chromedp.WaitVisible(`#desk`),
+		chromedp.Click(`#claim`),
+		chromedp.WaitVisible(`#item`),
+		chromedp.SetValue(`#decide select[name=action]`, "escalate"),
+		chromedp.SetValue(`#reasons`, "ESC-1"),
+		chromedp.SendKeys(`#decide input[name=note]`, note),
+		chromedp.Click(`#decide button:not([type])`),
+	)
+	if err != nil {
+		t.Fatalf("escalating: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.endsWith('Nothing more to review.')`))
+	if err := chromedp.Do(ctx, chromedp.Click(`#leads`), chromedp.Click(`#claim`), chromedp.WaitVisible(`#item`)); err != nil {
+		t.Fatalf("claiming from the leads queue: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.querySelectorAll('#history li').length > 0`))
+	got := run(ctx, t, chromedp.TextContent(`#history`))
+	if want := "e2e-admin: escalate (ESC-1): " + note; got != want {
+		t.Errorf("history shows %q, want %q", got, want)
+	}
+	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#history b').length`)); n != 0 {
+		t.Errorf("the note was rendered as HTML (%d elements)", n)
+	}
+}
+
 func run[T any](ctx context.Context, t *testing.T, a chromedp.Action[T]) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, a)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
@@ -124,7 +125,13 @@ type userRequest struct {
 	Roles    []string `json:"roles"`
 }
 
-func parseRoles(names []string) ([]moderation.Role, error) {
+// parseRoles reads the roles of a user request, each named once;
+// required ones must be present (a role change without them would strip
+// the user's roles).
+func parseRoles(names []string, required bool) ([]moderation.Role, error) {
+	if names == nil && required {
+		return nil, invalid(`roles is required: a list such as ["moderator"], [] for none`)
+	}
 	if len(names) > len(moderation.AllRoles) {
 		return nil, invalid("too many roles")
 	}
@@ -133,6 +140,9 @@ func parseRoles(names []string) ([]moderation.Role, error) {
 		r, err := moderation.ParseRole(n)
 		if err != nil {
 			return nil, err
+		}
+		if slices.Contains(roles, r) {
+			return nil, invalid(fmt.Sprintf("role %s is given more than once", r))
 		}
 		roles = append(roles, r)
 	}
@@ -147,7 +157,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a *auth) err
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	roles, err := parseRoles(req.Roles)
+	roles, err := parseRoles(req.Roles, false)
 	if err != nil {
 		return err
 	}
@@ -188,7 +198,7 @@ func (s *Server) setRoles(w http.ResponseWriter, r *http.Request, a *auth) error
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	roles, err := parseRoles(req.Roles)
+	roles, err := parseRoles(req.Roles, true)
 	if err != nil {
 		return err
 	}

@@ -142,9 +142,33 @@ func (s *Server) Register(mux *http.ServeMux) {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
-	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint (see /api/v1/openapi.json)"})
-	})
+	// Everything else under /api/v1/: 405 with Allow for a path served
+	// under other methods, 404 otherwise; with the API's headers.
+	mux.Handle("/api/v1/", s.wrap(Route{Public: true, handle: func(w http.ResponseWriter, r *http.Request, _ *auth) error {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+				msg: "method not allowed on this endpoint (allowed: " + strings.Join(allow, ", ") + ")"}
+		}
+		return &apiError{status: http.StatusNotFound, code: "not_found", msg: "no such endpoint (see /api/v1/openapi.json)"}
+	}}))
+}
+
+// allowedMethods lists the methods for which mux has a route of r's path
+// other than the /api/v1/ catch-all.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/v1/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // Route is one endpoint of the API.
@@ -300,7 +324,10 @@ func (s *Server) authenticate(r *http.Request, rt Route) (*auth, error) {
 	}
 	for _, p := range []moderation.Permission{rt.Perm, rt.Also} {
 		if p != "" && !a.Can(p) {
-			return nil, fmt.Errorf("%s needs %s: %w", rt.Path, p, moderation.ErrForbidden)
+			// Name the permission: with a token, the roles may grant it
+			// and the token's scopes not.
+			return nil, &apiError{status: http.StatusForbidden, code: "forbidden",
+				msg: fmt.Sprintf("this needs the %s permission, which your roles or this token's scopes do not grant", p)}
 		}
 	}
 	return a, nil
@@ -459,17 +486,27 @@ func errorStatus(err error) (int, string, string) {
 	case errors.As(err, &ae):
 		return ae.status, ae.code, ae.msg
 	case errors.Is(err, moderation.ErrInvalid):
-		return http.StatusBadRequest, "invalid", err.Error()
+		return http.StatusBadRequest, "invalid", message(err, moderation.ErrInvalid)
 	case errors.Is(err, moderation.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found"
 	case errors.Is(err, moderation.ErrConflict):
-		return http.StatusConflict, "conflict", err.Error()
+		return http.StatusConflict, "conflict", message(err, moderation.ErrConflict)
 	case errors.Is(err, moderation.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated", "authentication required"
 	case errors.Is(err, moderation.ErrForbidden):
 		return http.StatusForbidden, "forbidden", "your role does not allow this"
 	}
 	return http.StatusInternalServerError, "internal", "internal error"
+}
+
+// message is err's text for a person, without the sentinel wrapped at its
+// end (the code says it): "a report needs a note", not "…: invalid input".
+func message(err, sentinel error) string {
+	msg := strings.TrimSuffix(err.Error(), ": "+sentinel.Error())
+	if msg == "" {
+		return err.Error()
+	}
+	return msg
 }
 
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {

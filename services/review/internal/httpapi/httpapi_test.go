@@ -296,8 +296,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 					others = append(others, p)
 				}
 			}
-			if r := e.do(e.token(everyone, others...), rt.Method, path, body); r.status != 403 {
-				t.Errorf("%s %s with a token lacking %s: %d, want 403", rt.Method, rt.Path, lacking, r.status)
+			if r := e.do(e.token(everyone, others...), rt.Method, path, body); r.status != 403 || !strings.Contains(string(r.body), "needs the "+string(lacking)+" permission") {
+				t.Errorf("%s %s with a token lacking %s: %d %s, want 403 naming the permission", rt.Method, rt.Path, lacking, r.status, r.body)
 			}
 		}
 		if r := e.do(e.token(everyone, needed...), rt.Method, path, body); r.status == 401 || r.status == 403 {
@@ -409,6 +409,8 @@ func TestValidation(t *testing.T) {
 		{"GET", "/api/v1/clusters/XYZ", nil, 400, nil},
 		{"GET", "/api/v1/decisions?since=yesterday", nil, 400, nil},
 		{"GET", "/api/v1/no-such-thing", nil, 404, nil},
+		{"DELETE", "/api/v1/queue", nil, 405, nil},
+		{"GET", "/api/v1/items/1/decision", nil, 405, nil},
 		{"POST", "/api/v1/queue/claim", `{"count": 51}`, 400, nil},
 		{"POST", "/api/v1/queue/claim", `{"queue": "vip"}`, 400, nil},
 		{"POST", "/api/v1/queue/claim", `{"count": 1, "extra": 1}`, 400, nil},
@@ -436,6 +438,35 @@ func TestValidation(t *testing.T) {
 		r := e.do(lead, tc.method, tc.path, tc.body, tc.hdr...)
 		if r.status != tc.status || r.code() == "" {
 			t.Errorf("%s %s %.60v: %d %s, want %d with an error code", tc.method, tc.path, tc.body, r.status, r.body, tc.status)
+		}
+	}
+	// A role change needs its roles (a body without them used to strip
+	// the user's roles); a repeated role is refused (it was stored twice).
+	admin := e.session(e.user("admin", moderation.RoleAdmin))
+	target := e.user("target", moderation.RoleModerator)
+	for roles, want := range map[string]string{"": "roles is required", `"roles":["lead","lead"]`: "role lead is given more than once"} {
+		r := e.do(admin, "PUT", fmt.Sprintf("/api/v1/users/%d/roles", target.ID), "{"+roles+"}")
+		if r.status != 400 || !strings.Contains(string(r.body), want) {
+			t.Errorf("PUT roles {%s}: %d %s, want 400 saying %q", roles, r.status, r.body, want)
+		}
+	}
+	if r := e.do(admin, "POST", "/api/v1/users", `{"username":"new","password":"a-long-password","roles":["lead","lead"]}`); r.status != 400 ||
+		!strings.Contains(string(r.body), "role lead is given more than once") {
+		t.Errorf("POST user with a repeated role: %d %s, want 400", r.status, r.body)
+	}
+	if u, err := e.users.Get(context.Background(), target.ID); err != nil || !slices.Equal(u.Roles, []moderation.Role{moderation.RoleModerator}) {
+		t.Errorf("target's roles after refused changes: %v %v", u.Roles, err)
+	}
+	// Messages are for people: the sentinel's text is not appended.
+	if r := e.do(lead, "POST", "/api/v1/items/1/decision", `{"action":"report","reason_code":"TC-1"}`); r.status != 400 ||
+		!strings.Contains(string(r.body), `"message":"a report to law enforcement needs a note"`) {
+		t.Errorf("report without a note: %d %s", r.status, r.body)
+	}
+	// A known path with the wrong method names the methods it takes.
+	for path, allow := range map[string]string{"/api/v1/queue": "GET", "/api/v1/items/1/hold": "POST, DELETE", "/api/v1/login": "POST"} {
+		r := e.do(lead, "PUT", path, `{}`)
+		if r.status != 405 || r.code() != "method_not_allowed" || r.header.Get("Allow") != allow || r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("PUT %s: %d %s Allow %q, want 405 method_not_allowed, Allow %q and the API's headers", path, r.status, r.body, r.header.Get("Allow"), allow)
 		}
 	}
 }

@@ -25,6 +25,9 @@ func auditVerify(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, "audit verify"); err != nil {
+		return err
+	}
 	pool, err := postgres.Connect(ctx, *dbURL, 1)
 	if err != nil {
 		return err

@@ -125,15 +125,17 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 			if errors.Is(err, io.EOF) {
 				return good, bad, nil
 			}
-			line, _ := cr.FieldPos(0)
 			if err != nil {
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
-					bad = append(bad, lineError{pe.Line, pe.Err.Error()})
+					bad = append(bad, lineError{pe.StartLine, pe.Err.Error()})
 					continue
 				}
 				return nil, nil, err
 			}
+			// Only after a successful Read: FieldPos panics when the
+			// record that failed has no fields (an unterminated quote).
+			line, _ := cr.FieldPos(0)
 			if first {
 				first = false
 				if h := strings.ToLower(strings.TrimSpace(rec[0])); h == "hash_type" || h == "type" || h == "hash" {
@@ -228,16 +230,13 @@ func checkSharedHash(h sharedHash) error {
 	if imagehash.Bits(h.HashType) == 0 {
 		return fmt.Errorf("hash type %q: want one of %s", h.HashType, strings.Join(imagehash.Types(), ", "))
 	}
-	var err error
+	// The parsers' errors name the hash and the length wanted.
 	if h.HashType == imagehash.TypePDQ {
-		_, err = imagehash.ParseHash256(h.Hash)
-	} else {
-		_, err = imagehash.ParseHash64(h.Hash)
+		_, err := imagehash.ParseHash256(h.Hash)
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("%s hash %q: %v", h.HashType, h.Hash, err)
-	}
-	return nil
+	_, err := imagehash.ParseHash64(h.Hash)
+	return err
 }
 
 func runBanksImport(ctx context.Context, env Env, args []string) error {
@@ -261,6 +260,9 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	author := authorFlag(env, fs)
 	if err := parse(fs, env, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("banks import: want --format csv|json --bank NAME FILE, one FILE, flags before it; got arguments %q", fs.Args())
 	}
 	if fs.NArg() != 1 || *bank == "" || (*format != "csv" && *format != "json") {
 		return fmt.Errorf("banks import: want --format csv|json --bank NAME FILE")

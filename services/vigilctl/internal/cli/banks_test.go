@@ -47,6 +47,10 @@ func TestBanksImport(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
+	// Flags after the file are not parsed; the error says so.
+	if _, _, err := imp(csvFile, "--format", "csv", "--bank", "gifct"); err == nil || !strings.Contains(err.Error(), "flags before it") {
+		t.Errorf("flags after FILE: %v, want an error saying flags go first", err)
+	}
 	store := postgres.NewBankStore(s.Pool, nil)
 	if _, err := store.Bank(context.Background(), "gifct"); !errors.Is(err, moderation.ErrNotFound) {
 		t.Fatalf("a file with errors was imported: %v", err)
@@ -109,6 +113,30 @@ func TestParseHashListLongLine(t *testing.T) {
 		_, _, err = parseHashList(strings.NewReader(lines[0]+lines[1]), format, func(int64) {})
 		if !errors.Is(err, errLongLine) || !strings.Contains(err.Error(), "line 2:") {
 			t.Fatalf("%s: a line over the cap: %v, want line 2 and errLongLine", format, err)
+		}
+	}
+}
+
+// TestParseHashListMalformedCSV: CSV syntax errors are malformed lines
+// like any other, reported with the line where the record starts. An
+// unterminated quote used to panic (csv.Reader.FieldPos on a record with
+// no fields).
+func TestParseHashListMalformedCSV(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct {
+		in   string
+		good int
+		line int
+		msg  string
+	}{
+		"unterminated quote": {"pdq," + pdqA + "\n\"unterminated\npdq," + pdqB + "\n", 1, 2, "extraneous or missing \" in quoted-field"},
+		"lone quote":         {"\"\n", 0, 1, "extraneous or missing \" in quoted-field"},
+		"bare quote":         {"pdq,a\"b\nphash,a61d46b9b4557b81\n", 1, 1, "bare \" in non-quoted-field"},
+		"hash named once":    {"phash,xyz\n", 0, 1, "64-bit hash \"xyz\": want 16 hex digits, got 3"},
+	} {
+		good, bad, err := parseHashList(strings.NewReader(c.in), "csv", func(int64) {})
+		if err != nil || len(good) != c.good || len(bad) != 1 || bad[0].Line != c.line || bad[0].Msg != c.msg {
+			t.Errorf("%s: %d good, bad %+v, err %v; want %d good and line %d: %s", name, len(good), bad, err, c.good, c.line, c.msg)
 		}
 	}
 }

@@ -102,6 +102,16 @@ func parse(fs *flag.FlagSet, env Env, args []string) error {
 	return envflag.Parse(fs, args, env.Getenv)
 }
 
+// noArgs refuses positional arguments of a command that takes none: they
+// would be ignored silently, and so would every flag after them (flags
+// end at the first argument), as in "rules precision RULE --json".
+func noArgs(fs *flag.FlagSet, name string) error {
+	if fs.NArg() == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: unexpected arguments %q (it takes none; flags go before arguments)", name, fs.Args())
+}
+
 // databaseFlag registers the shared --database-url flag.
 func databaseFlag(fs *flag.FlagSet) *string {
 	return fs.String("database-url", "postgres://vigil:vigil@127.0.0.1:5432/vigil?sslmode=disable", "PostgreSQL URL")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -16,7 +17,7 @@ func hashCommand() Command {
 		Name:    "hash",
 		Summary: "print perceptual hashes of image files (PDQ: hex,quality,file; others: hex,file)",
 		Run: func(ctx context.Context, env Env, args []string) error {
-			fs := newFlags(env, "hash", "Prints <hex>,<quality>,<file> for PDQ and <hex>,<file> for phash, dhash and ahash.\n"+
+			fs := newFlags(env, "hash", "Usage: vigilctl hash [--algo pdq|phash|dhash|ahash] FILE…\n\nPrints <hex>,<quality>,<file> for PDQ and <hex>,<file> for phash, dhash and ahash.\n"+
 				"The image is decoded with the same limits as ingest, and turned upright per its EXIF orientation.")
 			algo := fs.String("algo", imagehash.TypePDQ, "hash type: pdq, phash, dhash or ahash")
 			if err := parse(fs, env, args); err != nil {
@@ -57,6 +58,11 @@ func hashFile(h *imagehash.Hasher, algo, path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	// A directory opens, and its read error would be reported as an
+	// undecodable image.
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return "", errors.New("is a directory, not an image file")
+	}
 	d, err := imagehash.Decode(f, imagehash.Limits{})
 	if err != nil {
 		return "", err

@@ -64,6 +64,11 @@ func TestHashCommand(t *testing.T) {
 	if !errors.Is(err, ErrFailed) || !strings.Contains(errOut, "bad.jpg") || !strings.Contains(out, p) {
 		t.Errorf("bad file: out %q err %q %v", out, errOut, err)
 	}
+	// A directory is named as one, not as an undecodable image.
+	out, errOut, err = runHash(t, dir, p)
+	if !errors.Is(err, ErrFailed) || errOut != "vigilctl hash: "+dir+": is a directory, not an image file\n" || !strings.Contains(out, p) {
+		t.Errorf("directory: out %q err %q %v", out, errOut, err)
+	}
 	if _, _, err := runHash(t, "--algo", "md5", p); err == nil {
 		t.Error("unknown algo accepted")
 	}

@@ -19,6 +19,9 @@ func migrateCommand() Command {
 			if err := parse(fs, env, args); err != nil {
 				return err
 			}
+			if err := noArgs(fs, "migrate"); err != nil {
+				return err
+			}
 			if *status {
 				db, err := migrations.OpenDB(*dbURL)
 				if err != nil {

@@ -27,6 +27,9 @@ func runRulesPrecision(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, "rules precision"); err != nil {
+		return err
+	}
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
 		return err

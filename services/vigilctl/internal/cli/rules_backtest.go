@@ -64,6 +64,9 @@ func runRulesBacktest(ctx context.Context, env Env, args []string) error {
 		}
 		v, err := postgres.NewRuleStore(pool, nil).Latest(ctx)
 		pool.Close()
+		if errors.Is(err, moderation.ErrNotFound) {
+			return fmt.Errorf("rules backtest: no rule version is published yet: compare with a directory (--against DIR)")
+		}
 		if err != nil {
 			return fmt.Errorf("rules backtest: reading the published rules: %w", err)
 		}

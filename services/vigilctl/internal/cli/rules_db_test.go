@@ -85,6 +85,11 @@ func TestRulesPublishHistoryRollback(t *testing.T) {
 func TestRulesBacktestAgainstPublishedWithPastDecisions(t *testing.T) {
 	s := moderationtest.TestSchema(t)
 	db := []string{"--database-url", s.URL}
+	// Nothing published yet: say so and what to do instead.
+	_, _, err := runCLI(t, "", append([]string{"rules", "backtest", "--rules", "testdata/rules/valid"}, append(db, "testdata/posts.jsonl")...)...)
+	if err == nil || err.Error() != "rules backtest: no rule version is published yet: compare with a directory (--against DIR)" {
+		t.Fatalf("backtest with nothing published: %v", err)
+	}
 	if _, _, err := runCLI(t, "", append([]string{"rules", "publish", "--author", "ann", "-m", "v1"}, append(db, "testdata/rules/valid")...)...); err != nil {
 		t.Fatal(err)
 	}

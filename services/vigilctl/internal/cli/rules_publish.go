@@ -86,6 +86,9 @@ func runRulesHistory(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs, "rules history"); err != nil {
+		return err
+	}
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
 		return err

@@ -93,7 +93,7 @@ func readPassword(env Env, generate bool) (string, bool, error) {
 }
 
 func usersAdd(ctx context.Context, env Env, args []string) error {
-	u := newUserFlags(env, "add", "Creates a review user. The password is read from the first line of stdin, or generated and printed with --generate-password.")
+	u := newUserFlags(env, "add", "Usage: vigilctl users add [--roles R,R] [--generate-password] NAME\n\nCreates a review user. The password is read from the first line of stdin, or generated and printed with --generate-password.")
 	roles := u.fs.String("roles", "moderator", "comma-separated roles: moderator, lead, rule_engineer, auditor, admin")
 	gen := u.fs.Bool("generate-password", false, "generate a password and print it")
 	pool, users, name, err := u.open(ctx, env, args, true)
@@ -172,7 +172,7 @@ func byName(ctx context.Context, env Env, args []string, name, summary string,
 }
 
 func usersDisable(ctx context.Context, env Env, args []string) error {
-	return byName(ctx, env, args, "disable", "Disables a user: no more sign-ins, sessions ended, API tokens refused.",
+	return byName(ctx, env, args, "disable", "Usage: vigilctl users disable NAME\n\nDisables a user: no more sign-ins, sessions ended, API tokens refused.",
 		func(users *postgres.Users, actor string, usr moderation.User) error {
 			if _, err := users.Disable(ctx, actor, usr.ID); err != nil {
 				return err
@@ -183,7 +183,7 @@ func usersDisable(ctx context.Context, env Env, args []string) error {
 }
 
 func usersEnable(ctx context.Context, env Env, args []string) error {
-	return byName(ctx, env, args, "enable", "Re-enables a user and clears a login lockout.",
+	return byName(ctx, env, args, "enable", "Usage: vigilctl users enable NAME\n\nRe-enables a user and clears a login lockout.",
 		func(users *postgres.Users, actor string, usr moderation.User) error {
 			if _, err := users.Enable(ctx, actor, usr.ID); err != nil {
 				return err
@@ -194,7 +194,7 @@ func usersEnable(ctx context.Context, env Env, args []string) error {
 }
 
 func usersResetPassword(ctx context.Context, env Env, args []string) error {
-	u := newUserFlags(env, "reset-password", "Sets a new password, read from the first line of stdin or generated with --generate-password; clears a lockout and ends the user's sessions.")
+	u := newUserFlags(env, "reset-password", "Usage: vigilctl users reset-password [--generate-password] NAME\n\nSets a new password, read from the first line of stdin or generated with --generate-password; clears a lockout and ends the user's sessions.")
 	gen := u.fs.Bool("generate-password", false, "generate a password and print it")
 	pool, users, name, err := u.open(ctx, env, args, true)
 	if err != nil {
@@ -220,7 +220,7 @@ func usersResetPassword(ctx context.Context, env Env, args []string) error {
 }
 
 func usersToken(ctx context.Context, env Env, args []string) error {
-	u := newUserFlags(env, "token", "Creates an API token for a user and prints its secret once. Scopes must be granted by the user's roles.")
+	u := newUserFlags(env, "token", "Usage: vigilctl users token --name NAME --scopes S,S [--expires D] USER\n\nCreates an API token for a user and prints its secret once. Scopes must be granted by the user's roles.")
 	name := u.fs.String("name", "", "what the token is for (required)")
 	scopes := u.fs.String("scopes", "", "comma-separated scopes, e.g. stats:read,audit:read (required)")
 	expires := u.fs.Duration("expires", 90*24*time.Hour, "lifetime of the token (0 for none)")
@@ -229,6 +229,9 @@ func usersToken(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	if *expires < 0 { // would have made a token that never expires
+		return fmt.Errorf("--expires %s: want a positive lifetime, or 0 for none: %w", *expires, moderation.ErrInvalid)
+	}
 	usr, err := users.ByUsername(ctx, username)
 	if err != nil {
 		return err

@@ -64,6 +64,10 @@ func TestUsersCommands(t *testing.T) {
 	if _, _, err := runCtl(t, "", "users", "token", db, "--name", "x", "--scopes", "users:manage", "frank"); !errors.Is(err, moderation.ErrForbidden) {
 		t.Fatalf("token beyond the roles: %v", err)
 	}
+	// A negative lifetime is refused; it used to mint a token that never expires.
+	if out, _, err := runCtl(t, "", "users", "token", db, "--name", "x", "--scopes", "stats:read", "--expires", "-1h", "frank"); !errors.Is(err, moderation.ErrInvalid) || out != "" {
+		t.Fatalf("token with --expires -1h: %q %v, want ErrInvalid and no token", out, err)
+	}
 	if _, _, err := runCtl(t, "", "users", "disable", db, "frank"); err != nil {
 		t.Fatal(err)
 	}
@@ -114,5 +118,23 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 	out, _, err = runCtl(t, "", "audit", "verify", db)
 	if !errors.Is(err, ErrFailed) || !strings.Contains(out, "BROKEN at event 3") {
 		t.Fatalf("tampered chain: %q %v", out, err)
+	}
+}
+
+// TestNoArgumentCommandsRefuseArguments: a stray argument is an error, not
+// ignored together with the flags after it ("rules precision RULE --json"
+// used to print every rule, as text). Refused before any connection.
+func TestNoArgumentCommandsRefuseArguments(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"audit", "verify", "extra"},
+		{"migrate", "extra"},
+		{"rules", "history", "extra"},
+		{"rules", "precision", "demo.attack-call", "--json"},
+	} {
+		_, _, err := runCtl(t, "", append(args, "--database-url", "postgres://nobody@127.0.0.1:1/none")...)
+		if err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+			t.Errorf("%v: %v, want unexpected arguments", args, err)
+		}
 	}
 }

@@ -22,6 +22,9 @@ async function start() {
     csrf = me.csrf_token || "";
     $("who").textContent = me.user.username + " (" + me.user.roles.join(", ") + ")";
     $("login").hidden = true; $("logout").hidden = false; $("desk").hidden = false;
+    // Roles that do not review (auditors, rule engineers, admins) get no
+    // claim button: the server would refuse every claim.
+    $("claim").hidden = !me.permissions.includes("queue:claim");
     $("leads").parentElement.hidden = !me.permissions.includes("decide:escalated");
     const rc = await api("GET", "/api/v1/reason-codes");
     $("reasons").replaceChildren(...rc.reason_codes.map((r) => new Option(r.code + " " + r.title, r.code)));
@@ -61,14 +64,33 @@ function show(item) {
   $("text").replaceChildren(highlight(item.text, item.matches));
   $("matches").replaceChildren(...item.matches.map((m) => {
     const li = document.createElement("li");
-    li.textContent = m.rule ? "rule " + m.rule + " v" + m.version : "bank " + m.bank + " entry " + m.entry + " (" + m.hash_type + ", distance " + m.distance + ")";
+    // version and distance are left out of the JSON when 0 (an unpublished
+    // rule directory, an exact hash match).
+    li.textContent = m.rule ? "rule " + m.rule + " v" + (m.version || 0)
+      : "bank " + m.bank + " entry " + m.entry + " (" + m.hash_type + ", distance " + (m.distance || 0) + ")";
     return li;
   }));
+  $("history").replaceChildren();
+  if (item.queue === "leads") loadHistory(item.id);
   $("media").replaceChildren(...item.media.filter((m) => m.sha256).map((m) => {
     const img = document.createElement("img");
     img.alt = "blurred evidence"; img.src = "/api/v1/items/" + item.id + "/media/" + encodeURIComponent(m.media_id);
     return img;
   }));
+}
+
+// The earlier decisions of an escalated item (who escalated it, why, and
+// their note), which a claim does not return.
+async function loadHistory(id) {
+  try {
+    const d = await api("GET", "/api/v1/items/" + id);
+    if (!current || current.id !== id) return;
+    $("history").replaceChildren(...(d.decisions || []).map((x) => {
+      const li = document.createElement("li");
+      li.textContent = x.actor + ": " + x.action + " (" + x.reason_code + ")" + (x.note ? ": " + x.note : "");
+      return li;
+    }));
+  } catch (e) { say(e.message); }
 }
 
 // Per-rule precision; rules below the server's threshold are highlighted.
