@@ -295,6 +295,7 @@ func TestBenchKeywords(t *testing.T) {
 
 		hits := make([]Hit, 0, 256)
 		var cont []contender
+		var f2 *Matcher
 		cont = append(cont, contender{"raw", func(s string) { sink += raw.Count(s) }},
 			contender{"full", func(s string) { hits = full.FindAll(s, hits[:0]); sink += len(hits) }})
 		if n == 100 {
@@ -306,6 +307,9 @@ func TestBenchKeywords(t *testing.T) {
 			fz := mustCompile(t, ft, Options{})
 			cont = append(cont, contender{"full_fuzzy", func(s string) { hits = fz.FindAll(s, hits[:0]); sink += len(hits) }})
 			fmt.Printf("BENCH keywords_full_fuzzy_automaton_%d_terms %.1f MB (%d states)\n", n, float64(fz.MemBytes())/1e6, fz.States())
+			// The terms exact, with two six-letter fuzzy terms beside them.
+			f2 = mustCompile(t, append(termsOf(words), Term{Text: "hatred", Fuzzy: 1}, Term{Text: "racist", Fuzzy: 1}), Options{})
+			cont = append(cont, contender{"full_2_fuzzy", func(s string) { hits = f2.FindAll(s, hits[:0]); sink += len(hits) }})
 		}
 		{
 			var cf *cloudflare.Matcher
@@ -355,14 +359,16 @@ func TestBenchKeywords(t *testing.T) {
 		if n == 100 {
 			// The scan alone, as before the prefilter, in the same run.
 			scan := noPrefilter(full)
-			cont = append(cont[:3], append([]contender{{"full_scan_only", func(s string) { hits = scan.FindAll(s, hits[:0]); sink += len(hits) }}}, cont[3:]...)...)
+			cont = append(cont[:4], append([]contender{{"full_scan_only", func(s string) { hits = scan.FindAll(s, hits[:0]); sink += len(hits) }}}, cont[4:]...)...)
 		}
 		res := measureInterleaved(c, cont)
 		ours, base := res[:2], res[2:]
 		if n == 100 {
-			f, sc := base[0], base[1]
-			base = base[2:]
+			f, f2m, sc := base[0], base[1], base[2]
+			base = base[3:]
 			fmt.Printf("BENCH keywords_full_fuzzy_%d_terms %.1f MB/s vs exact %.1f MB/s ratio %.2f\n", n, f.mbps, ours[1].mbps, f.mbps/ours[1].mbps)
+			fmt.Printf("BENCH keywords_full_2_fuzzy_%d_terms %.1f MB/s vs exact %.1f MB/s ratio %.2f (prefilter passes %d of %d posts)\n",
+				n, f2m.mbps, ours[1].mbps, f2m.mbps/ours[1].mbps, prefilterPasses(f2, c.posts), len(c.posts))
 			fmt.Printf("BENCH keywords_full_%d_terms_vs_scan_only %.1f MB/s vs %.1f MB/s ratio %.2f (prefilter passes %d of %d posts)\n",
 				n, ours[1].mbps, sc.mbps, ours[1].mbps/sc.mbps, prefilterPasses(full, c.posts), len(c.posts))
 			benchUTF8(t, full, words)

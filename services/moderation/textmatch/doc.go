@@ -87,6 +87,11 @@
 // at once for such texts and scans the others as before, so hits never
 // depend on it. It scans a text in two halves at once, the first running
 // on until it meets the second's state, to break the chain of dependent
-// loads. Larger term sets, or ones whose fuzzy variants blow up the subset
-// construction, compile without one.
+// loads. A fuzzy term enters it as a few pieces of the term, one of which
+// every variant holds unedited (a prefix and a suffix with a letter
+// between them, by the pigeonhole principle), so that fuzzy terms cost
+// it about as much as exact ones. Larger term sets, recognised by the
+// size of the prefilter's trie before its construction is tried, compile
+// without one, and so do sets whose pieces are estimated to be common
+// enough in text that most posts would pass.
 package textmatch

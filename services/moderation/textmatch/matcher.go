@@ -139,39 +139,13 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 		return nil, err
 	}
 	m := &Matcher{n: n, nterms: len(terms)}
-	pats := make([]string, 0, len(terms))
-	var infos []patInfo // per pattern; resolve reads them from the automaton's outputs
-	for i, t := range terms {
-		p, runes, err := n.termPattern(t.Text)
-		if err != nil {
-			return nil, &TermError{Index: i, Text: t.Text, Msg: err.Error()}
-		}
-		if t.Fuzzy < 0 || t.Fuzzy > 1 {
-			return nil, &TermError{Index: i, Text: t.Text, Msg: "fuzzy distance must be 0 or 1"}
-		}
-		pats = append(pats, p)
-		infos = append(infos, patInfo{term: int32(i), runes: int16(runes), substring: t.Substring})
-		if strings.Contains(p, " ") {
-			// Phrases also match run together (#attackthe, a.t.t.a.c.k.t.h.e).
-			glued := strings.ReplaceAll(p, " ", "")
-			pats = append(pats, glued)
-			infos = append(infos, patInfo{term: int32(i), runes: int16(runes - strings.Count(p, " ")), substring: t.Substring})
-		}
-		if runes > m.maxRune {
-			m.maxRune = runes
-		}
-		if t.Fuzzy == 1 {
-			human, _ := n.NormalizeTerm(t.Text)
-			seen := map[string]bool{p: true}
-			for _, v := range fuzzyVariants([]rune(human)) {
-				vp, vr, err := n.termPattern(string(v))
-				if err != nil || vr < 3 || seen[vp] {
-					continue
-				}
-				seen[vp] = true
-				pats = append(pats, vp)
-				infos = append(infos, patInfo{term: int32(i), runes: int16(vr), substring: t.Substring, fuzzy: true})
-			}
+	pats, infos, err := n.patterns(terms)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range infos {
+		if !p.fuzzy {
+			m.maxRune = max(m.maxRune, int(p.runes))
 		}
 	}
 	d, err := buildDFA(pats, opts.DenseBudget, true, infos)
@@ -207,6 +181,45 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 		}
 	}
 	return m, nil
+}
+
+// patterns returns the automaton's patterns for terms, a term's one
+// after the other: its own, its phrase run together, its fuzzy
+// variants. Returns a *TermError as Compile does.
+func (n *Normalizer) patterns(terms []Term) ([]string, []patInfo, error) {
+	pats := make([]string, 0, len(terms))
+	var infos []patInfo // per pattern; resolve reads them from the automaton's outputs
+	for i, t := range terms {
+		p, runes, err := n.termPattern(t.Text)
+		if err != nil {
+			return nil, nil, &TermError{Index: i, Text: t.Text, Msg: err.Error()}
+		}
+		if t.Fuzzy < 0 || t.Fuzzy > 1 {
+			return nil, nil, &TermError{Index: i, Text: t.Text, Msg: "fuzzy distance must be 0 or 1"}
+		}
+		pats = append(pats, p)
+		infos = append(infos, patInfo{term: int32(i), runes: int16(runes), substring: t.Substring})
+		if strings.Contains(p, " ") {
+			// Phrases also match run together (#attackthe, a.t.t.a.c.k.t.h.e).
+			glued := strings.ReplaceAll(p, " ", "")
+			pats = append(pats, glued)
+			infos = append(infos, patInfo{term: int32(i), runes: int16(runes - strings.Count(p, " ")), substring: t.Substring})
+		}
+		if t.Fuzzy == 1 {
+			human, _ := n.NormalizeTerm(t.Text)
+			seen := map[string]bool{p: true}
+			for _, v := range fuzzyVariants([]rune(human)) {
+				vp, vr, err := n.termPattern(string(v))
+				if err != nil || vr < 3 || seen[vp] {
+					continue
+				}
+				seen[vp] = true
+				pats = append(pats, vp)
+				infos = append(infos, patInfo{term: int32(i), runes: int16(vr), substring: t.Substring, fuzzy: true})
+			}
+		}
+	}
+	return pats, infos, nil
 }
 
 // Normalizer returns the normaliser the matcher applies.

@@ -27,12 +27,13 @@ import (
 // separator and is complete only before a separator or at the end. So
 // every hit of the scan is a path of the prefilter, which passes more
 // ("k ill", "as" in "ass"): TestPrefilterSound and FuzzPrefilter check
-// that it never rejects a text FindAll finds a hit in. A rune outside
-// ASCII reads as the normaliser's per-rune steps make it (an emoji as a
-// hard separator, "é" as "e", a Cyrillic "і" as "i"), except where that
-// depends on what follows or the prefilter cannot tell (kana, kept
-// combining marks, any symbol of a non-ASCII pattern): then the text goes
-// to the scan.
+// that it never rejects a text FindAll finds a hit in. A fuzzy term is
+// read as a few pieces of it that every variant holds (prefilter_fuzzy.go).
+// A rune outside ASCII reads as the normaliser's per-rune steps make it
+// (an emoji as a hard separator, "é" as "e", a Cyrillic "і" as "i"),
+// except where that depends on what follows or the prefilter cannot tell
+// (kana, kept combining marks, any symbol of a non-ASCII pattern): then
+// the text goes to the scan.
 type prefilter struct {
 	cls    [256]uint8
 	stride uint32
@@ -56,8 +57,9 @@ type prefilter struct {
 	runeTabs                    []runeTab
 }
 
-// Limits of the prefilter: over them Compile builds none. Large term sets
-// match most posts anyway, and the scan's fast loop wins there.
+// Limits of the prefilter: over them (or prefilterMaxNodes, or
+// prefilterMaxFreq) Compile builds none. Large term sets match most posts
+// anyway, and the scan's fast loop wins there.
 const (
 	prefilterMaxPats   = 2000
 	prefilterMaxSubset = 1 << 13 // states of the subset construction
@@ -420,85 +422,182 @@ type pfClass struct {
 
 // newPrefilter builds the prefilter of patterns (as buildDFA gets them,
 // with their infos) for normaliser n, or returns nil when its automaton
-// would be too large.
+// would be too large or pass too many texts to pay for itself.
 func newPrefilter(n *Normalizer, pats []string, infos []patInfo) *prefilter {
-	if len(pats) > prefilterMaxPats {
+	return coveredPrefilter(n, pats, infos, prefilterMaxFreq)
+}
+
+// coveredPrefilter is newPrefilter with the pieces' frequency bounded by
+// maxFreq. The patterns of fuzzy terms are replaced by pieces (pfCover),
+// as precisely as the limits allow: from pfCostFirst on, a cover whose
+// trie is too large (pfTrie.tooLarge, an estimate that spares the subset
+// construction, tens of milliseconds on a term set too large) or whose
+// automaton is gives way to a coarser one, for at most pfMaxTries
+// constructions; coarser covers have shorter pieces, so none is tried
+// once the pieces are too common.
+func coveredPrefilter(n *Normalizer, pats []string, infos []patInfo, maxFreq float64) *prefilter {
+	if len(infos) > 0 && int(infos[len(infos)-1].term) >= prefilterMaxPats {
+		return nil // each term leaves at least one pattern (or none, outside ASCII)
+	}
+	cv := newPfCover(pats, infos)
+	patRunes := nonASCIIRunes(pats)
+	tries := 0
+	for i, cost := 0, pfCostFirst; i < pfCostLevels; i, cost = i+1, cost*10 {
+		ps, freq := cv.patterns(cost)
+		if freq > maxFreq {
+			return nil
+		}
+		if tr := newPfTrie(ps); len(ps) <= prefilterMaxPats && !tr.tooLarge() {
+			if p := buildPrefilter(n, tr, patRunes); p != nil {
+				return p
+			}
+			tries++
+		}
+		if len(cv.fuzzy) == 0 || tries == pfMaxTries {
+			return nil // coarser covers are the same, or not worth the time
+		}
+	}
+	return nil
+}
+
+// prefilterMaxFreq bounds the estimated frequency of the pieces of fuzzy
+// terms per letter of text (pieceFreq): past it, a post of a hundred
+// letters would hold one more often than not (1-1/e), and the prefilter
+// costs more than it saves. Measured on the benchmark's tweets, where
+// the estimate is about right: the 100 terms all fuzzy (estimated 0.012
+// to 0.030 a letter, by cost) pass 78% of the posts, and FindAll was
+// 10-20% slower with the prefilter than without; the 100 terms with two
+// fuzzy ones (0.0012) pass 2%, exact ones (0.0002) 1.4%.
+const prefilterMaxFreq = 0.01
+
+// pfMaxTries bounds the subset constructions newPrefilter runs.
+const pfMaxTries = 2
+
+// buildPrefilter builds the prefilter of the trie tr, or returns nil
+// past its limits.
+func buildPrefilter(n *Normalizer, tr *pfTrie, patRunes map[rune]bool) *prefilter {
+	p := &prefilter{n: n, patRunes: patRunes}
+	classes := p.classify(tr)
+	if len(classes) >= runeNone {
 		return nil
 	}
-	// Patterns with a non-ASCII symbol cannot match ASCII text, and other
-	// text goes to the scan anyway: they are left out.
-	var tokOf [utf8.RuneSelf]uint8 // ASCII symbol -> token; pfOther if none
-	ntok := pfGap + 1
-	usable := make([]bool, len(pats))
-	patRunes := map[rune]bool{}
-	for pi, pat := range pats {
+	ss, ok := tr.subsets(classes)
+	if !ok || !p.minimise(ss, len(classes)) {
+		return nil
+	}
+	p.buildRuneTabs()
+	return p
+}
+
+// nonASCIIRunes returns the symbols outside ASCII of every pattern: a
+// text holding one goes to the scan (runeReading), which is what makes
+// leaving the patterns outside ASCII out of the trie sound.
+func nonASCIIRunes(pats []string) map[rune]bool {
+	rs := map[rune]bool{}
+	for _, pat := range pats {
 		for _, r := range pat {
 			if r >= utf8.RuneSelf {
-				patRunes[r] = true
-			}
-		}
-		ok := pat != ""
-		for i := 0; i < len(pat) && ok; i++ {
-			ok = pat[i] < utf8.RuneSelf
-		}
-		usable[pi] = ok
-		for i := 0; i < len(pat) && ok; i++ {
-			if c := pat[i]; c != ' ' && c != markDouble && c != markStretch && tokOf[c] == pfOther {
-				tokOf[c] = uint8(ntok)
-				ntok++
+				rs[r] = true
 			}
 		}
 	}
-	// The trie of the patterns' tokens: kids[t*ntok+tok] is the child of
-	// node t on tok, 0 for none (no root is a child). Node 0 is the root
-	// of word-bounded patterns, node 1 of substring ones. last is the
-	// token that leads to a node, bounded and sub whether a word-bounded
-	// or a substring pattern ends there.
-	kids := make([]int32, 2*ntok)
-	last := []uint8{pfOther, pfOther}
-	bounded, sub := []bool{false, false}, []bool{false, false}
-	for pi, pat := range pats {
-		if !usable[pi] {
-			continue
-		}
-		cur := int32(0)
-		if infos[pi].substring {
-			cur = 1
-		}
-		for i := 0; i < len(pat); i++ {
-			var tok uint8
-			switch c := pat[i]; c {
-			case markDouble, markStretch:
-				continue // a run is one letter here
-			case ' ':
-				tok = pfGap
-			default:
-				tok = tokOf[c]
-			}
-			if last[cur] == tok {
-				continue // "xx" (a glued phrase) is read as one x
-			}
-			k := int(cur)*ntok + int(tok)
-			if kids[k] == 0 {
-				kids[k] = int32(len(last))
-				last = append(last, tok)
-				bounded, sub = append(bounded, false), append(sub, false)
-				kids = append(kids, make([]int32, ntok)...)
-			}
-			cur = kids[k]
-		}
-		if infos[pi].substring {
-			sub[cur] = true
-		} else {
-			bounded[cur] = true
-		}
-	}
-	hasSub := slices.ContainsFunc(kids[ntok:2*ntok], func(k int32) bool { return k != 0 })
+	return rs
+}
 
-	// Byte classes: bytes read alike share one. Class 0 is non-ASCII;
-	// runes outside ASCII read as white space, a hard separator or a
-	// letter of no pattern may have no ASCII byte of their class.
-	p := &prefilter{n: n, patRunes: patRunes}
+// pfTrie is the trie of the prefilter's patterns over tokens:
+// kids[t*ntok+tok] is the child of node t on tok, 0 for none (no root is
+// a child). Node 0 is the root of patterns that start on a word
+// boundary, node 1 of those that start anywhere. last is the token that
+// leads to a node; bounded says that a pattern ends there if a separator
+// or the end of the text follows, sub that one ends there whatever
+// follows.
+type pfTrie struct {
+	ntok         int
+	tokOf        [utf8.RuneSelf]uint8 // ASCII symbol -> token; pfOther if none
+	kids         []int32
+	last         []uint8
+	bounded, sub []bool
+	hasSub       bool // node 1 has children
+}
+
+// newPfTrie builds the trie of ps. Runs of a letter are one letter, as
+// are the two letters a glued phrase may put side by side ("xx").
+func newPfTrie(ps []pfPattern) *pfTrie {
+	tr := &pfTrie{ntok: pfGap + 1}
+	for _, pt := range ps {
+		for i := 0; i < len(pt.text); i++ {
+			if c := pt.text[i]; c != ' ' && c != markDouble && c != markStretch && tr.tokOf[c] == pfOther {
+				tr.tokOf[c] = uint8(tr.ntok)
+				tr.ntok++
+			}
+		}
+	}
+	tr.kids = make([]int32, 2*tr.ntok)
+	tr.last = []uint8{pfOther, pfOther}
+	tr.bounded, tr.sub = []bool{false, false}, []bool{false, false}
+	for _, pt := range ps {
+		tr.insert(pt)
+	}
+	tr.hasSub = slices.ContainsFunc(tr.kids[tr.ntok:2*tr.ntok], func(k int32) bool { return k != 0 })
+	return tr
+}
+
+// insert adds one pattern to the trie.
+func (tr *pfTrie) insert(pt pfPattern) {
+	cur := int32(0)
+	if pt.start == pfAnywhere {
+		cur = 1
+	}
+	for i := 0; i < len(pt.text); i++ {
+		var tok uint8
+		switch c := pt.text[i]; c {
+		case markDouble, markStretch:
+			continue // a run is one letter here
+		case ' ':
+			tok = pfGap
+		default:
+			tok = tr.tokOf[c]
+		}
+		if tr.last[cur] == tok {
+			continue // "xx" (a glued phrase) is read as one x
+		}
+		k := int(cur)*tr.ntok + int(tok)
+		if tr.kids[k] == 0 {
+			tr.kids[k] = int32(len(tr.last))
+			tr.last = append(tr.last, tok)
+			tr.bounded, tr.sub = append(tr.bounded, false), append(tr.sub, false)
+			tr.kids = append(tr.kids, make([]int32, tr.ntok)...)
+		}
+		cur = tr.kids[k]
+	}
+	if pt.end == pfAnywhere {
+		tr.sub[cur] = true
+	} else {
+		tr.bounded[cur] = true
+	}
+}
+
+// prefilterMaxNodes bounds the trie before the subset construction is
+// tried, which on a set too large runs for tens of milliseconds before it
+// gives up. Every node of a word-bounded pattern is in a state of its
+// own after the text that spells its path, and skipped spaces and soft
+// separators add sets of nodes, so the states grow faster than the
+// trie: in the benchmark lists, 140 terms (772 nodes) fit, 150 (899)
+// exceed prefilterMaxStates, and none of more than 1,200 nodes (190 terms
+// and up) fits; 100 terms have 675 nodes, 100 with two fuzzy terms 1,052
+// (TestPrefilterEstimate checks that the estimate skips no list that
+// would fit).
+const prefilterMaxNodes = 1200
+
+// tooLarge reports whether the subset construction is not worth trying.
+func (tr *pfTrie) tooLarge() bool { return len(tr.last) > prefilterMaxNodes }
+
+// classify fills p.cls (and cut, clsSkip, clsHard, clsLetter) from the
+// normaliser's ASCII table and returns the classes: bytes read alike
+// share one. Class 0 is non-ASCII; runes outside ASCII read as white
+// space, a hard separator or a letter of no pattern may have no ASCII
+// byte of their class.
+func (p *prefilter) classify(tr *pfTrie) []pfClass {
 	classes := []pfClass{{maybe: true}}
 	index := map[pfClass]uint8{classes[0]: 0}
 	class := func(c pfClass) uint8 {
@@ -510,6 +609,7 @@ func newPrefilter(n *Normalizer, pats []string, infos []patInfo) *prefilter {
 		}
 		return k
 	}
+	n := p.n
 	p.clsSkip = class(pfClass{sep: sepSoft})
 	p.clsHard = class(pfClass{sep: sepHard})
 	p.clsLetter = class(pfClass{letters: string(rune(pfOther))})
@@ -518,12 +618,12 @@ func newPrefilter(n *Normalizer, pats []string, infos []patInfo) *prefilter {
 		var c pfClass
 		switch uint8(e >> 8) {
 		case kindWord:
-			c.letters = string(tokOf[byte(e)])
-			if a := n.alt[b]; a != 0 && tokOf[a] != tokOf[byte(e)] {
-				c.letters += string(tokOf[a])
+			c.letters = string(tr.tokOf[byte(e)])
+			if a := n.alt[b]; a != 0 && tr.tokOf[a] != tr.tokOf[byte(e)] {
+				c.letters += string(tr.tokOf[a])
 			}
 		case kindLeetSym:
-			c.letters, c.sep = string(tokOf[byte(e)]), sepHard
+			c.letters, c.sep = string(tr.tokOf[byte(e)]), sepHard
 		case kindSoft:
 			c.sep = sepSoft
 		case kindSpace:
@@ -537,130 +637,121 @@ func newPrefilter(n *Normalizer, pats []string, infos []patInfo) *prefilter {
 		}
 		p.cls[b] = class(c)
 	}
-	stride := len(classes)
-	if stride >= runeNone {
-		return nil
-	}
+	return classes
+}
 
-	// Subset construction. A state is the sorted set of trie nodes that
-	// the readings of the text so far are at; state 0 is "maybe".
-	// trans[q*stride+c] is the state after class c in state q.
-	bytesOf := func(ns []int32) []byte {
-		return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(ns))), 4*len(ns))
-	}
+// pfSubsets is the subset construction's automaton: state 0 is "maybe",
+// trans[q*stride+c] the state after class c in state q, end[q] whether a
+// word-bounded pattern is complete in q.
+type pfSubsets struct {
+	trans []int32
+	end   []bool
+	start int32
+}
+
+// subsets runs the subset construction over classes: a state is the
+// sorted set of trie nodes that the readings of the text so far are at.
+// It reports false past prefilterMaxSubset states.
+func (tr *pfTrie) subsets(classes []pfClass) (pfSubsets, bool) {
+	stride := len(classes)
 	sets := [][]int32{nil}
-	end := []bool{false} // a word-bounded pattern is complete
+	ss := pfSubsets{end: []bool{false}, trans: make([]int32, stride)}
 	ids := map[string]int32{}
-	trans := make([]int32, stride)
 	add := func(ns []int32) (int32, bool) {
 		slices.Sort(ns)
 		ns = slices.Compact(ns)
-		if i, ok := ids[string(bytesOf(ns))]; ok {
+		if i, ok := ids[string(int32Bytes(ns))]; ok {
 			return i, true
 		}
 		if len(sets) >= prefilterMaxSubset {
 			return 0, false
 		}
 		i := int32(len(sets))
-		ids[string(bytesOf(ns))] = i
+		ids[string(int32Bytes(ns))] = i
 		sets = append(sets, slices.Clone(ns))
 		e := false
 		for _, t := range ns {
-			e = e || bounded[t]
+			e = e || tr.bounded[t]
 		}
-		end = append(end, e)
-		trans = append(trans, make([]int32, stride)...)
+		ss.end = append(ss.end, e)
+		ss.trans = append(ss.trans, make([]int32, stride)...)
 		return i, true
 	}
 	roots := []int32{0}
-	if hasSub {
+	if tr.hasSub {
 		roots = append(roots, 1)
 	}
-	start, _ := add(roots)
+	ss.start, _ = add(roots)
 	var next []int32
 	for q := 1; q < len(sets); q++ {
 		for ci, c := range classes {
 			if c.maybe {
 				continue // trans = 0
 			}
-			next = next[:0]
-			if hasSub {
-				next = append(next, 1) // a substring may start anywhere
-			}
-			maybe := false
-			for _, t := range sets[q] {
-				for k := 0; k < len(c.letters); k++ {
-					x := c.letters[k]
-					if t > 1 && last[t] == x {
-						next = append(next, t) // the run goes on
-					} else if nx := kids[int(t)*ntok+int(x)]; nx != 0 {
-						next = append(next, nx)
-						maybe = maybe || sub[nx]
-					}
-				}
-				if c.sep == sepNone {
-					continue
-				}
-				maybe = maybe || bounded[t]
-				if c.sep == sepSoft || last[t] == pfGap {
-					next = append(next, t) // skipped, or more of a phrase's space
-				}
-				if nx := kids[int(t)*ntok+pfGap]; nx != 0 {
-					next = append(next, nx)
-				}
-			}
-			if maybe {
+			var maybe bool
+			if next, maybe = tr.step(sets[q], c, next[:0]); maybe {
 				continue // trans = 0
-			}
-			if c.sep != sepNone {
-				next = append(next, 0) // a word may start after it
 			}
 			i, ok := add(next)
 			if !ok {
-				return nil
+				return ss, false
 			}
-			trans[q*stride+ci] = i
+			ss.trans[q*stride+ci] = i
 		}
 	}
+	return ss, true
+}
 
-	// Minimise (Moore): states with the same future become one. The
-	// first partition: "maybe", end states, the rest.
-	nst := len(sets)
-	block := make([]int32, nst)
-	for q := 1; q < nst; q++ {
-		block[q] = 1
-		if end[q] {
-			block[q] = 2
+// step appends to next the nodes that the nodes of set are at after a
+// byte of class c, and reports whether a pattern may be complete.
+func (tr *pfTrie) step(set []int32, c pfClass, next []int32) ([]int32, bool) {
+	if tr.hasSub {
+		next = append(next, 1) // a substring may start anywhere
+	}
+	maybe := false
+	for _, t := range set {
+		for k := 0; k < len(c.letters); k++ {
+			x := c.letters[k]
+			if t > 1 && tr.last[t] == x {
+				next = append(next, t) // the run goes on
+			} else if nx := tr.kids[int(t)*tr.ntok+int(x)]; nx != 0 {
+				next = append(next, nx)
+				maybe = maybe || tr.sub[nx]
+			}
+		}
+		if c.sep == sepNone {
+			continue
+		}
+		maybe = maybe || tr.bounded[t]
+		if c.sep == sepSoft || tr.last[t] == pfGap {
+			next = append(next, t) // skipped, or more of a phrase's space
+		}
+		if nx := tr.kids[int(t)*tr.ntok+pfGap]; nx != 0 {
+			next = append(next, nx)
 		}
 	}
-	nblocks := 0
-	sig := make([]int32, stride+1)
-	nb := make([]int32, nst)
-	for {
-		seen := make(map[string]int32, nblocks)
-		for q := range nst {
-			sig[0] = block[q]
-			for ci, t := range trans[q*stride : (q+1)*stride] {
-				sig[ci+1] = block[t]
-			}
-			b, ok := seen[string(bytesOf(sig))]
-			if !ok {
-				b = int32(len(seen))
-				seen[string(bytesOf(sig))] = b
-			}
-			nb[q] = b
-		}
-		block, nb = nb, block
-		if len(seen) == nblocks {
-			break
-		}
-		nblocks = len(seen)
+	if c.sep != sepNone {
+		next = append(next, 0) // a word may start after it
 	}
+	return next, maybe
+}
+
+// int32Bytes views ns as bytes, for map keys.
+func int32Bytes(ns []int32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(ns))), 4*len(ns))
+}
+
+// minimise merges the states of ss with the same future (Moore) and
+// fills p.trans, p.start, p.endFrom and p.stride. It reports false past
+// prefilterMaxStates states.
+func (p *prefilter) minimise(ss pfSubsets, stride int) bool {
+	block, nblocks := mooreBlocks(ss, stride)
 	if nblocks > prefilterMaxStates {
-		return nil
+		return false
 	}
 	// Number the blocks: "maybe" first, the end states last, so that the
 	// end test is one comparison.
+	nst := len(ss.end)
 	order := make([]int32, nblocks) // block -> number
 	for i := range order {
 		order[i] = -1
@@ -669,7 +760,7 @@ func newPrefilter(n *Normalizer, pats []string, infos []patInfo) *prefilter {
 	k := int32(1)
 	for _, pass := range []bool{false, true} {
 		for q := 1; q < nst; q++ {
-			if b := block[q]; order[b] < 0 && end[q] == pass {
+			if b := block[q]; order[b] < 0 && ss.end[q] == pass {
 				order[b] = k
 				k++
 			}
@@ -682,11 +773,47 @@ func newPrefilter(n *Normalizer, pats []string, infos []patInfo) *prefilter {
 	p.trans = make([]uint32, nblocks*stride)
 	for q := 1; q < nst; q++ {
 		row := p.trans[int(order[block[q]])*stride:]
-		for ci, t := range trans[q*stride : (q+1)*stride] {
+		for ci, t := range ss.trans[q*stride : (q+1)*stride] {
 			row[ci] = uint32(order[block[t]]) * uint32(stride)
 		}
 	}
-	p.start = uint32(order[block[start]]) * uint32(stride)
-	p.buildRuneTabs()
-	return p
+	p.start = uint32(order[block[ss.start]]) * uint32(stride)
+	return true
+}
+
+// mooreBlocks partitions the states of ss by their future, starting
+// from "maybe", end states and the rest, and returns each state's block
+// and the number of blocks.
+func mooreBlocks(ss pfSubsets, stride int) ([]int32, int) {
+	nst := len(ss.end)
+	block := make([]int32, nst)
+	for q := 1; q < nst; q++ {
+		block[q] = 1
+		if ss.end[q] {
+			block[q] = 2
+		}
+	}
+	nblocks := 0
+	sig := make([]int32, stride+1)
+	nb := make([]int32, nst)
+	for {
+		seen := make(map[string]int32, nblocks)
+		for q := range nst {
+			sig[0] = block[q]
+			for ci, t := range ss.trans[q*stride : (q+1)*stride] {
+				sig[ci+1] = block[t]
+			}
+			b, ok := seen[string(int32Bytes(sig))]
+			if !ok {
+				b = int32(len(seen))
+				seen[string(int32Bytes(sig))] = b
+			}
+			nb[q] = b
+		}
+		block, nb = nb, block
+		if len(seen) == nblocks {
+			return block, nblocks
+		}
+		nblocks = len(seen)
+	}
 }

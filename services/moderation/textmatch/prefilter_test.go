@@ -2,6 +2,7 @@ package textmatch
 
 import (
 	"html"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -48,12 +49,18 @@ func checkPrefilter(t testing.TB, m, plain *Matcher, text string, a, b []Hit) ([
 func TestPrefilterSound(t *testing.T) {
 	c := corpus(t)
 	words := benchTerms(t, c.posts, 100) // the benchmark's
-	// Every ninth term a substring one, and a short fuzzy one (the
-	// variants of longer ones soon exceed the prefilter's limits).
+	// Every ninth term a substring one, and a short fuzzy one.
 	mixed := append(termsOf(words), Term{Text: "crow", Fuzzy: 1})
 	for i := 3; i < len(mixed); i += 9 {
 		mixed[i].Substring = true
 	}
+	// Every term fuzzy (the benchmark's full_fuzzy), and the 100 terms
+	// with fuzzy terms of every kind beside them.
+	allFuzzy := termsOf(words)
+	for i := range allFuzzy {
+		allFuzzy[i].Fuzzy = 1
+	}
+	withFuzzy := append(termsOf(words), pfFuzzyTerms...)
 	cases := []struct {
 		name  string
 		terms []Term
@@ -62,6 +69,12 @@ func TestPrefilterSound(t *testing.T) {
 		{"100 terms", termsOf(words), Options{}},
 		{"50 terms", termsOf(words[:50]), Options{}},
 		{"substring and fuzzy", mixed, Options{}},
+		{"two fuzzy terms", append(termsOf(words), Term{Text: "hatred", Fuzzy: 1}, Term{Text: "racist", Fuzzy: 1}), Options{}},
+		{"fuzzy terms", withFuzzy, Options{}},
+		{"every term fuzzy", allFuzzy, Options{}},
+		{"fuzzy, no squeeze", withFuzzy, Options{Disable: StepSqueeze}},
+		{"fuzzy, no separators", withFuzzy, Options{Disable: StepSeparators}},
+		{"fuzzy, custom leet", withFuzzy, Options{Leet: map[rune]rune{'4': 'a', '1': 'i', '#': 'h', 'x': 'k'}, LeetAlt: map[rune]rune{'1': 'l'}}},
 		{"no squeeze", termsOf(words), Options{Disable: StepSqueeze}},
 		{"no separators", termsOf(words), Options{Disable: StepSeparators}},
 		{"no case folding", termsOf(words), Options{Disable: StepCaseFold}},
@@ -77,10 +90,7 @@ func TestPrefilterSound(t *testing.T) {
 		}
 	}
 	for _, tc := range cases {
-		m := mustCompile(t, tc.terms, tc.opts)
-		if m.pf == nil {
-			t.Fatalf("%s: no prefilter", tc.name)
-		}
+		m := withPrefilter(t, tc.terms, tc.opts)
 		plain := noPrefilter(m)
 		var a, b []Hit
 		passed, hits := 0, 0
@@ -98,20 +108,47 @@ func TestPrefilterSound(t *testing.T) {
 
 // TestPrefilterEvasions runs the evasion suite's rewritings of every term
 // through a matcher with and without the prefilter, inside sentences.
+// With fuzzy terms beside them, it also rewrites a sample of each fuzzy
+// term's variants (every fifth, the first and last included).
 func TestPrefilterEvasions(t *testing.T) {
 	terms := []Term{{Text: "kill"}, {Text: "attack the"}, {Text: "ass"}, {Text: "hate"}, {Text: "bitch"},
 		{Text: "infidels"}, {Text: "shit"}, {Text: "nigger"}, {Text: "go die"}, {Text: "rape"}, {Text: "sub", Substring: true}}
-	m := mustCompile(t, terms, Options{})
-	plain := noPrefilter(m)
-	var a, b []Hit
-	for _, tm := range terms {
-		for _, o := range obfuscations {
-			v := o.f(tm.Text)
-			for _, s := range []string{v, "I " + v + " you", "x" + v + "x", "RT @user: " + v + "!!! &#128514;", v + "s", v + "'s"} {
-				a, b, _ = checkPrefilter(t, m, plain, s, a, b)
+	for _, tc := range []struct {
+		name  string
+		terms []Term
+	}{{"exact", terms}, {"fuzzy", append(slices.Clone(terms), pfFuzzyTerms...)}} {
+		m := withPrefilter(t, tc.terms, Options{})
+		plain := noPrefilter(m)
+		var a, b []Hit
+		for _, text := range evasionTexts(m, tc.terms) {
+			for _, o := range obfuscations {
+				v := o.f(text)
+				for _, s := range []string{v, "I " + v + " you", "x" + v + "x", "RT @user: " + v + "!!! &#128514;", v + "s", v + "'s"} {
+					a, b, _ = checkPrefilter(t, m, plain, s, a, b)
+				}
 			}
 		}
 	}
+}
+
+// evasionTexts is the text of each term, and of every fifth variant of
+// each fuzzy term (the first and the last included).
+func evasionTexts(m *Matcher, terms []Term) []string {
+	var out []string
+	for _, tm := range terms {
+		out = append(out, tm.Text)
+		if tm.Fuzzy == 0 {
+			continue
+		}
+		human, _ := m.n.NormalizeTerm(tm.Text)
+		vs := fuzzyVariants([]rune(human))
+		for i, v := range vs {
+			if i%5 == 0 || i == len(vs)-1 {
+				out = append(out, string(v))
+			}
+		}
+	}
+	return out
 }
 
 // FuzzPrefilter compares FindAll with and without the prefilter on
@@ -123,13 +160,16 @@ func FuzzPrefilter(f *testing.F) {
 		"b22o b2 2o", "don't", "don ' t", "убить", "kill\u200b", "x x x x x x x x x x x x x x x x x x kill",
 		"RT @user: you are a sub|ject of #hate&#128514; k|ll", "the the the the the the the the hate the the the",
 		"kill😂", "😂kill", "k😂ill", "ｋｉｌｌ", "kіll", "k\u200bill", "ki\u0301ll", "killé", "don’t", "h·a·t·e", "🇰🇮🇱🇱",
-		"убить!", "死ねkill", "ガガ kill", "k\u0301ill", "日\u0301kill", "ass\u00a0hole", "attack\u3000the", "\xffkill"} {
+		"убить!", "死ねkill", "ガガ kill", "k\u0301ill", "日\u0301kill", "ass\u00a0hole", "attack\u3000the", "\xffkill",
+		"hatrde", "hatered", "hatrd", "hxtred", "haterd!", "kil yourself", "kill yourslef", "killyourself", "whroe", "wh0r3",
+		"crwo", "c r o w", "shiite", "sh1tte", "b1tchas", "go dei", "nazi skum", "amongrelx", "mongre1", "retarted", "terorist"} {
 		f.Add(s)
 	}
 	terms := append(slices.Clone(fastFuzzTerms), Term{Text: "sub", Substring: true}, Term{Text: "kil l", Substring: true})
+	fuzzy := append(slices.Clone(fastFuzzTerms), pfFuzzyTerms...)
 	var ms []*Matcher
 	for _, o := range []Options{{}, {Disable: StepSqueeze}, {Disable: StepSeparators}, {Disable: StepLeet | StepCaseFold}} {
-		ms = append(ms, mustCompile(f, fastFuzzTerms, o), mustCompile(f, terms, o))
+		ms = append(ms, mustCompile(f, fastFuzzTerms, o), mustCompile(f, terms, o), withPrefilter(f, fuzzy, o))
 	}
 	for _, m := range ms {
 		if m.pf == nil {
@@ -174,7 +214,8 @@ func TestPrefilterRandom(t *testing.T) {
 }
 
 // TestPrefilterLimits checks that term sets too large for the prefilter
-// compile without one and still match.
+// compile without one and still match: too many patterns, too many
+// fuzzy terms for the trie (the estimate), and pieces too common to pay.
 func TestPrefilterLimits(t *testing.T) {
 	var terms []Term
 	for i := 0; i < prefilterMaxPats+1; i++ {
@@ -186,5 +227,41 @@ func TestPrefilterLimits(t *testing.T) {
 	}
 	if got := found(m, "hello "+terms[5].Text+" there"); len(got) != 1 {
 		t.Fatalf("found %v", got)
+	}
+
+	// Words of rare letters, so that their pieces are rare too.
+	rng := rand.New(rand.NewPCG(5, 6))
+	fuzzy := make([]Term, 200)
+	for i := range fuzzy {
+		b := make([]byte, 8)
+		for k := range b {
+			b[k] = "bcdfgjkmpqvwxz"[rng.IntN(14)]
+		}
+		fuzzy[i] = Term{Text: string(b), Fuzzy: 1}
+	}
+	n := mustCompile(t, nil, Options{}).n
+	pats, infos, err := n.patterns(fuzzy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, freq := newPfCover(pats, infos).patterns(pfCostFirst)
+	if tr := newPfTrie(ps); !tr.tooLarge() || freq > prefilterMaxFreq {
+		t.Fatalf("200 fuzzy terms: %d nodes, pieces %.4f a letter: want the trie too large, the pieces rare", len(tr.last), freq)
+	}
+	m = mustCompile(t, fuzzy, Options{})
+	if m.pf != nil {
+		t.Fatal("prefilter built for too many fuzzy terms")
+	}
+	if v := fuzzy[5].Text[:3] + fuzzy[5].Text[4:]; len(found(m, "hello "+v+" there")) != 1 { // a deletion
+		t.Fatalf("%q not found", v)
+	}
+
+	few := fuzzy[:3]
+	pats, infos, _ = n.patterns(few)
+	if coveredPrefilter(n, pats, infos, math.Inf(1)) == nil {
+		t.Fatal("three fuzzy terms: no prefilter")
+	}
+	if coveredPrefilter(n, pats, infos, 0) != nil {
+		t.Fatal("three fuzzy terms: a prefilter though their pieces are too common")
 	}
 }
