@@ -31,6 +31,16 @@ const (
 // AuditBankConfirm records its release.
 const AuditBankQuarantine = "bank_quarantine"
 
+// AuditActions lists every audit action, for filters that must refuse an
+// unknown one rather than answer with nothing.
+func AuditActions() []string {
+	return []string{
+		AuditLogin, AuditLoginFailed, AuditClaim, AuditViewMedia, AuditDecision, AuditReversal,
+		AuditRulePublish, AuditRuleRollback, AuditBankImport, AuditBankConfirm, AuditBankQuarantine,
+		AuditPermission, AuditLegalHold, AuditLegalHoldLift, AuditPurge,
+	}
+}
+
 // AuditEvent is one entry of the append-only, hash-chained audit log.
 type AuditEvent struct {
 	Seq      int64           `json:"seq"`

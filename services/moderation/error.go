@@ -13,6 +13,9 @@ var (
 	ErrInvalid         = errors.New("invalid input")
 	ErrForbidden       = errors.New("forbidden")
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrBusy says a bounded resource (such as password hashing) stayed
+	// saturated: the request may succeed if retried shortly.
+	ErrBusy = errors.New("busy")
 )
 
 // Dead-letter reasons: a bounded set, used as a metric label and a header.

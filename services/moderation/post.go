@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -236,6 +237,9 @@ func (p *Post) Validate() error {
 			return err
 		}
 	}
+	if p.URL != "" && !isWebURL(p.URL) {
+		return &PostError{Reason: ReasonSchema, Field: "url", Detail: "url must be an absolute http or https URL"}
+	}
 	if p.CreatedAt.IsZero() {
 		return &PostError{Reason: ReasonSchema, Field: "created_at", Detail: "created_at is required (RFC 3339)"}
 	}
@@ -266,6 +270,18 @@ func (p *Post) Validate() error {
 		}
 	}
 	return nil
+}
+
+// isWebURL reports whether s is an absolute http or https URL with a host.
+// A post's URL is stored and served to reviewers' browsers and API
+// clients, which may make it a link: javascript:, data: or file: URLs
+// must never get that far.
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return false
+	}
+	return u.Scheme == "http" || u.Scheme == "https" // Parse lowercases it
 }
 
 func checkField(field, val string, max int, required bool) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -12,7 +13,7 @@ import (
 
 // FuzzDecodePost: DecodePost never panics; every rejection is a
 // *PostError wrapping ErrInvalid with a known dead-letter reason; every
-// accepted post is valid, within the limits, and survives an encode/decode
+// accepted post is valid, within the limits, has an http(s) url or none, and survives an encode/decode
 // round trip unchanged.
 func FuzzDecodePost(f *testing.F) {
 	seeds := []string{
@@ -23,6 +24,8 @@ func FuzzDecodePost(f *testing.F) {
 		`{"v":2}`, `{"v":null}`, `{"v":1.5}`, `[]`, `null`, `""`, `{`, "\xff\xfe",
 		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"i","data":"!!"}]}`,
 		`{"v":1,"v":2}`, `{"V":1}`,
+		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","url":"javascript:alert(3)"}`,
+		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","url":"HTTP://x.test/p"}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -48,6 +51,9 @@ func FuzzDecodePost(f *testing.F) {
 		}
 		if len(p.Text) > moderation.MaxTextBytes || len(p.ID) > moderation.MaxIDBytes || len(p.Media) > moderation.MaxMediaItems {
 			t.Fatalf("accepted post over its limits")
+		}
+		if u := strings.ToLower(p.URL); u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			t.Fatalf("accepted post url %q is not http(s)", p.URL)
 		}
 		again, err := json.Marshal(p)
 		if err != nil {

@@ -13,6 +13,12 @@ import (
 const validPost = `{"v":1,"id":"p1","platform":"x","author":{"id":"a1","handle":"h"},"text":"hi","lang":"en",
 "created_at":"2026-11-29T08:15:00Z","url":"https://x.test/p1","media":[{"id":"m1","mime":"image/png","data":"iVBORw0KGgo="}]}`
 
+// postWithURL is validPost with its url replaced by u.
+func postWithURL(u string) string {
+	j, _ := json.Marshal(u)
+	return strings.Replace(validPost, `"url":"https://x.test/p1"`, `"url":`+string(j), 1)
+}
+
 func TestDecodePost(t *testing.T) {
 	t.Parallel()
 	long := func(n int) string { return strings.Repeat("a", n) }
@@ -37,6 +43,19 @@ func TestDecodePost(t *testing.T) {
 		{"media without source", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png"}]}`, moderation.ReasonSchema, "media[0]"},
 		{"media with both", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png","url":"https://x/y","data":"AA=="}]}`, moderation.ReasonSchema, "media[0]"},
 		{"media url scheme", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png","url":"file:///etc/passwd"}]}`, moderation.ReasonSchema, "media[0].url"},
+		{"url http", postWithURL("http://example.test/p1?x=1#y"), "", ""},
+		{"url upper-case scheme", postWithURL("HTTPS://example.test/p1"), "", ""},
+		{"url empty", postWithURL(""), "", ""},
+		{"url javascript", postWithURL("javascript:alert(3)"), moderation.ReasonSchema, "url"},
+		{"url javascript with slashes", postWithURL("javascript://example.test/%0Aalert(3)"), moderation.ReasonSchema, "url"},
+		{"url data", postWithURL("data:text/html,<script>alert(3)</script>"), moderation.ReasonSchema, "url"},
+		{"url file", postWithURL("file:///etc/passwd"), moderation.ReasonSchema, "url"},
+		{"url ftp", postWithURL("ftp://example.test/p1"), moderation.ReasonSchema, "url"},
+		{"url relative", postWithURL("/someone/p1"), moderation.ReasonSchema, "url"},
+		{"url scheme-relative", postWithURL("//example.test/p1"), moderation.ReasonSchema, "url"},
+		{"url without host", postWithURL("https:///p1"), moderation.ReasonSchema, "url"},
+		{"url opaque http", postWithURL("http:example.test"), moderation.ReasonSchema, "url"},
+		{"url with spaces in scheme", postWithURL(" https://example.test/p1"), moderation.ReasonSchema, "url"},
 		{"bad base64", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png","data":"!!"}]}`, moderation.ReasonSchema, ""},
 	}
 	for _, c := range cases {

@@ -79,3 +79,35 @@ func (p RulePrecision) Precision() (float64, bool) {
 	}
 	return float64(p.Removed) / float64(d), true
 }
+
+// PrecisionPolicy is when a rule version counts as low precision: below
+// Threshold with at least MinDecided decided items. One decision or two
+// say nothing about a rule, so the API, the UI, the
+// vigil_rules_low_precision metric and vigilctl rules precision all judge
+// with this one definition.
+type PrecisionPolicy struct {
+	Threshold  float64
+	MinDecided int64
+}
+
+// DefaultPrecisionPolicy flags rules below 0.5 with 20 decided items.
+var DefaultPrecisionPolicy = PrecisionPolicy{Threshold: 0.5, MinDecided: 20}
+
+// WithDefaults fills the fields that are zero or less from
+// DefaultPrecisionPolicy.
+func (pp PrecisionPolicy) WithDefaults() PrecisionPolicy {
+	if pp.Threshold <= 0 {
+		pp.Threshold = DefaultPrecisionPolicy.Threshold
+	}
+	if pp.MinDecided <= 0 {
+		pp.MinDecided = DefaultPrecisionPolicy.MinDecided
+	}
+	return pp
+}
+
+// Low reports whether p's precision is below the threshold with at least
+// MinDecided decided items.
+func (pp PrecisionPolicy) Low(p RulePrecision) bool {
+	v, ok := p.Precision()
+	return ok && p.Decided() >= pp.MinDecided && v < pp.Threshold
+}

@@ -30,8 +30,9 @@ import (
 //
 // In both, the bank name defaults to the file name without extension.
 
-// header is the bank-level part of a file.
-type header struct {
+// Header is the bank-level part of a bank file: its "# key: value" lines
+// (CSV) or its first line (JSON lines). vigilctl banks import reads it too.
+type Header struct {
 	Bank       string `json:"bank"`
 	Type       string `json:"type"`
 	Threshold  int    `json:"threshold,omitempty"`
@@ -50,7 +51,8 @@ type jsonEntry struct {
 	ExternalID string `json:"external_id,omitempty"`
 }
 
-func (h header) apply(b *Bank) error {
+// Apply sets b's bank-level fields from h (the name only when h has one).
+func (h Header) Apply(b *Bank) error {
 	if h.Bank != "" {
 		b.Name = h.Bank
 	}
@@ -70,13 +72,51 @@ func (h header) apply(b *Bank) error {
 	return nil
 }
 
+// SetComment sets the field of one "# key: value" line of a CSV bank file
+// and reports whether it named one; any other comment changes nothing.
+// Errors (a bad number or boolean) wrap moderation.ErrInvalid.
+func (h *Header) SetComment(line string) (bool, error) {
+	k, v, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#")), ":")
+	if !ok {
+		return false, nil // a plain comment
+	}
+	v = strings.TrimSpace(v)
+	var err error
+	switch strings.TrimSpace(strings.ToLower(k)) {
+	case "bank":
+		h.Bank = v
+	case "type":
+		h.Type = v
+	case "threshold":
+		h.Threshold, err = strconv.Atoi(v)
+	case "min_quality":
+		h.MinQuality, err = strconv.Atoi(v)
+	case "dihedral":
+		var d bool
+		d, err = strconv.ParseBool(v)
+		h.Dihedral = &d
+	case "category":
+		h.Category = v
+	case "severity":
+		h.Severity = v
+	case "source":
+		h.Source = v
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("header %q: %w: %w", strings.TrimSpace(k), err, moderation.ErrInvalid)
+	}
+	return true, nil
+}
+
 // ParseCSV reads a bank in the CSV format. name is used when the file has
 // no "# bank:" line. The result is validated; errors wrap
 // moderation.ErrInvalid.
 func ParseCSV(r io.Reader, name string) (Bank, error) {
 	b := Bank{Name: name}
 	br := bufio.NewReader(r)
-	var h header
+	var h Header
 	h.Bank = name
 	for {
 		peek, err := br.Peek(1)
@@ -87,37 +127,11 @@ func ParseCSV(r io.Reader, name string) (Bank, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return b, fmt.Errorf("reading bank %s: %w", name, err)
 		}
-		k, v, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "#")), ":")
-		if !ok {
-			continue // a plain comment
-		}
-		v = strings.TrimSpace(v)
-		var perr error
-		switch strings.TrimSpace(strings.ToLower(k)) {
-		case "bank":
-			h.Bank = v
-		case "type":
-			h.Type = v
-		case "threshold":
-			h.Threshold, perr = strconv.Atoi(v)
-		case "min_quality":
-			h.MinQuality, perr = strconv.Atoi(v)
-		case "dihedral":
-			var d bool
-			d, perr = strconv.ParseBool(v)
-			h.Dihedral = &d
-		case "category":
-			h.Category = v
-		case "severity":
-			h.Severity = v
-		case "source":
-			h.Source = v
-		}
-		if perr != nil {
-			return b, fmt.Errorf("bank %s: header %q: %w: %w", name, k, perr, moderation.ErrInvalid)
+		if _, err := h.SetComment(line); err != nil {
+			return b, fmt.Errorf("bank %s: %w", name, err)
 		}
 	}
-	if err := h.apply(&b); err != nil {
+	if err := h.Apply(&b); err != nil {
 		return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
 	}
 	cr := csv.NewReader(br)
@@ -183,14 +197,14 @@ func ParseJSONL(r io.Reader, name string) (Bank, error) {
 				return b, fmt.Errorf("bank %s line %d: %w: %w", name, line, err, moderation.ErrInvalid)
 			}
 			if _, isHeader := probe["type"]; isHeader {
-				var h header
+				var h Header
 				h.Bank = name
 				dec := json.NewDecoder(bytes.NewReader(raw))
 				dec.DisallowUnknownFields()
 				if err := dec.Decode(&h); err != nil {
 					return b, fmt.Errorf("bank %s header: %w: %w", name, err, moderation.ErrInvalid)
 				}
-				if err := h.apply(&b); err != nil {
+				if err := h.Apply(&b); err != nil {
 					return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
 				}
 				continue

@@ -2,15 +2,21 @@
 // constant time. Hashes are stored in the PHC string format
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash), so parameters can be raised later
 // without invalidating stored hashes: Verify reads them from the string.
+//
+// Each hash holds its memory cost (19 MiB by default) while it runs, so a
+// server uses a Hasher, which bounds how many run at once: a burst of
+// logins waits for a slot, briefly, instead of exhausting memory.
 package password
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -79,4 +85,99 @@ func Verify(stored, password string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// ErrBusy means every hashing slot stayed taken for the Hasher's MaxWait:
+// the caller should answer "try again shortly" rather than queue up.
+var ErrBusy = errors.New("too many password checks in progress")
+
+// HasherOptions configures a Hasher. The zero value is usable.
+type HasherOptions struct {
+	Params Params // Default when zero
+	// Concurrency bounds the hashes computed at once; each holds
+	// Params.MemoryKiB of memory while it runs (19 MiB by default), so
+	// this is what keeps a burst of logins within the process's memory
+	// limit. DefaultConcurrency when zero or less.
+	Concurrency int
+	// MaxWait bounds how long a caller waits for a slot before ErrBusy
+	// (the caller's context may end it sooner). DefaultMaxWait when zero
+	// or less.
+	MaxWait time.Duration
+}
+
+// DefaultConcurrency is 4 hashes at once (76 MiB at Default) and
+// DefaultMaxWait 5 s: at about 30 ms a hash, 4 slots verify some 130
+// passwords a second, so a caller still waiting after 5 s is behind a
+// flood it should not join.
+const (
+	DefaultConcurrency = 4
+	DefaultMaxWait     = 5 * time.Second
+)
+
+// Hasher hashes and verifies passwords with at most Concurrency
+// computations at once. It is safe for concurrent use.
+type Hasher struct {
+	params  Params
+	maxWait time.Duration
+	slots   chan struct{}
+}
+
+// NewHasher returns a Hasher with its own slots.
+func NewHasher(o HasherOptions) *Hasher {
+	if o.Params == (Params{}) {
+		o.Params = Default
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	return &Hasher{params: o.Params, maxWait: o.MaxWait, slots: make(chan struct{}, o.Concurrency)}
+}
+
+// Params are the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.params }
+
+// Acquire takes a slot for a caller that computes hashes itself with Hash
+// and Verify, for instance inside a database transaction it should not
+// hold while waiting; release gives the slot back. Returns ErrBusy after
+// MaxWait, or ctx's error when it ends first.
+func (h *Hasher) Acquire(ctx context.Context) (release func(), err error) {
+	release = func() { <-h.slots }
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return release, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting to hash a password: %w", ctx.Err())
+	case <-t.C:
+		return nil, ErrBusy
+	}
+}
+
+// Hash is Hash under a slot, with the Hasher's parameters.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	release, err := h.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return Hash(password, h.params)
+}
+
+// Verify is Verify under a slot.
+func (h *Hasher) Verify(ctx context.Context, stored, password string) (bool, error) {
+	release, err := h.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return Verify(stored, password)
 }

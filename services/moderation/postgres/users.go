@@ -17,8 +17,11 @@ import (
 // UserOptions configures Users. The zero value is usable.
 type UserOptions struct {
 	Clock    Clock                  // SystemClock when nil
-	Password password.Params        // password.Default when zero
+	Password password.Params        // password.Default when zero; ignored with Hasher
 	Login    moderation.LoginPolicy // moderation.DefaultLoginPolicy when zero
+	// Hasher computes password hashes, a bounded number at once; when
+	// nil, Users gets its own with Password and the default bound.
+	Hasher *password.Hasher
 }
 
 // Users stores people, their password hashes (argon2id), their roles and
@@ -27,7 +30,7 @@ type UserOptions struct {
 type Users struct {
 	pool   *pgxpool.Pool
 	clock  Clock
-	params password.Params
+	hasher *password.Hasher
 	policy moderation.LoginPolicy
 
 	dummyOnce sync.Once
@@ -39,13 +42,13 @@ func NewUsers(pool *pgxpool.Pool, o UserOptions) *Users {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
-	if o.Password == (password.Params{}) {
-		o.Password = password.Default
+	if o.Hasher == nil {
+		o.Hasher = password.NewHasher(password.HasherOptions{Params: o.Password})
 	}
 	if o.Login == (moderation.LoginPolicy{}) {
 		o.Login = moderation.DefaultLoginPolicy
 	}
-	return &Users{pool: pool, clock: o.Clock, params: o.Password, policy: o.Login}
+	return &Users{pool: pool, clock: o.Clock, hasher: o.Hasher, policy: o.Login}
 }
 
 func (u *Users) now() time.Time { return u.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -88,9 +91,9 @@ func (u *Users) Create(ctx context.Context, actor, username, pw string, roles []
 			return moderation.User{}, err
 		}
 	}
-	hash, err := password.Hash(pw, u.params)
+	hash, err := u.hasher.Hash(ctx, pw)
 	if err != nil {
-		return moderation.User{}, err
+		return moderation.User{}, fmt.Errorf("creating user %s: %w", username, busy(err))
 	}
 	now := u.now()
 	var usr moderation.User
@@ -209,9 +212,9 @@ func (u *Users) ResetPassword(ctx context.Context, actor string, id int64, pw st
 	if err := moderation.ValidatePassword(pw); err != nil {
 		return moderation.User{}, err
 	}
-	hash, err := password.Hash(pw, u.params)
+	hash, err := u.hasher.Hash(ctx, pw)
 	if err != nil {
-		return moderation.User{}, err
+		return moderation.User{}, fmt.Errorf("resetting the password of user %d: %w", id, busy(err))
 	}
 	usr, err := u.change(ctx, actor, id, "reset_password", nil,
 		`password_hash = $2, password_changed_at = $3, locked_until = NULL, failed_logins = 0`, hash, u.now())
@@ -233,8 +236,16 @@ var ErrLocked = fmt.Errorf("account locked after repeated failed logins: %w", mo
 // policy's lockout. Returns ErrUnauthenticated for a wrong or unknown
 // username or password or a disabled account, ErrLocked while locked. The
 // failure paths take as long as the success path, so timing does not tell
-// which usernames exist.
+// which usernames exist. Returns ErrBusy, before anything is read or
+// audited, when no password hashing slot frees up in time.
 func (u *Users) Authenticate(ctx context.Context, username, pw string, from string) (moderation.User, error) {
+	// The slot is taken before the transaction, so a login waiting for
+	// one holds neither a connection nor the user's row.
+	release, err := u.hasher.Acquire(ctx)
+	if err != nil {
+		return moderation.User{}, fmt.Errorf("authenticating %s: %w", username, busy(err))
+	}
+	defer release()
 	now := u.now()
 	fail := func(reason string) error {
 		err := pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
@@ -253,7 +264,7 @@ func (u *Users) Authenticate(ctx context.Context, username, pw string, from stri
 	}
 	var usr moderation.User
 	var outcome error
-	err := pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
 		var hash string
 		var failed int
 		var roles []string
@@ -327,10 +338,18 @@ FROM users WHERE username = $1 FOR UPDATE`, username).
 }
 
 // burn spends the time of one password verification, so that unknown
-// usernames answer as slowly as known ones.
+// usernames answer as slowly as known ones. The caller holds a slot.
 func (u *Users) burn(pw string) {
-	u.dummyOnce.Do(func() { u.dummy, _ = password.Hash("not a real password", u.params) })
+	u.dummyOnce.Do(func() { u.dummy, _ = password.Hash("not a real password", u.hasher.Params()) })
 	_, _ = password.Verify(u.dummy, pw)
+}
+
+// busy translates the hasher's ErrBusy into moderation.ErrBusy.
+func busy(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return fmt.Errorf("%w: %w", moderation.ErrBusy, err)
+	}
+	return err
 }
 
 // CreateToken creates an API token for owner with scopes (each granted by

@@ -29,10 +29,11 @@ type Options struct {
 	// Window: only items flagged within it count (default 30 days), which
 	// also bounds the versions, and so the label values, exported.
 	Window time.Duration
-	// Threshold: rules with a lower precision are flagged low (default 0.5).
-	Threshold float64
-	// MinDecided: fewer decided items than this never count as low
-	// precision: too few to judge (default 20).
+	// Threshold and MinDecided judge a rule version low: precision below
+	// Threshold with at least MinDecided decided items (fewer are too few
+	// to judge). moderation.DefaultPrecisionPolicy's (0.5, 20) when zero;
+	// the API and vigilctl judge with the same moderation.PrecisionPolicy.
+	Threshold  float64
 	MinDecided int64
 	// CacheFor: results are reused for this long, so frequent scrapes do
 	// not each run the query (default 1 minute).
@@ -47,12 +48,8 @@ func (o Options) withDefaults() Options {
 	if o.Window <= 0 {
 		o.Window = 30 * 24 * time.Hour
 	}
-	if o.Threshold <= 0 {
-		o.Threshold = 0.5
-	}
-	if o.MinDecided <= 0 {
-		o.MinDecided = 20
-	}
+	pp := o.policy()
+	o.Threshold, o.MinDecided = pp.Threshold, pp.MinDecided
 	if o.CacheFor <= 0 {
 		o.CacheFor = time.Minute
 	}
@@ -72,16 +69,14 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// Low reports whether p's precision is below threshold with at least
-// minDecided decided items.
-func Low(p moderation.RulePrecision, threshold float64, minDecided int64) bool {
-	v, ok := p.Precision()
-	return ok && p.Decided() >= minDecided && v < threshold
+func (o Options) policy() moderation.PrecisionPolicy {
+	return moderation.PrecisionPolicy{Threshold: o.Threshold, MinDecided: o.MinDecided}.WithDefaults()
 }
 
 // Collector is a prometheus.Collector of per-rule precision.
 type Collector struct {
 	opt   Options
+	pp    moderation.PrecisionPolicy
 	cache *observe.Cached[[]moderation.RulePrecision]
 
 	flagged, decided, ratio, median, low, threshold, up *prometheus.Desc
@@ -98,6 +93,7 @@ func NewCollector(src Source, opt Options) *Collector {
 	}
 	return &Collector{
 		opt:     opt,
+		pp:      opt.policy(),
 		cache:   observe.NewCached(load, observe.CachedOptions{Every: opt.CacheFor, Timeout: opt.Timeout, Now: opt.Clock.Now, Log: opt.Log, What: "rule precision"}),
 		flagged: prometheus.NewDesc("vigil_rules_flagged_items", "Review items flagged by the rule version within the window.", l, nil),
 		decided: prometheus.NewDesc("vigil_rules_decided_items", "Flagged items by their latest decision: outcome removed (remove or report) or no_violation.",
@@ -136,7 +132,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.median, prometheus.GaugeValue, p.MedianDecision.Seconds(), p.RuleID, v)
 		}
 		low := 0.0
-		if Low(p, c.opt.Threshold, c.opt.MinDecided) {
+		if c.pp.Low(p) {
 			low = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.low, prometheus.GaugeValue, low, p.RuleID, v)

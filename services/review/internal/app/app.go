@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
 	"github.com/vigil-moderation/vigil/services/moderation/observe"
+	"github.com/vigil-moderation/vigil/services/moderation/password"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 	"github.com/vigil-moderation/vigil/services/moderation/precision"
 	"github.com/vigil-moderation/vigil/services/moderation/queuestats"
@@ -41,11 +42,20 @@ type Config struct {
 	ReasonCodesFile   string
 	BootstrapAdmin    string
 	InsecureCookies   bool
-	SessionIdle       time.Duration
-	SessionMax        time.Duration
+	// TrustedProxies: comma-separated CIDRs of reverse proxies whose
+	// X-Forwarded-For names the client (httpapi.ParseProxies).
+	TrustedProxies string
+	SessionIdle    time.Duration
+	SessionMax     time.Duration
 	// PrecisionThreshold: rules below it are flagged by
 	// vigil_rules_low_precision (package precision).
 	PrecisionThreshold float64
+	// PrecisionMinDecided: rules with fewer decided items are never
+	// flagged low, in the metric or the API.
+	PrecisionMinDecided int64
+	// PasswordConcurrency bounds the password hashes computed at once
+	// (19 MiB each); password.DefaultConcurrency when zero.
+	PasswordConcurrency int
 
 	// Clock, if set, replaces the system clock (tests).
 	Clock postgres.Clock
@@ -67,9 +77,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ReasonCodesFile, "reason-codes", "", "file of policy reason codes (CODE [actions] Title, one a line); empty for the built-in list")
 	fs.StringVar(&c.BootstrapAdmin, "bootstrap-admin", "", "user:password of an admin, lead and moderator to create at start if no user of that name exists")
 	fs.BoolVar(&c.InsecureCookies, "insecure-cookies", false, "send the session cookie without Secure, for plain-HTTP development on a non-loopback address")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies (ingress, load balancer) whose X-Forwarded-For gives the client address for login rate limits and the audit log; empty: trust no header")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "no session lasts longer than this")
-	fs.Float64Var(&c.PrecisionThreshold, "precision-threshold", 0.5, "rules whose precision (removed / decided) is below this are flagged low in vigil_rules_low_precision")
+	fs.IntVar(&c.PasswordConcurrency, "password-concurrency", password.DefaultConcurrency, "password hashes (logins, new passwords; 19 MiB each) computed at once; more wait up to 5s, then get 503")
+	fs.Float64Var(&c.PrecisionThreshold, "precision-threshold", moderation.DefaultPrecisionPolicy.Threshold, "rules whose precision (removed / decided) is below this are flagged low in vigil_rules_low_precision and the API")
+	fs.Int64Var(&c.PrecisionMinDecided, "precision-min-decided", moderation.DefaultPrecisionPolicy.MinDecided, "decided items a rule needs before it can be flagged low (vigil_rules_low_precision, the API and the UI)")
 }
 
 // Run parses args and serves until ctx is done.
@@ -94,6 +107,10 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		if retention, err = moderation.ParseRetention(cfg.Retention); err != nil {
 			return fmt.Errorf("--retention: %w", err)
 		}
+	}
+	proxies, err := httpapi.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if cfg.LeaseSweep == 0 {
 		cfg.LeaseSweep = 5 * time.Second
@@ -122,7 +139,8 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		return err
 	}
 	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease})
-	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock})
+	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock,
+		Hasher: password.NewHasher(password.HasherOptions{Concurrency: cfg.PasswordConcurrency})})
 	sessions := postgres.NewSessions(pool, postgres.SessionOptions{Clock: clock, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax})
 	if cfg.BootstrapAdmin != "" {
 		if err := bootstrap(ctx, log, users, cfg.BootstrapAdmin); err != nil {
@@ -135,7 +153,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	// Per-rule precision from the decisions, computed on scrape (cached).
 	reg.MustRegister(precision.NewCollector(func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error) {
 		return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since})
-	}, precision.Options{Threshold: cfg.PrecisionThreshold, Clock: clock, Log: log}))
+	}, precision.Options{Threshold: cfg.PrecisionThreshold, MinDecided: cfg.PrecisionMinDecided, Clock: clock, Log: log}))
 	// Open items, overdue items and the next SLA deadline, for the review
 	// dashboard and the SLA alerts (deploy/prometheus/alerts.yml).
 	reg.MustRegister(queuestats.NewCollector(func(ctx context.Context, now time.Time) ([]moderation.QueueStat, error) {
@@ -153,10 +171,11 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	api := &httpapi.Server{
 		Log: log, Reviews: reviews, Users: users, Sessions: sessions, Audit: postgres.NewAuditLog(pool),
 		ReasonCodes: codes, Retention: retention, Clock: clock, InsecureCookies: cfg.InsecureCookies,
+		TrustedProxies: proxies,
 		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
 			return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since, Rule: rule})
 		},
-		PrecisionThreshold: cfg.PrecisionThreshold,
+		PrecisionThreshold: cfg.PrecisionThreshold, PrecisionMinDecided: cfg.PrecisionMinDecided,
 	}
 	api.Register(mux)
 	web.Register(mux)

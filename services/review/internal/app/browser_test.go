@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -122,11 +123,32 @@ func TestBrowserReviewFlow(t *testing.T) {
 	}
 	// The queue is empty now: the page says so and shows no item.
 	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.endsWith('Nothing more to review.')`))
-	// Wait until the panel shows the second decision: noisy.rule at 0.00.
-	run(ctx, t, chromedp.Poll[bool](`[...document.querySelectorAll('#precision tbody tr')].some(tr => tr.cells[0].textContent === 'noisy.rule' && tr.cells[5].textContent === '0.00')`))
+	// Wait until the panel shows the second decision: noisy.rule at 0.00,
+	// from one decision, which is too few to judge: nothing is highlighted
+	// (vigil_rules_low_precision and vigilctl rules precision need 20).
+	run(ctx, t, chromedp.Poll[bool](`[...document.querySelectorAll('#precision tbody tr')].some(tr => tr.cells[0].textContent === 'noisy.rule' && tr.cells[5].textContent.startsWith('0.00'))`))
+	noisy := run(ctx, t, chromedp.Evaluate[string](`[...document.querySelectorAll('#precision tbody tr')].find(tr => tr.cells[0].textContent === 'noisy.rule').cells[5].textContent`))
+	if noisy != "0.00 (1 of 20 decided: too few to judge)" {
+		t.Errorf("noisy.rule's precision after one decision shows %q, want the sample size", noisy)
+	}
+	if policy := run(ctx, t, chromedp.Text(`#precision-policy`)); !strings.Contains(policy, "at least 20 decided items") {
+		t.Errorf("precision panel explains %q", policy)
+	}
 	low := run(ctx, t, chromedp.Evaluate[string](`[...document.querySelectorAll('#precision tr.low td:first-child')].map(td => td.textContent).join(',')`))
+	if low != "" {
+		t.Errorf("rules highlighted as low precision after one decision: %q, want none", low)
+	}
+	// 19 more no_violation decisions on noisy.rule make 20: now it is
+	// highlighted as low, and demo.attack-call (one removal) is not.
+	decideNoisy(ctx, t, schema, at, 19)
+	err = chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#desk`))
+	if err != nil {
+		t.Fatalf("reloading: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`[...document.querySelectorAll('#precision tbody tr')].some(tr => tr.cells[0].textContent === 'noisy.rule' && tr.cells[5].textContent === '0.00')`))
+	low = run(ctx, t, chromedp.Evaluate[string](`[...document.querySelectorAll('#precision tr.low td:first-child')].map(td => td.textContent).join(',')`))
 	if low != "noisy.rule" {
-		t.Errorf("rules highlighted as low precision: %q, want noisy.rule", low)
+		t.Errorf("rules highlighted as low precision after 20 decisions: %q, want noisy.rule", low)
 	}
 	if mark != "attack the" {
 		t.Errorf("highlighted %q, want the matched span %q", mark, "attack the")
@@ -263,6 +285,34 @@ func run[T any](ctx context.Context, t *testing.T, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// decideNoisy queues n more items flagged by noisy.rule and decides them
+// no_violation as the bootstrap admin.
+func decideNoisy(ctx context.Context, t *testing.T, schema *moderationtest.Schema, at time.Time, n int) {
+	t.Helper()
+	var flags []moderation.Flag
+	for i := range n {
+		flags = append(flags, flagged(fmt.Sprintf("noisy-%d", i), "selling cheap watches", at, moderation.Match{RuleID: "noisy.rule",
+			RuleVersion: 3, Category: "spam", Severity: moderation.SeverityLow, Spans: []moderation.Span{{Start: 8, End: 13}}}))
+	}
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, flags); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := postgres.NewUsers(schema.Pool, postgres.UserOptions{}).ByUsername(ctx, "e2e-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reviews := postgres.NewReviews(schema.Pool, postgres.ReviewOptions{})
+	items, err := reviews.Claim(ctx, admin, moderation.ClaimFilter{Count: n})
+	if err != nil || len(items) != n {
+		t.Fatalf("claiming the noisy items: %d, %v", len(items), err)
+	}
+	for _, it := range items {
+		if _, err := reviews.Decide(ctx, admin, false, it.ID, moderation.DecisionInput{Action: moderation.ActionNoViolation, ReasonCode: "NV-1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func flagged(id, text string, at time.Time, m moderation.Match) moderation.Flag {

@@ -78,7 +78,7 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, a *auth) error {
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ *auth) error {
 	q := params(r, "action", "actor", "subject", "after_seq", "limit")
 	f := moderation.AuditFilter{
-		Action:   q.str("action", 64),
+		Action:   q.oneOf("action", moderation.AuditActions()...),
 		Actor:    q.str("actor", 128),
 		Subject:  q.str("subject", 128),
 		AfterSeq: q.int("after_seq", 0, 1<<62, 0),

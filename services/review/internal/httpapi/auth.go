@@ -32,7 +32,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *auth) error {
 	if err := params(r).err; err != nil {
 		return err
 	}
-	from := clientAddr(r)
+	from := clientAddr(r, s.TrustedProxies)
 	if wait := s.limiter.take(from); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "too many login attempts; try again later"}

@@ -18,9 +18,10 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,14 +103,22 @@ type Server struct {
 	// Precision computes per-rule precision from moderators' decisions
 	// since a time, for one rule or (rule == "") all of them.
 	Precision func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error)
-	// PrecisionThreshold marks rule versions whose precision is below it.
-	PrecisionThreshold float64
+	// PrecisionThreshold and PrecisionMinDecided mark rule versions low
+	// as the vigil_rules_low_precision metric does
+	// (moderation.PrecisionPolicy; its defaults when zero).
+	PrecisionThreshold  float64
+	PrecisionMinDecided int64
 	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
 	// from the session cookie, for plain-HTTP development only.
 	InsecureCookies bool
 	// LoginBurst and LoginEvery bound login attempts per client address.
 	LoginBurst int
 	LoginEvery time.Duration
+	// TrustedProxies are the reverse proxies (an ingress, a load
+	// balancer) whose X-Forwarded-For is believed: behind one, every
+	// peer address is the proxy's, and all users would share one login
+	// bucket. Empty: the peer address is the client's, headers ignored.
+	TrustedProxies []netip.Prefix
 
 	limiter *limiter
 }
@@ -345,15 +354,6 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
-// clientAddr is the peer's IP address (proxies' headers are not trusted).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // --- request parsing ------------------------------------------------------
 
 const maxBody = 64 << 10
@@ -417,6 +417,17 @@ func (q *query) str(name string, maxLen int) string {
 	v := q.v.Get(name)
 	if len(v) > maxLen {
 		q.fail(fmt.Sprintf("%s is longer than %d bytes", name, maxLen))
+	}
+	return v
+}
+
+// oneOf reads a parameter that, when given, must be one of allowed: an
+// unknown value is refused (naming the valid ones) rather than matching
+// nothing.
+func (q *query) oneOf(name string, allowed ...string) string {
+	v := q.v.Get(name)
+	if v != "" && !slices.Contains(allowed, v) {
+		q.fail(fmt.Sprintf("%s must be one of %s", name, strings.Join(allowed, ", ")))
 	}
 	return v
 }
@@ -495,6 +506,8 @@ func errorStatus(err error) (int, string, string) {
 		return http.StatusUnauthorized, "unauthenticated", "authentication required"
 	case errors.Is(err, moderation.ErrForbidden):
 		return http.StatusForbidden, "forbidden", "your role does not allow this"
+	case errors.Is(err, moderation.ErrBusy):
+		return http.StatusServiceUnavailable, "busy", "the server is busy checking other passwords; try again in a moment"
 	}
 	return http.StatusInternalServerError, "internal", "internal error"
 }
@@ -516,6 +529,9 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+	}
+	if code == "busy" {
+		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }

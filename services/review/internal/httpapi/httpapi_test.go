@@ -57,10 +57,16 @@ type env struct {
 
 func newEnv(t *testing.T, tweak func(*httpapi.Server)) *env {
 	t.Helper()
+	return newEnvHasher(t, password.NewHasher(password.HasherOptions{Params: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}}), tweak)
+}
+
+// newEnvHasher is newEnv with the users' password hasher given.
+func newEnvHasher(t *testing.T, h *password.Hasher, tweak func(*httpapi.Server)) *env {
+	t.Helper()
 	s := moderationtest.TestSchema(t)
 	clock := &fakeClock{t: time.Now().UTC().Truncate(time.Second)}
 	e := &env{t: t, schema: s, clock: clock,
-		users:    postgres.NewUsers(s.Pool, postgres.UserOptions{Clock: clock, Password: password.Params{MemoryKiB: 64, Time: 1, Threads: 1}}),
+		users:    postgres.NewUsers(s.Pool, postgres.UserOptions{Clock: clock, Hasher: h}),
 		sessions: postgres.NewSessions(s.Pool, postgres.SessionOptions{Clock: clock}),
 		reviews:  postgres.NewReviews(s.Pool, postgres.ReviewOptions{Clock: clock}),
 	}
@@ -385,6 +391,129 @@ func TestLoginCookieLockoutAndRateLimit(t *testing.T) {
 	if r := e.do(cred{}, "POST", "/api/v1/login", `{"username":"erin"`); r.status != 429 {
 		t.Fatalf("rate limit applies before parsing: %d", r.status)
 	}
+}
+
+// TestUnknownFilterValues: an enumerated query parameter with a value
+// outside its set is a 400 naming the valid values, not a 200 with an
+// empty list (GET /api/v1/audit?action=bogus used to be).
+func TestUnknownFilterValues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	admin := e.session(e.user("root", moderation.RoleAdmin, moderation.RoleModerator))
+	for path, want := range map[string]string{
+		"/api/v1/audit?action=bogus":         "action must be one of login, login_failed, claim, view_media, decision",
+		"/api/v1/audit?action=LOGIN":         "action must be one of",
+		"/api/v1/queue?queue=vip":            "queue must be one of default, leads",
+		"/api/v1/queue?status=pending,bogus": "status must be a comma-separated list of pending, claimed, escalated, decided",
+		"/api/v1/items/1/media/m1?view=raw":  "view must be one of blurred, original",
+	} {
+		r := e.do(admin, "GET", path, nil)
+		if r.status != 400 || r.code() != "invalid" || !strings.Contains(string(r.body), want) {
+			t.Errorf("GET %s: %d %s, want 400 saying %q", path, r.status, r.body, want)
+		}
+	}
+	for _, action := range moderation.AuditActions() {
+		e.must(e.do(admin, "GET", "/api/v1/audit?action="+action, nil), 200)
+	}
+	for _, path := range []string{"/api/v1/audit", "/api/v1/queue?queue=leads", "/api/v1/queue?queue=default&status=pending,decided"} {
+		e.must(e.do(admin, "GET", path, nil), 200)
+	}
+}
+
+// TestLoginBehindProxy: behind a trusted proxy the login limiter keys on
+// the client address in X-Forwarded-For, so users behind one ingress do
+// not share a bucket; entries a client adds left of the proxy's do not
+// buy it a fresh bucket; without trusted proxies the header is ignored.
+func TestLoginBehindProxy(t *testing.T) {
+	t.Parallel()
+	proxies, err := httpapi.ParseProxies("127.0.0.0/8,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(s *httpapi.Server) { s.LoginBurst = 1; s.LoginEvery = time.Hour; s.TrustedProxies = proxies })
+	e.user("erin", moderation.RoleModerator)
+	login := func(e *env, xff string) int {
+		return e.do(cred{}, "POST", "/api/v1/login", map[string]string{"username": "erin", "password": "password-of-erin"},
+			"X-Forwarded-For", xff).status
+	}
+	if got := login(e, "203.0.113.1"); got != 200 {
+		t.Fatalf("first login of 203.0.113.1: %d", got)
+	}
+	if got := login(e, "203.0.113.1"); got != 429 {
+		t.Fatalf("second login of 203.0.113.1: %d, want 429", got)
+	}
+	if got := login(e, "203.0.113.2"); got != 200 {
+		t.Fatalf("first login of 203.0.113.2 behind the same proxy: %d, want 200", got)
+	}
+	if got := login(e, "198.51.100.9, 203.0.113.1"); got != 429 {
+		t.Fatalf("203.0.113.1 prepending a forged address: %d, want 429", got)
+	}
+	events, err := postgres.NewAuditLog(e.schema.Pool).Read(context.Background(), moderation.AuditFilter{Action: moderation.AuditLogin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from []string
+	for _, ev := range events {
+		var d struct{ From string }
+		_ = json.Unmarshal(ev.Details, &d)
+		from = append(from, d.From)
+	}
+	sort.Strings(from)
+	if !slices.Equal(from, []string{"203.0.113.1", "203.0.113.2"}) {
+		t.Fatalf("logins audited from %v", from)
+	}
+
+	untrusted := newEnv(t, func(s *httpapi.Server) { s.LoginBurst = 1; s.LoginEvery = time.Hour })
+	untrusted.user("erin", moderation.RoleModerator)
+	untrusted.must(untrusted.do(cred{}, "POST", "/api/v1/login", map[string]string{"username": "erin", "password": "password-of-erin"}), 200)
+	if got := login(untrusted, "203.0.113.3"); got != 429 {
+		t.Fatalf("X-Forwarded-For from an untrusted peer changed the bucket: %d, want 429", got)
+	}
+}
+
+// TestLoginBusy: with every password hashing slot taken, a login waits at
+// most the hasher's MaxWait and then gets 503 with Retry-After, without
+// computing a hash (each costs 19 MiB in production) or touching the
+// account; once a slot frees up, logins work again.
+func TestLoginBusy(t *testing.T) {
+	t.Parallel()
+	h := password.NewHasher(password.HasherOptions{Params: password.Params{MemoryKiB: 64, Time: 1, Threads: 1},
+		Concurrency: 2, MaxWait: 100 * time.Millisecond})
+	e := newEnvHasher(t, h, nil)
+	e.user("erin", moderation.RoleModerator)
+	admin := e.session(e.user("root", moderation.RoleAdmin))
+	login := func() reply {
+		return e.do(cred{}, "POST", "/api/v1/login", map[string]string{"username": "erin", "password": "password-of-erin"})
+	}
+	var releases []func()
+	for range 2 {
+		release, err := h.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+	}
+	start := time.Now()
+	r := login()
+	if r.status != 503 || r.code() != "busy" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("login with no free slot: %d %v %s", r.status, r.header, r.body)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("busy login answered after %v, want about the 100ms MaxWait", d)
+	}
+	for _, rel := range releases {
+		rel()
+	}
+	e.must(login(), 200)
+	// Creating a user hashes too, and is refused the same way.
+	release, _ := h.Acquire(context.Background())
+	release2, _ := h.Acquire(context.Background())
+	if r := e.do(admin, "POST", "/api/v1/users", `{"username":"new","password":"a-long-password","roles":["moderator"]}`); r.status != 503 {
+		t.Fatalf("creating a user with no free slot: %d %s", r.status, r.body)
+	}
+	release()
+	release2()
+	e.must(e.do(admin, "POST", "/api/v1/users", `{"username":"new","password":"a-long-password","roles":["moderator"]}`), 201)
 }
 
 func TestValidation(t *testing.T) {

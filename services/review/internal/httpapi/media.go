@@ -17,12 +17,9 @@ var safeImageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "ima
 // needs media:unblurred, and the view is audited before a byte is sent.
 func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
 	q := params(r, "view")
-	view := q.str("view", 16)
+	view := q.oneOf("view", "blurred", "original")
 	if q.err != nil {
 		return q.err
-	}
-	if view != "" && view != "blurred" && view != "original" {
-		return invalid("view must be blurred or original")
 	}
 	id, err := pathID(r, "id")
 	if err != nil {

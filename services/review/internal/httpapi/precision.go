@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
 // precisionRow is one rule version's precision as the UI shows it.
@@ -17,12 +19,14 @@ type precisionRow struct {
 	Precision   *float64 `json:"precision"` // null until something is decided
 	// MedianSeconds is the median time from flag to first final decision.
 	MedianSeconds float64 `json:"median_time_to_decision_seconds"`
-	Low           bool    `json:"low"`
+	// Low: below the threshold with at least min_decided decided items.
+	Low bool `json:"low"`
 }
 
 // rulePrecision serves per-rule, per-version precision from moderators'
-// decisions (default: the last 30 days); rows below the configured
-// threshold are marked low so the UI can highlight them.
+// decisions (default: the last 30 days); rows the precision policy judges
+// low (below the threshold with enough decided items) are marked so the
+// UI can highlight them.
 func (s *Server) rulePrecision(w http.ResponseWriter, r *http.Request, _ *auth) error {
 	q := params(r, "since", "rule")
 	since := q.time("since")
@@ -40,16 +44,16 @@ func (s *Server) rulePrecision(w http.ResponseWriter, r *http.Request, _ *auth) 
 	if err != nil {
 		return err
 	}
+	pp := moderation.PrecisionPolicy{Threshold: s.PrecisionThreshold, MinDecided: s.PrecisionMinDecided}.WithDefaults()
 	rows := make([]precisionRow, 0, len(ps))
 	for _, p := range ps {
 		row := precisionRow{Rule: p.RuleID, Version: p.RuleVersion, Flagged: p.Flagged, Removed: p.Removed,
-			NoViolation: p.NoViolation, Decided: p.Decided(), MedianSeconds: p.MedianDecision.Seconds()}
+			NoViolation: p.NoViolation, Decided: p.Decided(), MedianSeconds: p.MedianDecision.Seconds(), Low: pp.Low(p)}
 		if v, ok := p.Precision(); ok {
 			row.Precision = &v
-			row.Low = v < s.PrecisionThreshold
 		}
 		rows = append(rows, row)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"since": since, "threshold": s.PrecisionThreshold, "rules": rows})
+	writeJSON(w, http.StatusOK, map[string]any{"since": since, "threshold": pp.Threshold, "min_decided": pp.MinDecided, "rules": rows})
 	return nil
 }

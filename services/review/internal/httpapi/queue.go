@@ -20,7 +20,7 @@ func (s *Server) listQueue(w http.ResponseWriter, r *http.Request, _ *auth) erro
 	f := moderation.ItemFilter{
 		Category: q.str("category", 64),
 		Lang:     q.str("lang", 16),
-		Queue:    q.str("queue", 64),
+		Queue:    q.oneOf("queue", moderation.QueueDefault, moderation.QueueLeads),
 		Limit:    int(q.int("limit", 1, 500, 100)),
 	}
 	for _, name := range strings.Split(q.str("status", 64), ",") {

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,7 @@ import (
 // banksCommand manages the hash banks stored in Postgres.
 func banksCommand() Command {
 	subs := []Command{
-		{Name: "import", Summary: "import a shared hash list (CSV or JSON lines) into a bank", Run: runBanksImport},
+		{Name: "import", Summary: "import a shared hash list or a bank file (CSV or JSON lines) into a bank", Run: runBanksImport},
 		{Name: "quarantined", Summary: "list the entries the bad-entry guard took out of service", Run: runBanksQuarantined},
 		{Name: "confirm", Summary: "release a quarantined entry (BANK ENTRY): it matches again on every worker", Run: runBanksConfirm},
 	}
@@ -41,15 +42,17 @@ func banksCommand() Command {
 	}
 }
 
-// sharedHash is one line of a shared hash list.
+// sharedHash is one entry of an import file: a line of a shared hash
+// list, or an entry of a bank file.
 type sharedHash struct {
-	Line     int
-	HashType string
-	Hash     string
-	Labels   []string
-	Category string
-	Source   string
-	ID       string
+	Line       int
+	HashType   string
+	Hash       string
+	Labels     []string
+	Category   string
+	Source     string
+	ID         string
+	ExternalID string // the hash list's id; a bank file's external_id
 }
 
 type lineError struct {
@@ -57,60 +60,103 @@ type lineError struct {
 	Msg  string
 }
 
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// importFile is what banks import read from a file.
+type importFile struct {
+	// format is csv or json for a hash list, bank-csv or bank-jsonl for a
+	// bank file (docs/hashing.md), as detected.
+	format string
+	// header is a bank file's bank-level settings; nil for a hash list.
+	header *hashbank.Header
+	good   []sharedHash
+	bad    []lineError
+}
+
 // hashListColumns are the CSV columns, in order when there is no header.
 var hashListColumns = []string{"hash_type", "hash", "labels", "source", "id"}
 
-// parseHashList reads a shared hash list. CSV: columns hash_type, hash and
-// optionally labels (separated by ;), source and id, in that order or as
-// named by a header row; # starts a comment. JSON lines: one object per
-// line {"hash_type", "hash", "labels": [...], "source", "id"}. Every
-// malformed line is reported with its number; good lines are returned.
-func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHash, []lineError, error) {
-	var good []sharedHash
-	var bad []lineError
+// parseHashList reads an import file: a shared hash list or a bank file,
+// told apart by their first lines.
+//
+// Hash list, CSV: columns hash_type, hash and optionally labels
+// (separated by ;), source and id, in that order or as named by a header
+// row; # starts a comment. JSON lines: one object per line {"hash_type",
+// "hash", "labels": [...], "source", "id"}.
+//
+// Bank file (the format of rules/banks, hashbank.ParseCSV and ParseJSONL),
+// CSV: "# key: value" lines, then a header row naming id and hash and no
+// hash_type; JSON lines: a first line with "type" or "bank". Its type
+// comes from the "# type:" line or the first line's "type".
+//
+// Every malformed line is reported with its number; good lines are
+// returned. An error is returned only when the file cannot be read, a
+// line is over maxHashListLine, or a header makes the rest unreadable
+// (a *lineError).
+func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile, error) {
+	f := importFile{format: format}
 	var read int64
 	check := func(h sharedHash) {
 		h.HashType = strings.ToLower(strings.TrimSpace(h.HashType))
 		h.Hash = strings.ToLower(strings.TrimSpace(h.Hash))
 		h.Category = strings.ToLower(strings.TrimSpace(h.Category))
 		if err := checkSharedHash(h); err != nil {
-			bad = append(bad, lineError{h.Line, err.Error()})
+			f.bad = append(f.bad, lineError{h.Line, err.Error()})
 			return
 		}
-		good = append(good, h)
+		f.good = append(f.good, h)
 	}
 	br := bufio.NewReaderSize(&lineCap{r: r, line: 1}, 1<<16)
 	switch format {
 	case "json":
+		first := true
 		for n := 1; ; n++ {
 			raw, err := br.ReadBytes('\n')
 			read += int64(len(raw))
 			onBytes(read)
 			if t := bytes.TrimSpace(raw); len(t) > 0 {
-				var e struct {
-					HashType string   `json:"hash_type"`
-					Hash     string   `json:"hash"`
-					Labels   []string `json:"labels"`
-					Category string   `json:"category"`
-					Source   string   `json:"source"`
-					ID       string   `json:"id"`
+				isHeader := false
+				if first {
+					first = false
+					h, ok, herr := bankJSONHeader(t, n)
+					if herr != nil {
+						return f, herr
+					}
+					if ok {
+						isHeader, f.header, f.format = true, h, "bank-jsonl"
+					}
 				}
-				dec := json.NewDecoder(bytes.NewReader(t))
-				dec.DisallowUnknownFields()
-				if derr := dec.Decode(&e); derr != nil {
-					bad = append(bad, lineError{n, derr.Error()})
-				} else {
-					check(sharedHash{Line: n, HashType: e.HashType, Hash: e.Hash, Labels: e.Labels, Category: e.Category, Source: e.Source, ID: e.ID})
+				if !isHeader {
+					f.jsonLine(t, n, check)
 				}
 			}
 			if errors.Is(err, io.EOF) {
-				return good, bad, nil
+				return f, nil
 			}
 			if err != nil {
-				return nil, nil, err
+				return importFile{}, err
 			}
 		}
 	case "csv":
+		// Leading "# key: value" lines are a bank file's header; the CSV
+		// reader would skip them as comments.
+		var comments []string
+		for {
+			peek, err := br.Peek(1)
+			if err != nil || peek[0] != '#' {
+				break
+			}
+			line, err := br.ReadString('\n')
+			read += int64(len(line))
+			comments = append(comments, line)
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					return importFile{}, err
+				}
+				break
+			}
+		}
+		offset := len(comments) // lines before the CSV reader's first
 		cr := csv.NewReader(&countingReader{r: br, n: &read, on: onBytes})
 		cr.Comment = '#'
 		cr.FieldsPerRecord = -1
@@ -123,21 +169,38 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 		for {
 			rec, err := cr.Read()
 			if errors.Is(err, io.EOF) {
-				return good, bad, nil
+				return f, nil
 			}
 			if err != nil {
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
-					bad = append(bad, lineError{pe.StartLine, pe.Err.Error()})
+					f.bad = append(f.bad, lineError{offset + pe.StartLine, pe.Err.Error()})
 					continue
 				}
-				return nil, nil, err
+				return importFile{}, err
 			}
 			// Only after a successful Read: FieldPos panics when the
 			// record that failed has no fields (an unterminated quote).
 			line, _ := cr.FieldPos(0)
+			line += offset
 			if first {
 				first = false
+				named := map[string]int{}
+				for i, c := range rec {
+					named[strings.ToLower(strings.TrimSpace(c))] = i
+				}
+				_, hasID := named["id"]
+				_, hasHash := named["hash"]
+				_, hasType := named["hash_type"]
+				_, hasType2 := named["type"]
+				if hasID && hasHash && !hasType && !hasType2 {
+					h, err := bankCSVHeader(comments, line)
+					if err != nil {
+						return f, err
+					}
+					f.header, f.format, cols = h, "bank-csv", named
+					continue
+				}
 				if h := strings.ToLower(strings.TrimSpace(rec[0])); h == "hash_type" || h == "type" || h == "hash" {
 					cols = map[string]int{}
 					for i, c := range rec {
@@ -151,10 +214,10 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 						cols[c] = i
 					}
 					if _, ok := cols["hash"]; !ok {
-						return nil, nil, fmt.Errorf("line %d: header has no hash column", line)
+						return f, &lineError{line, "header has no hash column"}
 					}
 					if _, ok := cols["hash_type"]; !ok {
-						return nil, nil, fmt.Errorf("line %d: header has no hash_type column", line)
+						return f, &lineError{line, "header has no hash_type column (a bank file's header names id and hash)"}
 					}
 					continue
 				}
@@ -165,8 +228,13 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 				}
 				return ""
 			}
+			if f.header != nil {
+				check(sharedHash{Line: line, HashType: f.header.Type, Hash: get("hash"), Category: get("category"),
+					Source: get("source"), ID: get("id"), ExternalID: get("external_id")})
+				continue
+			}
 			if len(rec) < 2 {
-				bad = append(bad, lineError{line, fmt.Sprintf("%d field(s), want at least hash_type and hash", len(rec))})
+				f.bad = append(f.bad, lineError{line, fmt.Sprintf("%d field(s), want at least hash_type and hash", len(rec))})
 				continue
 			}
 			var labels []string
@@ -175,10 +243,130 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) ([]sharedHas
 					labels = append(labels, l)
 				}
 			}
-			check(sharedHash{Line: line, HashType: get("hash_type"), Hash: get("hash"), Labels: labels, Category: get("category"), Source: get("source"), ID: get("id")})
+			check(sharedHash{Line: line, HashType: get("hash_type"), Hash: get("hash"), Labels: labels, Category: get("category"),
+				Source: get("source"), ID: get("id"), ExternalID: get("id")})
 		}
 	}
-	return nil, nil, fmt.Errorf("--format %q: want csv or json", format)
+	return importFile{}, fmt.Errorf("--format %q: want csv or json", format)
+}
+
+// jsonLine reads line n of a JSON-lines file, an entry of a bank file
+// (f.header set) or a line of a hash list, and passes it to check.
+func (f *importFile) jsonLine(t []byte, n int, check func(sharedHash)) {
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.DisallowUnknownFields()
+	if f.header != nil {
+		var e struct {
+			ID         string `json:"id"`
+			Hash       string `json:"hash"`
+			Category   string `json:"category"`
+			Source     string `json:"source"`
+			ExternalID string `json:"external_id"`
+		}
+		if err := dec.Decode(&e); err != nil {
+			f.bad = append(f.bad, lineError{n, err.Error()})
+			return
+		}
+		check(sharedHash{Line: n, HashType: f.header.Type, Hash: e.Hash, Category: e.Category, Source: e.Source, ID: e.ID, ExternalID: e.ExternalID})
+		return
+	}
+	var e struct {
+		HashType string   `json:"hash_type"`
+		Hash     string   `json:"hash"`
+		Labels   []string `json:"labels"`
+		Category string   `json:"category"`
+		Source   string   `json:"source"`
+		ID       string   `json:"id"`
+	}
+	if err := dec.Decode(&e); err != nil {
+		f.bad = append(f.bad, lineError{n, err.Error()})
+		return
+	}
+	check(sharedHash{Line: n, HashType: e.HashType, Hash: e.Hash, Labels: e.Labels, Category: e.Category, Source: e.Source, ID: e.ID, ExternalID: e.ID})
+}
+
+// bankCSVHeader reads the "# key: value" lines (comments, from line 1) of
+// a bank file whose header row is at headerLine. Errors are *lineError.
+func bankCSVHeader(comments []string, headerLine int) (*hashbank.Header, error) {
+	h := &hashbank.Header{}
+	typeLine := 0
+	for i, c := range comments {
+		before := *h
+		if _, err := h.SetComment(c); err != nil {
+			return nil, &lineError{i + 1, strings.TrimSuffix(err.Error(), ": "+moderation.ErrInvalid.Error())}
+		}
+		if h.Type != before.Type {
+			typeLine = i + 1
+		}
+		if h.Severity != before.Severity {
+			if err := checkSeverity(h.Severity, i+1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if h.Type == "" {
+		return nil, &lineError{headerLine, `bank file (header row names id and hash) has no "# type: pdq|phash|dhash|ahash" line before it`}
+	}
+	return h, checkHeader(h, typeLine, headerLine)
+}
+
+// bankJSONHeader reports whether raw, line n of a JSON-lines file, is a
+// bank file's first line (it has "type" or "bank") and reads it. Errors
+// are *lineError.
+func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(raw, &probe) != nil {
+		return nil, false, nil // reported as a malformed line
+	}
+	_, hasType := probe["type"]
+	_, hasBank := probe["bank"]
+	if !hasType && !hasBank {
+		return nil, false, nil
+	}
+	h := &hashbank.Header{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(h); err != nil {
+		return nil, true, &lineError{n, "bank file header: " + err.Error()}
+	}
+	if h.Type == "" {
+		return nil, true, &lineError{n, `bank file header has no "type" (pdq, phash, dhash or ahash)`}
+	}
+	if err := checkSeverity(h.Severity, n); err != nil {
+		return nil, true, err
+	}
+	return h, true, checkHeader(h, n, n)
+}
+
+func checkSeverity(sev string, line int) error {
+	if sev == "" {
+		return nil
+	}
+	if _, err := moderation.ParseSeverity(sev); err != nil {
+		return &lineError{line, fmt.Sprintf("severity %q: want low, medium, high or critical", sev)}
+	}
+	return nil
+}
+
+// checkHeader checks a bank file's type (given at typeLine) and, with it,
+// its other settings (reported at line): a threshold too large for the
+// type, for instance.
+func checkHeader(h *hashbank.Header, typeLine, line int) error {
+	h.Type = strings.ToLower(strings.TrimSpace(h.Type))
+	if imagehash.Bits(h.Type) == 0 {
+		return &lineError{typeLine, fmt.Sprintf("bank type %q: want one of %s", h.Type, strings.Join(imagehash.Types(), ", "))}
+	}
+	b := hashbank.Bank{}
+	err := h.Apply(&b)
+	if err == nil {
+		b.Name = "file" // the name is --bank's
+		err = b.Validate()
+	}
+	if err != nil {
+		msg := strings.TrimSuffix(err.Error(), ": "+moderation.ErrInvalid.Error())
+		return &lineError{line, "bank settings: " + strings.TrimPrefix(msg, "bank file: ")}
+	}
+	return nil
 }
 
 // maxHashListLine bounds a line of a hash list: a hash, its type, a few
@@ -247,7 +435,12 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		"header row (which may add a category column). JSON lines: {\"hash_type\":…,\"hash\":…,\n"+
 		"\"labels\":[…],\"category\":…,\"source\":…,\"id\":…}. An entry's category is its category, else\n"+
 		"its first label naming a built-in category, else the bank's.\n"+
-		"Malformed lines are reported with their line numbers and nothing is imported, unless\n"+
+		"A bank file as in rules/banks (docs/hashing.md) is imported too, told apart by its first\n"+
+		"lines: CSV with \"# type: …\" lines and a header row naming id and hash (no hash_type),\n"+
+		"JSON lines whose first line has \"type\" or \"bank\". Its entries keep their ids, categories,\n"+
+		"sources and external ids; a new bank takes the file's settings (threshold, category,\n"+
+		"severity, …) unless --category or --severity is given; --bank names the bank.\n"+
+		"Malformed lines are reported as FILE:LINE: message and nothing is imported, unless\n"+
 		"--skip-invalid is given. Entries are added to an existing bank (same hash type); a new\n"+
 		"bank is created with --category and --severity. The bank, its audit event and the\n"+
 		"notification that makes the workers reload commit in one transaction.")
@@ -282,11 +475,19 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		size = st.Size()
 	}
 	bar := newProgress(env.Stderr, "reading "+path, "bytes", size)
-	good, bad, err := parseHashList(f, *format, bar.Set)
+	file, err := parseHashList(f, *format, bar.Set)
 	bar.Done()
+	if le := (*lineError)(nil); errors.As(err, &le) {
+		fmt.Fprintf(env.Stderr, "%s:%d: %s\n", path, le.Line, le.Msg)
+		return ErrFailed
+	}
 	if err != nil {
 		return fmt.Errorf("banks import: %s: %w", path, err)
 	}
+	good, bad := file.good, file.bad
+	// Flags given explicitly win over a bank file's settings.
+	explicit := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
 
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
@@ -303,11 +504,17 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		switch {
 		case res.isNew:
 			b = hashbank.Bank{Name: *bank, Category: *category, Severity: sev}
+			if file.header != nil {
+				b = newBankFromFile(*file.header, *bank, *category, sev, explicit)
+			}
 			if len(good) > 0 {
 				b.HashType = good[0].HashType
 			}
 		case err != nil:
 			return err
+		}
+		if file.header != nil && !res.isNew {
+			good = inherit(good, *file.header, b)
 		}
 		res.bad = mergeEntries(&b, good, bad, &res)
 		sort.Slice(res.bad, func(i, j int) bool { return res.bad[i].Line < res.bad[j].Line })
@@ -319,7 +526,7 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		if err := store.PutBankTx(ctx, tx, b); err != nil {
 			return err
 		}
-		details := map[string]any{"file": path, "format": *format, "imported": len(res.entries), "already_present": res.dup,
+		details := map[string]any{"file": path, "format": file.format, "imported": len(res.entries), "already_present": res.dup,
 			"skipped_invalid": len(res.bad), "entries": len(b.Entries), "new_bank": res.isNew, "labels": res.labels}
 		if _, err := postgres.AppendAudit(ctx, tx, time.Now(), *author, moderation.AuditBankImport, "bank:"+b.Name, details); err != nil {
 			return fmt.Errorf("auditing the import: %w", err)
@@ -389,9 +596,43 @@ func mergeEntries(b *hashbank.Bank, good []sharedHash, bad []lineError, res *imp
 		for _, l := range h.Labels {
 			res.labels[l]++
 		}
-		res.entries = append(res.entries, hashbank.Entry{ID: id, Hash: h.Hash, Category: entryCategory(h), Source: h.Source, ExternalID: h.ID})
+		res.entries = append(res.entries, hashbank.Entry{ID: id, Hash: h.Hash, Category: entryCategory(h), Source: h.Source, ExternalID: h.ExternalID})
 	}
 	return bad
+}
+
+// newBankFromFile is the bank a bank file creates: named name (the
+// file's "bank" is ignored), with the file's settings, except for the
+// category and severity given explicitly as flags, and the flags' values
+// for those the file leaves out.
+func newBankFromFile(h hashbank.Header, name, category string, sev moderation.Severity, explicit map[string]bool) hashbank.Bank {
+	var b hashbank.Bank
+	_ = h.Apply(&b) // checked when the file was read
+	b.Name = name
+	if b.Category == "" || explicit["category"] {
+		b.Category = category
+	}
+	if b.Severity == 0 || explicit["severity"] {
+		b.Severity = sev
+	}
+	return b
+}
+
+// inherit gives the entries of a bank file imported into an existing
+// bank b the file's category and source where they leave them to the
+// file's bank and b's differ, so that they keep the labels the file gave
+// them.
+func inherit(good []sharedHash, h hashbank.Header, b hashbank.Bank) []sharedHash {
+	cat := strings.ToLower(strings.TrimSpace(h.Category))
+	for i := range good {
+		if good[i].Category == "" && cat != "" && cat != b.Category {
+			good[i].Category = cat
+		}
+		if good[i].Source == "" && h.Source != "" && h.Source != b.Source {
+			good[i].Source = h.Source
+		}
+	}
+	return good
 }
 
 // entryCategory is a line's category: its category field, else its first

@@ -3,12 +3,15 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/hashbank"
 	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 )
@@ -106,11 +109,11 @@ func TestParseHashListLongLine(t *testing.T) {
 		"json": {`{"hash_type":"pdq","hash":"` + pdqA + `","labels":["` + fits + `"]}` + "\n", `{"hash_type":"pdq","hash":"` + pdqB + `","labels":["` + labels + strings.Repeat(labels, 256) + `"]}` + "\n"},
 	}
 	for format, lines := range cases {
-		good, bad, err := parseHashList(strings.NewReader(lines[0]), format, func(int64) {})
-		if err != nil || len(good) != 1 || len(bad) != 0 {
-			t.Fatalf("%s: a line under the cap: %d good, %v bad, %v", format, len(good), bad, err)
+		f, err := parseHashList(strings.NewReader(lines[0]), format, func(int64) {})
+		if err != nil || len(f.good) != 1 || len(f.bad) != 0 {
+			t.Fatalf("%s: a line under the cap: %d good, %v bad, %v", format, len(f.good), f.bad, err)
 		}
-		_, _, err = parseHashList(strings.NewReader(lines[0]+lines[1]), format, func(int64) {})
+		_, err = parseHashList(strings.NewReader(lines[0]+lines[1]), format, func(int64) {})
 		if !errors.Is(err, errLongLine) || !strings.Contains(err.Error(), "line 2:") {
 			t.Fatalf("%s: a line over the cap: %v, want line 2 and errLongLine", format, err)
 		}
@@ -134,9 +137,116 @@ func TestParseHashListMalformedCSV(t *testing.T) {
 		"bare quote":         {"pdq,a\"b\nphash,a61d46b9b4557b81\n", 1, 1, "bare \" in non-quoted-field"},
 		"hash named once":    {"phash,xyz\n", 0, 1, "64-bit hash \"xyz\": want 16 hex digits, got 3"},
 	} {
-		good, bad, err := parseHashList(strings.NewReader(c.in), "csv", func(int64) {})
+		f, err := parseHashList(strings.NewReader(c.in), "csv", func(int64) {})
+		good, bad := f.good, f.bad
 		if err != nil || len(good) != c.good || len(bad) != 1 || bad[0].Line != c.line || bad[0].Msg != c.msg {
 			t.Errorf("%s: %d good, bad %+v, err %v; want %d good and line %d: %s", name, len(good), bad, err, c.good, c.line, c.msg)
+		}
+	}
+}
+
+// TestBanksImportBankFiles: import reads the repository's own bank files
+// (rules/banks, the format of --banks-dir), told apart from hash lists by
+// their first lines, keeping entry ids, external ids and the file's bank
+// settings. They used to fail on their first line (hash type "id",
+// unknown field "bank"). Errors are FILE:LINE: message.
+func TestBanksImportBankFiles(t *testing.T) {
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	imp := func(args ...string) (string, string, error) {
+		return runCLI(t, "", append([]string{"banks", "import", "--database-url", s.URL, "--author", "ann"}, args...)...)
+	}
+	store := postgres.NewBankStore(s.Pool, nil)
+	for _, c := range []struct{ format, file, bank, hashType string }{
+		{"csv", "../../../../rules/banks/demo.csv", "x", "pdq"},
+		{"json", "../../../../rules/banks/demo-phash.jsonl", "y", "phash"},
+	} {
+		want, err := hashbank.LoadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, err := imp("--format", c.format, "--bank", c.bank, c.file)
+		if err != nil || !strings.Contains(out, fmt.Sprintf("imported %d %s hashes into bank %s", len(want.Entries), c.hashType, c.bank)) {
+			t.Fatalf("importing %s: %v\n%s%s", c.file, err, out, errOut)
+		}
+		got, err := store.Bank(ctx, c.bank)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Name = c.bank
+		if got.HashType != want.HashType || got.Threshold != want.Threshold || got.MinQuality != want.MinQuality ||
+			*got.Dihedral != *want.Dihedral || got.Category != want.Category || got.Severity != want.Severity || got.Source != want.Source {
+			t.Errorf("%s: bank settings %+v, want the file's %+v", c.file, got, want)
+		}
+		if !slices.Equal(got.Entries, want.Entries) {
+			t.Errorf("%s: entries\n%+v\nwant\n%+v", c.file, got.Entries, want.Entries)
+		}
+		// Again: everything is already there.
+		if out, _, err := imp("--format", c.format, "--bank", c.bank, c.file); err != nil || !strings.Contains(out, fmt.Sprintf("(%d already present)", len(want.Entries))) {
+			t.Errorf("importing %s again: %q %v", c.file, out, err)
+		}
+	}
+	var format string
+	if err := s.Pool.QueryRow(ctx, `SELECT details->>'format' FROM audit_events WHERE action = 'bank_import' AND subject = 'bank:y'`).Scan(&format); err != nil || format != "bank-jsonl" {
+		t.Errorf("audited format %q %v, want bank-jsonl", format, err)
+	}
+
+	// Into an existing bank, the file's category and source, where they
+	// differ from the bank's, stay with its entries; flags override a new
+	// bank's settings.
+	labelled := write("labelled.csv", "# type: pdq\n# category: hate\n# source: partner\n# threshold: 20\nid,hash,external_id\nl-1,"+pdqB+",p-9\n")
+	if _, errOut, err := imp("--format", "csv", "--bank", "x", labelled); err != nil {
+		t.Fatalf("into an existing bank: %v %s", err, errOut)
+	}
+	if b, _ := store.Bank(ctx, "x"); b.Threshold != 31 || b.Entries[len(b.Entries)-1] != (hashbank.Entry{ID: "l-1", Hash: pdqB, Category: "hate", Source: "partner", ExternalID: "p-9"}) {
+		t.Errorf("bank x after a labelled file: threshold %d, last entry %+v", b.Threshold, b.Entries[len(b.Entries)-1])
+	}
+	if _, errOut, err := imp("--format", "csv", "--bank", "z", "--severity", "medium", labelled); err != nil {
+		t.Fatalf("a new bank with --severity: %v %s", err, errOut)
+	}
+	if b, _ := store.Bank(ctx, "z"); b.Threshold != 20 || b.Category != "hate" || b.Source != "partner" || b.Severity != moderation.SeverityMedium || b.Entries[0].Category != "" {
+		t.Errorf("bank z: %+v", b)
+	}
+
+	for _, c := range []struct {
+		name, format, content string
+		want                  []string
+	}{
+		{"wrong type for the bank", "json", "", []string{":2: hash type phash, but bank x holds pdq hashes"}},
+		{"no type", "csv", "# bank: b\n# comment\nid,hash\nb-1," + pdqA + "\n", []string{":3: bank file (header row names id and hash) has no \"# type: pdq|phash|dhash|ahash\" line"}},
+		{"unknown type", "csv", "# type: md5\nid,hash\n", []string{":1: bank type \"md5\""}},
+		{"bad severity", "csv", "# type: pdq\n# severity: extreme\nid,hash\n", []string{":2: severity \"extreme\": want low, medium, high or critical"}},
+		{"threshold too large", "csv", "# type: phash\n# threshold: 40\nid,hash\n", []string{":3: bank settings: threshold 40 would match random images"}},
+		{"json bad severity", "json", `{"type":"pdq","severity":"extreme"}` + "\n", []string{":1: severity \"extreme\": want low"}},
+		{"bad threshold", "csv", "# type: pdq\n# threshold: many\nid,hash\n", []string{":2: header \"threshold\""}},
+		{"bad entries", "csv", "# type: pdq\nid,hash\n\n# a comment\nb-1,zz\nb-2," + pdqA + "\n\"b-3\n", []string{":5: pdq hash \"zz\"", ":7: extraneous or missing \" in quoted-field", "2 malformed line(s)"}},
+		{"json header without type", "json", `{"bank":"b","threshold":3}` + "\n", []string{":1: bank file header has no \"type\""}},
+		{"json header unknown field", "json", `{"type":"pdq","colour":"red"}` + "\n", []string{":1: bank file header: json: unknown field \"colour\""}},
+		{"json bad entries", "json", `{"type":"phash"}` + "\n" + `{"id":"e","hash":"a61d46b9b4557b81","colour":1}` + "\n" + `{"id":"f","hash":"123"}` + "\n", []string{":2: json: unknown field \"colour\"", ":3: 64-bit hash \"123\""}},
+	} {
+		file := "../../../../rules/banks/demo-phash.jsonl"
+		if c.content != "" {
+			file = write(strings.ReplaceAll(c.name, " ", "-")+map[string]string{"csv": ".csv", "json": ".jsonl"}[c.format], c.content)
+		}
+		_, errOut, err := imp("--format", c.format, "--bank", "x", file)
+		if !errors.Is(err, ErrFailed) {
+			t.Errorf("%s: %v, want ErrFailed", c.name, err)
+		}
+		for _, w := range c.want {
+			if strings.HasPrefix(w, ":") {
+				w = file + w // FILE:LINE: message
+			}
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", c.name, w, errOut)
+			}
 		}
 	}
 }

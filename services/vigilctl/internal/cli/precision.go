@@ -9,7 +9,6 @@ import (
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
-	"github.com/vigil-moderation/vigil/services/moderation/precision"
 )
 
 func runRulesPrecision(ctx context.Context, env Env, args []string) error {
@@ -21,8 +20,8 @@ func runRulesPrecision(ctx context.Context, env Env, args []string) error {
 	dbURL := databaseFlag(fs)
 	since := fs.Duration("since", 30*24*time.Hour, "count items flagged within this long (0: all)")
 	rule := fs.String("rule", "", "only this rule (or bank:NAME)")
-	threshold := fs.Float64("threshold", 0.5, "precision below which a rule is marked LOW")
-	minDecided := fs.Int64("min-decided", 20, "decided items needed before a rule can be marked LOW")
+	threshold := fs.Float64("threshold", moderation.DefaultPrecisionPolicy.Threshold, "precision below which a rule is marked LOW")
+	minDecided := fs.Int64("min-decided", moderation.DefaultPrecisionPolicy.MinDecided, "decided items needed before a rule can be marked LOW")
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	if err := parse(fs, env, args); err != nil {
 		return err
@@ -43,11 +42,11 @@ func runRulesPrecision(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printPrecision(env, ps, *threshold, *minDecided, *asJSON)
+	printPrecision(env, ps, moderation.PrecisionPolicy{Threshold: *threshold, MinDecided: *minDecided}, *asJSON)
 	return nil
 }
 
-func printPrecision(env Env, ps []moderation.RulePrecision, threshold float64, minDecided int64, asJSON bool) {
+func printPrecision(env Env, ps []moderation.RulePrecision, pp moderation.PrecisionPolicy, asJSON bool) {
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		for _, p := range ps {
@@ -61,7 +60,7 @@ func printPrecision(env Env, ps []moderation.RulePrecision, threshold float64, m
 				Precision      *float64 `json:"precision"`
 				MedianDecision float64  `json:"median_time_to_decision_seconds"`
 				Low            bool     `json:"low"`
-			}{p, pr, p.MedianDecision.Seconds(), precision.Low(p, threshold, minDecided)})
+			}{p, pr, p.MedianDecision.Seconds(), pp.Low(p)})
 		}
 		return
 	}
@@ -83,7 +82,7 @@ func printPrecision(env Env, ps []moderation.RulePrecision, threshold float64, m
 			med = p.MedianDecision.Round(time.Second).String()
 		}
 		mark := ""
-		if precision.Low(p, threshold, minDecided) {
+		if pp.Low(p) {
 			mark = lowMark
 			low++
 		}
@@ -91,6 +90,6 @@ func printPrecision(env Env, ps []moderation.RulePrecision, threshold float64, m
 	}
 	tw.Flush()
 	if low > 0 {
-		fmt.Fprintf(env.Stdout, "\n%d rule version(s) below precision %.2f (with at least %d decided items)\n", low, threshold, minDecided)
+		fmt.Fprintf(env.Stdout, "\n%d rule version(s) below precision %.2f (with at least %d decided items)\n", low, pp.Threshold, pp.MinDecided)
 	}
 }

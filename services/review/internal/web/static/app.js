@@ -93,16 +93,24 @@ async function loadHistory(id) {
   } catch (e) { say(e.message); }
 }
 
-// Per-rule precision; rules below the server's threshold are highlighted.
+// Per-rule precision; rules the server judges low (below its threshold
+// with enough decided items) are highlighted, and a precision from too
+// few decisions says so rather than look like a verdict.
 async function loadPrecision() {
   if (!canPrecision) return;
   try {
     const p = await api("GET", "/api/v1/rules/precision");
+    $("precision-policy").textContent = "Highlighted: precision below " + p.threshold.toFixed(2) +
+      " with at least " + p.min_decided + " decided items.";
     $("precision").tBodies[0].replaceChildren(...p.rules.map((r) => {
       const tr = document.createElement("tr");
       if (r.low) tr.className = "low";
+      let prec = r.precision === null ? "–" : r.precision.toFixed(2);
+      if (r.precision !== null && r.decided < p.min_decided) {
+        prec += " (" + r.decided + " of " + p.min_decided + " decided: too few to judge)";
+      }
       const cells = [r.rule, "v" + r.version, r.flagged, r.removed, r.no_violation,
-        r.precision === null ? "–" : r.precision.toFixed(2), r.decided ? Math.round(r.median_time_to_decision_seconds) + " s" : "–"];
+        prec, r.decided ? Math.round(r.median_time_to_decision_seconds) + " s" : "–"];
       for (const c of cells) { const td = document.createElement("td"); td.textContent = String(c); tr.append(td); }
       return tr;
     }));
