@@ -79,14 +79,8 @@ func TestBrowserReviewFlow(t *testing.T) {
 	base := startReview(ctx, t, schema.URL)
 
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(`#login`),
-		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
-		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
-		chromedp.Click(`#login button`),
-		chromedp.WaitVisible(`#desk`),
-		chromedp.Click(`#claim`),
-		chromedp.WaitVisible(`#item`),
+		signIn(base, "e2e-admin", "e2e-admin-password"),
+		claimNext(),
 	)
 	if err != nil {
 		t.Fatalf("signing in and claiming: %v", err)
@@ -186,14 +180,8 @@ func TestBrowserMatchLabels(t *testing.T) {
 	}
 	base := startReview(ctx, t, schema.URL)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(`#login`),
-		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
-		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
-		chromedp.Click(`#login button`),
-		chromedp.WaitVisible(`#desk`),
-		chromedp.Click(`#claim`),
-		chromedp.WaitVisible(`#item`),
+		signIn(base, "e2e-admin", "e2e-admin-password"),
+		claimNext(),
 	)
 	if err != nil {
 		t.Fatalf("signing in and claiming: %v", err)
@@ -217,12 +205,7 @@ func TestBrowserClaimButtonNeedsClaim(t *testing.T) {
 	}
 	base := startReview(ctx, t, schema.URL)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(`#login`),
-		chromedp.SendKeys(`#login input[name=username]`, "aud"),
-		chromedp.SendKeys(`#login input[name=password]`, "auditor-password-long"),
-		chromedp.Click(`#login button`),
-		chromedp.WaitVisible(`#desk`),
+		signIn(base, "aud", "auditor-password-long"),
 	)
 	if err != nil {
 		t.Fatalf("signing in: %v", err)
@@ -248,14 +231,8 @@ func TestBrowserEscalationNote(t *testing.T) {
 	base := startReview(ctx, t, schema.URL)
 	note := "<b>ask legal</b> first"
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(`#login`),
-		chromedp.SendKeys(`#login input[name=username]`, "e2e-admin"),
-		chromedp.SendKeys(`#login input[name=password]`, "e2e-admin-password"),
-		chromedp.Click(`#login button`),
-		chromedp.WaitVisible(`#desk`),
-		chromedp.Click(`#claim`),
-		chromedp.WaitVisible(`#item`),
+		signIn(base, "e2e-admin", "e2e-admin-password"),
+		claimNext(),
 		chromedp.SetValue(`#decide select[name=action]`, "escalate"),
 		chromedp.SetValue(`#reasons`, "ESC-1"),
 		chromedp.SendKeys(`#decide input[name=note]`, note),
@@ -276,6 +253,23 @@ func TestBrowserEscalationNote(t *testing.T) {
 	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#history b').length`)); n != 0 {
 		t.Errorf("the note was rendered as HTML (%d elements)", n)
 	}
+}
+
+// signIn opens the UI at base and signs in as username.
+func signIn(base, username, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login input[name=username]`, username),
+		chromedp.SendKeys(`#login input[name=password]`, password),
+		chromedp.Click(`#login button`),
+		chromedp.WaitVisible(`#desk`),
+	)
+}
+
+// claimNext claims the next item from the desk and waits for it.
+func claimNext() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Click(`#claim`), chromedp.WaitVisible(`#item`))
 }
 
 func run[T any](ctx context.Context, t *testing.T, a chromedp.Action[T]) T {
