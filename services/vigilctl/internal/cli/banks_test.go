@@ -21,19 +21,27 @@ const (
 	pdqB = "0000000000000000000000000000000000000000000000000000000000000001"
 )
 
-func TestBanksImport(t *testing.T) {
-	s := moderationtest.TestSchema(t)
+// importHarness returns write, which puts a file in a temporary directory
+// and returns its path, and imp, which runs banks import against url with
+// args.
+func importHarness(t *testing.T, url string) (write func(name, content string) string, imp func(args ...string) (string, string, error)) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
+	write = func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	imp := func(args ...string) (string, string, error) {
-		return runCLI(t, "", append([]string{"banks", "import", "--database-url", s.URL, "--author", "ann"}, args...)...)
+	imp = func(args ...string) (string, string, error) {
+		return runCLI(t, "", append([]string{"banks", "import", "--database-url", url, "--author", "ann"}, args...)...)
 	}
+	return write, imp
+}
+
+func TestBanksImport(t *testing.T) {
+	s := moderationtest.TestSchema(t)
+	write, imp := importHarness(t, s.URL)
 	csvFile := write("list.csv", "# shared by a hash-sharing programme\n"+
 		"hash_type,hash,labels,source,id\n"+
 		"pdq,"+pdqA+",terrorism;isis,gifct,g-1\n"+
@@ -153,17 +161,7 @@ func TestParseHashListMalformedCSV(t *testing.T) {
 func TestBanksImportBankFiles(t *testing.T) {
 	s := moderationtest.TestSchema(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	imp := func(args ...string) (string, string, error) {
-		return runCLI(t, "", append([]string{"banks", "import", "--database-url", s.URL, "--author", "ann"}, args...)...)
-	}
+	write, imp := importHarness(t, s.URL)
 	store := postgres.NewBankStore(s.Pool, nil)
 	for _, c := range []struct{ format, file, bank, hashType string }{
 		{"csv", "../../../../rules/banks/demo.csv", "x", "pdq"},
