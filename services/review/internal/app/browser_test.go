@@ -215,6 +215,44 @@ func TestBrowserClaimButtonNeedsClaim(t *testing.T) {
 	}
 }
 
+// TestBrowserOneItemAtATime: while a moderator holds an item the claim
+// button is disabled (a second claim used to leave the first held out of
+// sight until its lease ran out); releasing it enables the button again,
+// and the server holds one item for the moderator throughout.
+func TestBrowserOneItemAtATime(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	at := time.Now().UTC()
+	var flags []moderation.Flag
+	for i := range 3 {
+		flags = append(flags, flagged(fmt.Sprintf("one-%d", i), "we will attack the parade", at, moderation.Match{RuleID: "demo.attack-call",
+			RuleVersion: 1, Category: "violent_threat", Severity: moderation.SeverityHigh, Spans: []moderation.Span{{Start: 8, End: 18}}}))
+	}
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, flags); err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	if err := chromedp.Do(ctx, signIn(base, "e2e-admin", "e2e-admin-password"), claimNext()); err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	disabled := `document.getElementById('claim').disabled`
+	if !run(ctx, t, chromedp.Evaluate[bool](disabled)) {
+		t.Error("the claim button is enabled while an item is held")
+	}
+	// A click on the disabled button claims nothing.
+	run(ctx, t, chromedp.Evaluate[bool](`document.getElementById('claim').click(), true`))
+	var held int
+	if err := schema.Pool.QueryRow(ctx, `SELECT count(*) FROM review_items WHERE status = 'claimed'`).Scan(&held); err != nil || held != 1 {
+		t.Fatalf("items held after a second click: %d, %v; want 1", held, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`#release`), chromedp.WaitNotVisible(`#item`)); err != nil {
+		t.Fatalf("releasing: %v", err)
+	}
+	if run(ctx, t, chromedp.Evaluate[bool](disabled)) {
+		t.Error("the claim button stays disabled after the release")
+	}
+}
+
 // TestBrowserEscalationNote: a lead claiming an escalated item sees who
 // escalated it and their note (as text), which the claim itself does not
 // carry.

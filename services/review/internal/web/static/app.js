@@ -56,6 +56,10 @@ function highlight(text, matches) {
 function show(item) {
   current = item;
   $("item").hidden = !item;
+  // One item at a time: a second claim would leave this one held, out of
+  // sight, until its lease ran out.
+  $("claim").disabled = !!item;
+  $("claim").title = item ? "Decide or release the item you hold first" : "";
   if (!item) return;
   const overdue = new Date(item.sla_deadline) < new Date();
   $("title").textContent = "#" + item.id + " " + item.category + " (severity " + item.severity + ")";
