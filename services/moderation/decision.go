@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -175,8 +176,10 @@ var reasonCodeRE = regexp.MustCompile(`^[A-Z][A-Z0-9]{0,15}-[0-9]{1,4}$`)
 //
 // where the bracketed action list is optional (every action when absent).
 // Blank lines and lines starting with # are ignored. Codes look like
-// TC-1 or HATE-12. Returns ErrInvalid with the line number on any error.
-func ParseReasonCodes(r io.Reader) (ReasonCodes, error) {
+// TC-1 or HATE-12, and every action needs a code that applies to it (else
+// moderators could not record it). Errors wrap ErrInvalid and read
+// "name:line: message" (name is the file's, for messages only).
+func ParseReasonCodes(name string, r io.Reader) (ReasonCodes, error) {
 	var out ReasonCodes
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(r)
@@ -189,17 +192,17 @@ func ParseReasonCodes(r io.Reader) (ReasonCodes, error) {
 			continue
 		}
 		if !utf8.ValidString(line) {
-			return nil, fmt.Errorf("line %d: not UTF-8: %w", n, ErrInvalid)
+			return nil, fmt.Errorf("%s:%d: not UTF-8: %w", name, n, ErrInvalid)
 		}
 		code, rest := line, ""
 		if i := strings.IndexAny(line, " \t"); i >= 0 {
 			code, rest = line[:i], line[i+1:]
 		}
 		if !reasonCodeRE.MatchString(code) {
-			return nil, fmt.Errorf("line %d: reason code %q must look like ABC-1: %w", n, code, ErrInvalid)
+			return nil, fmt.Errorf("%s:%d: reason code %q must look like ABC-1: %w", name, n, code, ErrInvalid)
 		}
 		if seen[code] {
-			return nil, fmt.Errorf("line %d: reason code %s repeated: %w", n, code, ErrInvalid)
+			return nil, fmt.Errorf("%s:%d: reason code %s repeated: %w", name, n, code, ErrInvalid)
 		}
 		seen[code] = true
 		rc := ReasonCode{Code: code}
@@ -207,28 +210,33 @@ func ParseReasonCodes(r io.Reader) (ReasonCodes, error) {
 		if strings.HasPrefix(rest, "[") {
 			list, title, ok := strings.Cut(rest[1:], "]")
 			if !ok {
-				return nil, fmt.Errorf("line %d: unclosed action list: %w", n, ErrInvalid)
+				return nil, fmt.Errorf("%s:%d: unclosed action list: %w", name, n, ErrInvalid)
 			}
 			for _, f := range strings.Split(list, ",") {
 				a, err := ParseAction(strings.TrimSpace(f))
 				if err != nil {
-					return nil, fmt.Errorf("line %d: %w", n, err)
+					return nil, fmt.Errorf("%s:%d: %w", name, n, err)
 				}
 				rc.Actions = append(rc.Actions, a)
 			}
 			rest = strings.TrimSpace(title)
 		}
 		if rest == "" || len(rest) > 200 {
-			return nil, fmt.Errorf("line %d: reason code %s needs a title of at most 200 bytes: %w", n, code, ErrInvalid)
+			return nil, fmt.Errorf("%s:%d: reason code %s needs a title of at most 200 bytes: %w", name, n, code, ErrInvalid)
 		}
 		rc.Title = rest
 		out = append(out, rc)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("line %d: %w: %w", n+1, err, ErrInvalid)
+		return nil, fmt.Errorf("%s:%d: %w: %w", name, n+1, err, ErrInvalid)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no reason codes: %w", ErrInvalid)
+		return nil, fmt.Errorf("%s: no reason codes: %w", name, ErrInvalid)
+	}
+	for _, a := range Actions {
+		if !slices.ContainsFunc(out, func(rc ReasonCode) bool { return rc.AppliesTo(a) }) {
+			return nil, fmt.Errorf("%s: no reason code applies to %s, so moderators could not record it: %w", name, a, ErrInvalid)
+		}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestDecisionInputValidate(t *testing.T) {
 }
 
 func TestParseReasonCodes(t *testing.T) {
-	codes, err := ParseReasonCodes(strings.NewReader(`
+	codes, err := ParseReasonCodes("codes.txt", strings.NewReader(`
 # policy reasons
 TC-1 [remove, report, escalate] Terrorist propaganda
 NV-1	No violation
@@ -52,17 +53,33 @@ SPAM-12  [remove] Spam
 	}
 	for _, bad := range []string{"", "# only comments", "tc-1 lower", "TC-1", "TC-1 [remove Spam", "TC-1 [delete] x",
 		"TC-1 a\nTC-1 b", "TOOLONGPREFIXXXXXX-1 x"} {
-		if _, err := ParseReasonCodes(strings.NewReader(bad)); !errors.Is(err, ErrInvalid) {
+		if _, err := ParseReasonCodes("codes.txt", strings.NewReader(bad)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseReasonCodes(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	// Errors name the file and line; every action needs a code.
+	for bad, want := range map[string]string{
+		"# c\nTC-1 [remove] Terror\nbad code here":       "codes.txt:3: reason code \"bad\" must look like ABC-1",
+		"TC-1 [remove, report, escalate] Terror":         "codes.txt: no reason code applies to no_violation",
+		"TC-1 [remove] Terror\nNV-1 [no_violation] Fine": "codes.txt: no reason code applies to escalate",
+	} {
+		if _, err := ParseReasonCodes("codes.txt", strings.NewReader(bad)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseReasonCodes(%q) = %v, want ErrInvalid saying %q", bad, err, want)
+		}
+	}
+	for _, a := range Actions {
+		if !slices.ContainsFunc(DefaultReasonCodes, func(rc ReasonCode) bool { return rc.AppliesTo(a) }) {
+			t.Errorf("no default reason code applies to %s", a)
 		}
 	}
 }
 
 func FuzzParseReasonCodes(f *testing.F) {
 	f.Add("TC-1 [remove] Terror\nNV-1 fine\n")
+	f.Add("TC-1 [remove, report] Terror\nNV-1 [no_violation,escalate] fine\n")
 	f.Add("# c\n\nA-1\t[escalate,report] t")
 	f.Fuzz(func(t *testing.T, s string) {
-		codes, err := ParseReasonCodes(strings.NewReader(s))
+		codes, err := ParseReasonCodes("fuzz", strings.NewReader(s))
 		if err != nil {
 			return
 		}

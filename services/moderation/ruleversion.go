@@ -3,6 +3,7 @@ package moderation
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -103,6 +104,18 @@ func (pp PrecisionPolicy) WithDefaults() PrecisionPolicy {
 		pp.MinDecided = DefaultPrecisionPolicy.MinDecided
 	}
 	return pp
+}
+
+// Validate refuses a threshold outside (0, 1] (precision is a share) and
+// a negative MinDecided; zero values stand for the defaults.
+func (pp PrecisionPolicy) Validate() error {
+	if pp.Threshold < 0 || pp.Threshold > 1 {
+		return fmt.Errorf("precision threshold %v: want a share between 0 and 1: %w", pp.Threshold, ErrInvalid)
+	}
+	if pp.MinDecided < 0 {
+		return fmt.Errorf("minimum decided items %d: want 0 or more: %w", pp.MinDecided, ErrInvalid)
+	}
+	return nil
 }
 
 // Low reports whether p's precision is below the threshold with at least

@@ -1,6 +1,7 @@
 package moderation_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -27,6 +28,25 @@ func TestPrecisionPolicyLow(t *testing.T) {
 		p := moderation.RulePrecision{Removed: tc.removed, NoViolation: tc.noViolation}
 		if got := pp.Low(p); got != tc.low {
 			t.Errorf("%s: Low = %v, want %v", tc.name, got, tc.low)
+		}
+	}
+}
+
+func TestPrecisionPolicyValidate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pp moderation.PrecisionPolicy
+		ok bool
+	}{
+		{moderation.PrecisionPolicy{}, true},
+		{moderation.DefaultPrecisionPolicy, true},
+		{moderation.PrecisionPolicy{Threshold: 1, MinDecided: 1}, true},
+		{moderation.PrecisionPolicy{Threshold: 1.5}, false},
+		{moderation.PrecisionPolicy{Threshold: -0.5}, false},
+		{moderation.PrecisionPolicy{Threshold: 0.5, MinDecided: -1}, false},
+	} {
+		if err := tc.pp.Validate(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, moderation.ErrInvalid)) {
+			t.Errorf("%+v: %v, want ok=%v", tc.pp, err, tc.ok)
 		}
 	}
 }

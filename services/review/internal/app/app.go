@@ -108,6 +108,9 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return fmt.Errorf("--retention: %w", err)
 		}
 	}
+	if err := (moderation.PrecisionPolicy{Threshold: cfg.PrecisionThreshold, MinDecided: cfg.PrecisionMinDecided}).Validate(); err != nil {
+		return fmt.Errorf("--precision-threshold/--precision-min-decided: %w", err)
+	}
 	proxies, err := httpapi.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
@@ -206,9 +209,9 @@ func readReasonCodes(path string) (moderation.ReasonCodes, error) {
 		return nil, fmt.Errorf("reading reason codes: %w", err)
 	}
 	defer f.Close()
-	codes, err := moderation.ParseReasonCodes(f)
+	codes, err := moderation.ParseReasonCodes(path, f)
 	if err != nil {
-		return nil, fmt.Errorf("reading reason codes from %s: %w", path, err)
+		return nil, fmt.Errorf("reading reason codes: %w", err)
 	}
 	return codes, nil
 }

@@ -29,6 +29,10 @@ func runRulesPrecision(ctx context.Context, env Env, args []string) error {
 	if err := noArgs(fs, "rules precision"); err != nil {
 		return err
 	}
+	policy := moderation.PrecisionPolicy{Threshold: *threshold, MinDecided: *minDecided}
+	if err := policy.Validate(); err != nil {
+		return fmt.Errorf("rules precision: %w", err)
+	}
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
 		return err
@@ -42,7 +46,7 @@ func runRulesPrecision(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printPrecision(env, ps, moderation.PrecisionPolicy{Threshold: *threshold, MinDecided: *minDecided}, *asJSON)
+	printPrecision(env, ps, policy, *asJSON)
 	return nil
 }
 

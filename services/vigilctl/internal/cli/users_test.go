@@ -138,3 +138,15 @@ func TestNoArgumentCommandsRefuseArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecisionPolicyRefused: a threshold that is no share, or a negative
+// minimum, is refused before any connection.
+func TestPrecisionPolicyRefused(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--threshold", "2"}, {"--threshold", "-0.1"}, {"--min-decided", "-1"}} {
+		_, _, err := runCtl(t, "", append(append([]string{"rules", "precision"}, args...), "--database-url", "postgres://nobody@127.0.0.1:1/none")...)
+		if err == nil || !strings.Contains(err.Error(), "rules precision: ") {
+			t.Errorf("%v: %v, want the policy refused", args, err)
+		}
+	}
+}
