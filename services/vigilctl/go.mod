@@ -7,6 +7,7 @@ require (
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/vigil-moderation/vigil/migrations v0.0.0-00010101000000-000000000000
 	github.com/vigil-moderation/vigil/services/moderation v0.0.0-00010101000000-000000000000
+	golang.org/x/term v0.48.0
 )
 
 require (

@@ -26,6 +26,10 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// ReadSecret, when set (stdin is a terminal), prompts on the terminal
+	// and reads a line without echoing it; commands that take a password
+	// use it instead of reading stdin.
+	ReadSecret func(prompt string) (string, error)
 }
 
 // IsTerminal reports whether w is a terminal (for progress bars).

@@ -80,6 +80,9 @@ func readPassword(env Env, generate bool) (string, bool, error) {
 		}
 		return base64.RawURLEncoding.EncodeToString(b), true, nil
 	}
+	if env.ReadSecret != nil {
+		return readSecretTwice(env.ReadSecret)
+	}
 	if env.Stdin == nil {
 		return "", false, fmt.Errorf("no password on stdin (or use --generate-password): %w", moderation.ErrInvalid)
 	}
@@ -92,8 +95,28 @@ func readPassword(env Env, generate bool) (string, bool, error) {
 	return line, false, nil
 }
 
+// readSecretTwice asks for a password on the terminal, unechoed, and once
+// more to confirm it.
+func readSecretTwice(read func(prompt string) (string, error)) (string, bool, error) {
+	pw, err := read("password: ")
+	if err != nil {
+		return "", false, fmt.Errorf("reading the password: %w", err)
+	}
+	if pw == "" {
+		return "", false, fmt.Errorf("empty password (or use --generate-password): %w", moderation.ErrInvalid)
+	}
+	again, err := read("password again: ")
+	if err != nil {
+		return "", false, fmt.Errorf("reading the password: %w", err)
+	}
+	if again != pw {
+		return "", false, fmt.Errorf("the passwords differ: %w", moderation.ErrInvalid)
+	}
+	return pw, false, nil
+}
+
 func usersAdd(ctx context.Context, env Env, args []string) error {
-	u := newUserFlags(env, "add", "Usage: vigilctl users add [--roles R,R] [--generate-password] NAME\n\nCreates a review user. The password is read from the first line of stdin, or generated and printed with --generate-password.")
+	u := newUserFlags(env, "add", "Usage: vigilctl users add [--roles R,R] [--generate-password] NAME\n\nCreates a review user. The password is asked for on the terminal (not echoed), or read from the first line of stdin when it is not a terminal, or generated and printed with --generate-password.")
 	roles := u.fs.String("roles", "moderator", "comma-separated roles: moderator, lead, rule_engineer, auditor, admin")
 	gen := u.fs.Bool("generate-password", false, "generate a password and print it")
 	pool, users, name, err := u.open(ctx, env, args, true)
@@ -194,7 +217,7 @@ func usersEnable(ctx context.Context, env Env, args []string) error {
 }
 
 func usersResetPassword(ctx context.Context, env Env, args []string) error {
-	u := newUserFlags(env, "reset-password", "Usage: vigilctl users reset-password [--generate-password] NAME\n\nSets a new password, read from the first line of stdin or generated with --generate-password; clears a lockout and ends the user's sessions.")
+	u := newUserFlags(env, "reset-password", "Usage: vigilctl users reset-password [--generate-password] NAME\n\nSets a new password, asked for on the terminal (not echoed), read from the first line of stdin, or generated with --generate-password; clears a lockout and ends the user's sessions.")
 	gen := u.fs.Bool("generate-password", false, "generate a password and print it")
 	pool, users, name, err := u.open(ctx, env, args, true)
 	if err != nil {

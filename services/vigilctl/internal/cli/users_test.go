@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,37 +16,29 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 )
 
-func runCtl(t *testing.T, stdin string, args ...string) (string, string, error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	env := Env{Getenv: func(string) string { return "" }, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb}
-	err := Run(context.Background(), append([]string{"vigilctl"}, args...), env)
-	return out.String(), errb.String(), err
-}
-
 func TestUsersCommands(t *testing.T) {
 	t.Parallel()
 	s := moderationtest.TestSchema(t)
 	db := "--database-url=" + s.URL
 	ctx := context.Background()
-	out, errOut, err := runCtl(t, "a long enough password\n", "users", "add", db, "--roles", "moderator,auditor", "frank")
+	out, errOut, err := runCLI(t, "a long enough password\n", "users", "add", db, "--roles", "moderator,auditor", "frank")
 	if err != nil || !strings.Contains(out, "created user frank") {
 		t.Fatalf("add: %q %q %v", out, errOut, err)
 	}
-	if _, _, err := runCtl(t, "short\n", "users", "add", db, "grace"); !errors.Is(err, moderation.ErrInvalid) {
+	if _, _, err := runCLI(t, "short\n", "users", "add", db, "grace"); !errors.Is(err, moderation.ErrInvalid) {
 		t.Fatalf("short password: %v", err)
 	}
-	if _, _, err := runCtl(t, "a long enough password\n", "users", "add", db, "--roles", "superuser", "grace"); !errors.Is(err, moderation.ErrInvalid) {
+	if _, _, err := runCLI(t, "a long enough password\n", "users", "add", db, "--roles", "superuser", "grace"); !errors.Is(err, moderation.ErrInvalid) {
 		t.Fatalf("unknown role: %v", err)
 	}
-	if _, _, err := runCtl(t, "a long enough password\n", "users", "add", db, "frank"); !errors.Is(err, moderation.ErrConflict) {
+	if _, _, err := runCLI(t, "a long enough password\n", "users", "add", db, "frank"); !errors.Is(err, moderation.ErrConflict) {
 		t.Fatalf("duplicate: %v", err)
 	}
 	users := postgres.NewUsers(s.Pool, postgres.UserOptions{})
 	if _, err := users.Authenticate(ctx, "frank", "a long enough password", "test"); err != nil {
 		t.Fatalf("frank cannot sign in: %v", err)
 	}
-	out, _, err = runCtl(t, "", "users", "reset-password", db, "--generate-password", "frank")
+	out, _, err = runCLI(t, "", "users", "reset-password", db, "--generate-password", "frank")
 	if err != nil || !strings.Contains(out, "password: ") {
 		t.Fatalf("reset-password: %q %v", out, err)
 	}
@@ -53,7 +46,7 @@ func TestUsersCommands(t *testing.T) {
 	if _, err := users.Authenticate(ctx, "frank", pw, "test"); err != nil {
 		t.Fatalf("new password refused: %v", err)
 	}
-	out, errOut, err = runCtl(t, "", "users", "token", db, "--name", "export", "--scopes", "stats:read,audit:read", "frank")
+	out, errOut, err = runCLI(t, "", "users", "token", db, "--name", "export", "--scopes", "stats:read,audit:read", "frank")
 	if err != nil || !strings.HasPrefix(out, moderation.TokenPrefix) {
 		t.Fatalf("token: %q %q %v", out, errOut, err)
 	}
@@ -61,24 +54,24 @@ func TestUsersCommands(t *testing.T) {
 	if err != nil || !p.Can(moderation.PermAuditRead) || p.Can(moderation.PermDecide) {
 		t.Fatalf("token principal %v %v", p.Permissions(), err)
 	}
-	if _, _, err := runCtl(t, "", "users", "token", db, "--name", "x", "--scopes", "users:manage", "frank"); !errors.Is(err, moderation.ErrForbidden) {
+	if _, _, err := runCLI(t, "", "users", "token", db, "--name", "x", "--scopes", "users:manage", "frank"); !errors.Is(err, moderation.ErrForbidden) {
 		t.Fatalf("token beyond the roles: %v", err)
 	}
 	// A negative lifetime is refused; it used to mint a token that never expires.
-	if out, _, err := runCtl(t, "", "users", "token", db, "--name", "x", "--scopes", "stats:read", "--expires", "-1h", "frank"); !errors.Is(err, moderation.ErrInvalid) || out != "" {
+	if out, _, err := runCLI(t, "", "users", "token", db, "--name", "x", "--scopes", "stats:read", "--expires", "-1h", "frank"); !errors.Is(err, moderation.ErrInvalid) || out != "" {
 		t.Fatalf("token with --expires -1h: %q %v, want ErrInvalid and no token", out, err)
 	}
-	if _, _, err := runCtl(t, "", "users", "disable", db, "frank"); err != nil {
+	if _, _, err := runCLI(t, "", "users", "disable", db, "frank"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := users.Authenticate(ctx, "frank", pw, "test"); !errors.Is(err, moderation.ErrUnauthenticated) {
 		t.Fatalf("disabled user signed in: %v", err)
 	}
-	out, _, err = runCtl(t, "", "users", "list", db)
+	out, _, err = runCLI(t, "", "users", "list", db)
 	if err != nil || !strings.Contains(out, "frank") || !strings.Contains(out, "disabled") {
 		t.Fatalf("list: %q %v", out, err)
 	}
-	if _, _, err := runCtl(t, "", "users", "disable", db, "nobody"); !errors.Is(err, moderation.ErrNotFound) {
+	if _, _, err := runCLI(t, "", "users", "disable", db, "nobody"); !errors.Is(err, moderation.ErrNotFound) {
 		t.Fatalf("disable unknown: %v", err)
 	}
 }
@@ -99,7 +92,7 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, _, err := runCtl(t, "", "audit", "verify", db)
+	out, _, err := runCLI(t, "", "audit", "verify", db)
 	if err != nil || !strings.Contains(out, "audit chain OK: 5 events") {
 		t.Fatalf("clean chain: %q %v", out, err)
 	}
@@ -115,7 +108,7 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	out, _, err = runCtl(t, "", "audit", "verify", db)
+	out, _, err = runCLI(t, "", "audit", "verify", db)
 	if !errors.Is(err, ErrFailed) || !strings.Contains(out, "BROKEN at event 3") {
 		t.Fatalf("tampered chain: %q %v", out, err)
 	}
@@ -132,7 +125,7 @@ func TestNoArgumentCommandsRefuseArguments(t *testing.T) {
 		{"rules", "history", "extra"},
 		{"rules", "precision", "demo.attack-call", "--json"},
 	} {
-		_, _, err := runCtl(t, "", append(args, "--database-url", "postgres://nobody@127.0.0.1:1/none")...)
+		_, _, err := runCLI(t, "", append(args, "--database-url", "postgres://nobody@127.0.0.1:1/none")...)
 		if err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
 			t.Errorf("%v: %v, want unexpected arguments", args, err)
 		}
@@ -144,9 +137,44 @@ func TestNoArgumentCommandsRefuseArguments(t *testing.T) {
 func TestPrecisionPolicyRefused(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--threshold", "2"}, {"--threshold", "-0.1"}, {"--min-decided", "-1"}} {
-		_, _, err := runCtl(t, "", append(append([]string{"rules", "precision"}, args...), "--database-url", "postgres://nobody@127.0.0.1:1/none")...)
+		_, _, err := runCLI(t, "", append(append([]string{"rules", "precision"}, args...), "--database-url", "postgres://nobody@127.0.0.1:1/none")...)
 		if err == nil || !strings.Contains(err.Error(), "rules precision: ") {
 			t.Errorf("%v: %v, want the policy refused", args, err)
 		}
+	}
+}
+
+// TestUsersPasswordFromTerminal: on a terminal the password is asked for
+// twice, unechoed (ReadSecret), and stdin is not read; different answers
+// create nothing.
+func TestUsersPasswordFromTerminal(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	run := func(answers ...string) (string, []string, error) {
+		var out, errb bytes.Buffer
+		var prompts []string
+		env := Env{Getenv: func(string) string { return "" }, Stdin: strings.NewReader("stdin is not read\n"), Stdout: &out, Stderr: &errb,
+			ReadSecret: func(prompt string) (string, error) {
+				prompts = append(prompts, prompt)
+				a := answers[0]
+				answers = answers[1:]
+				return a, nil
+			}}
+		err := Run(context.Background(), []string{"vigilctl", "users", "add", "--database-url", s.URL, "--roles", "moderator", "tess"}, env)
+		return out.String(), prompts, err
+	}
+	if _, prompts, err := run("one long password", "another long password"); !errors.Is(err, moderation.ErrInvalid) ||
+		!strings.Contains(err.Error(), "the passwords differ") || len(prompts) != 2 {
+		t.Fatalf("different answers: %v after prompts %q", err, prompts)
+	}
+	if _, err := postgres.NewUsers(s.Pool, postgres.UserOptions{}).ByUsername(context.Background(), "tess"); err == nil {
+		t.Fatal("a user was created from different answers")
+	}
+	out, prompts, err := run("one long password", "one long password")
+	if err != nil || !strings.Contains(out, "created user tess") || !slices.Equal(prompts, []string{"password: ", "password again: "}) {
+		t.Fatalf("matching answers: %q %v after prompts %q", out, err, prompts)
+	}
+	if _, err := postgres.NewUsers(s.Pool, postgres.UserOptions{}).Authenticate(context.Background(), "tess", "one long password", "test"); err != nil {
+		t.Errorf("signing in with the password typed: %v", err)
 	}
 }
