@@ -253,6 +253,39 @@ func TestBrowserOneItemAtATime(t *testing.T) {
 	}
 }
 
+// TestBrowserHiddenCharacters: characters that reorder or hide text
+// (here a right-to-left override making "exe.live" read "evil.exe", and
+// a zero-width space inside a word) are shown as markers, in the post's
+// text and the author's handle, and do not reach the page as characters.
+func TestBrowserHiddenCharacters(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	text := "download \u202eexe.live now, we will at\u200btack the parade"
+	f := flagged("hidden-1", text, time.Now().UTC(), moderation.Match{RuleID: "demo.attack-call", RuleVersion: 1,
+		Category: "violent_threat", Severity: moderation.SeverityHigh, Spans: []moderation.Span{{Start: strings.Index(text, "at\u200b"), End: strings.Index(text, " the parade")}}})
+	f.Post.Author.Handle = "admin\u202etxt.gpj"
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{f}); err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	if err := chromedp.Do(ctx, signIn(base, "e2e-admin", "e2e-admin-password"), claimNext()); err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	shown := run(ctx, t, chromedp.TextContent(`#text`))
+	if want := "download \u27e8RLO\u27e9exe.live now, we will at\u27e8ZWSP\u27e9tack the parade"; shown != want {
+		t.Errorf("text shown as %q, want %q", shown, want)
+	}
+	if mark := run(ctx, t, chromedp.TextContent(`#text mark`)); mark != "at\u27e8ZWSP\u27e9tack" {
+		t.Errorf("highlighted %q, want the match with its marker", mark)
+	}
+	if meta := run(ctx, t, chromedp.TextContent(`#meta`)); !strings.Contains(meta, "@admin\u27e8RLO\u27e9txt.gpj") {
+		t.Errorf("author shown as %q, want the override as a marker", meta)
+	}
+	if n := run(ctx, t, chromedp.Evaluate[int](`(document.getElementById('item').textContent.match(/[\u200b\u202e]/g) || []).length`)); n != 0 {
+		t.Errorf("%d hidden characters reached the page", n)
+	}
+}
+
 // TestBrowserEscalationNote: a lead claiming an escalated item sees who
 // escalated it and their note (as text), which the claim itself does not
 // carry.

@@ -38,6 +38,33 @@ async function start() {
   }
 }
 
+// Characters that reorder or hide text (bidi embeddings, overrides and
+// isolates, directional marks, zero-width characters) are shown as
+// visible markers instead of acting: a post can otherwise make
+// "exe.live" read "evil.exe" or split a word invisibly.
+const hidden = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+const hiddenNames = {
+  "\u061c": "ALM", "\u200b": "ZWSP", "\u200c": "ZWNJ", "\u200d": "ZWJ", "\u200e": "LRM", "\u200f": "RLM",
+  "\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
+  "\u2060": "WJ", "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI", "\ufeff": "BOM",
+};
+
+// plain returns str as text nodes, each hidden character as a marker.
+function plain(str) {
+  const out = document.createDocumentFragment();
+  let at = 0;
+  for (const m of str.matchAll(hidden)) {
+    out.append(str.slice(at, m.index));
+    const c = document.createElement("span");
+    c.className = "ctl";
+    c.textContent = "\u27e8" + (hiddenNames[m[0]] || "U+" + m[0].codePointAt(0).toString(16).toUpperCase()) + "\u27e9";
+    out.append(c);
+    at = m.index + m[0].length;
+  }
+  out.append(str.slice(at));
+  return out;
+}
+
 function highlight(text, matches) {
   const spans = matches.flatMap((m) => m.spans || []).sort((a, b) => a[0] - b[0]);
   const bytes = new TextEncoder().encode(text), dec = new TextDecoder();
@@ -45,11 +72,11 @@ function highlight(text, matches) {
   let at = 0;
   for (const [s, e] of spans) {
     if (s < at) continue;
-    out.append(dec.decode(bytes.slice(at, s)));
-    const m = document.createElement("mark"); m.textContent = dec.decode(bytes.slice(s, e)); out.append(m);
+    out.append(plain(dec.decode(bytes.slice(at, s))));
+    const m = document.createElement("mark"); m.append(plain(dec.decode(bytes.slice(s, e)))); out.append(m);
     at = e;
   }
-  out.append(dec.decode(bytes.slice(at)));
+  out.append(plain(dec.decode(bytes.slice(at))));
   return out;
 }
 
@@ -63,7 +90,7 @@ function show(item) {
   if (!item) return;
   const overdue = new Date(item.sla_deadline) < new Date();
   $("title").textContent = "#" + item.id + " " + item.category + " (severity " + item.severity + ")";
-  $("meta").textContent = item.platform + " · @" + item.author_handle + " · due " + new Date(item.sla_deadline).toLocaleString() + (overdue ? " · OVERDUE" : "");
+  $("meta").replaceChildren(plain(item.platform + " · @" + item.author_handle + " · due " + new Date(item.sla_deadline).toLocaleString() + (overdue ? " · OVERDUE" : "")));
   $("meta").className = overdue ? "overdue" : "";
   $("text").replaceChildren(highlight(item.text, item.matches));
   $("matches").replaceChildren(...item.matches.map((m) => {
@@ -91,7 +118,7 @@ async function loadHistory(id) {
     if (!current || current.id !== id) return;
     $("history").replaceChildren(...(d.decisions || []).map((x) => {
       const li = document.createElement("li");
-      li.textContent = x.actor + ": " + x.action + " (" + x.reason_code + ")" + (x.note ? ": " + x.note : "");
+      li.append(plain(x.actor + ": " + x.action + " (" + x.reason_code + ")" + (x.note ? ": " + x.note : "")));
       return li;
     }));
   } catch (e) { say(e.message); }
