@@ -265,3 +265,50 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a *auth) 
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 	return nil
 }
+
+// userTokens lists a user's API tokens (names, scopes, dates; secrets are
+// never stored), so an admin can find the one that leaked.
+func (s *Server) userTokens(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	owner, err := s.Users.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	toks, err := s.Users.Tokens(r.Context(), owner.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": toks})
+	return nil
+}
+
+// revokeUserToken revokes one of a user's API tokens (audited): a leaked
+// token is stopped without disabling its owner.
+func (s *Server) revokeUserToken(w http.ResponseWriter, r *http.Request, a *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	tid, err := pathID(r, "token_id")
+	if err != nil {
+		return err
+	}
+	owner, err := s.Users.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.Users.RevokeToken(r.Context(), a.User.Username, owner, tid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -240,6 +240,8 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/users/{id}/disable", Perm: moderation.PermUsers, handle: s.disableUser},
 		{Method: "POST", Path: "/api/v1/users/{id}/enable", Perm: moderation.PermUsers, handle: s.enableUser},
 		{Method: "POST", Path: "/api/v1/users/{id}/password", Perm: moderation.PermUsers, handle: s.resetPassword},
+		{Method: "GET", Path: "/api/v1/users/{id}/tokens", Perm: moderation.PermUsers, handle: s.userTokens},
+		{Method: "DELETE", Path: "/api/v1/users/{id}/tokens/{token_id}", Perm: moderation.PermUsers, handle: s.revokeUserToken},
 
 		{Method: "GET", Path: "/api/v1/tokens", SessionOnly: true, handle: s.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", SessionOnly: true, handle: s.createToken},

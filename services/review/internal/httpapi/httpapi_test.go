@@ -192,7 +192,7 @@ func (e *env) must(r reply, status int) reply {
 // table, so allowed requests fail with 4xx but never change anything
 // that later requests depend on.
 func concrete(path string) string {
-	r := strings.NewReplacer("{id}", "999999", "{media_id}", "m1", "{hash}", "ffffffffffffffff")
+	r := strings.NewReplacer("{id}", "999999", "{token_id}", "999999", "{media_id}", "m1", "{hash}", "ffffffffffffffff")
 	return r.Replace(path)
 }
 
@@ -211,39 +211,41 @@ var everybody = []moderation.Role{mod, lead, eng, aud, adm}
 // independently of the route table, so a route with the wrong permission
 // fails the matrix.
 var allowedRoles = map[string][]moderation.Role{
-	"POST /api/v1/logout":                        everybody,
-	"GET /api/v1/me":                             everybody,
-	"GET /api/v1/reason-codes":                   everybody,
-	"GET /api/v1/queue":                          everybody,
-	"POST /api/v1/queue/claim":                   {mod, lead},
-	"GET /api/v1/queue/claimed":                  {mod, lead},
-	"GET /api/v1/items/{id}":                     everybody,
-	"POST /api/v1/items/{id}/release":            {mod, lead},
-	"POST /api/v1/items/{id}/decision":           {mod, lead},
-	"POST /api/v1/items/{id}/decision-and-claim": {mod, lead},
-	"GET /api/v1/items/{id}/media/{media_id}":    everybody,
-	"POST /api/v1/items/{id}/hold":               {lead, adm},
-	"DELETE /api/v1/items/{id}/hold":             {lead, adm},
-	"GET /api/v1/holds":                          {lead, adm},
-	"GET /api/v1/clusters":                       everybody,
-	"GET /api/v1/clusters/{hash}":                everybody,
-	"POST /api/v1/clusters/{hash}/decision":      {mod, lead},
-	"GET /api/v1/decisions":                      {lead, eng, aud, adm},
-	"POST /api/v1/decisions/{id}/reverse":        {lead},
-	"GET /api/v1/stats":                          {lead, eng, aud, adm},
-	"GET /api/v1/rules/precision":                {eng, aud, adm},
-	"GET /api/v1/audit":                          {aud, adm},
-	"GET /api/v1/audit/verify":                   {aud, adm},
-	"POST /api/v1/retention/purge":               {adm},
-	"GET /api/v1/users":                          {adm},
-	"POST /api/v1/users":                         {adm},
-	"PUT /api/v1/users/{id}/roles":               {adm},
-	"POST /api/v1/users/{id}/disable":            {adm},
-	"POST /api/v1/users/{id}/enable":             {adm},
-	"POST /api/v1/users/{id}/password":           {adm},
-	"GET /api/v1/tokens":                         everybody,
-	"POST /api/v1/tokens":                        everybody,
-	"DELETE /api/v1/tokens/{id}":                 everybody,
+	"POST /api/v1/logout":                         everybody,
+	"GET /api/v1/me":                              everybody,
+	"GET /api/v1/reason-codes":                    everybody,
+	"GET /api/v1/queue":                           everybody,
+	"POST /api/v1/queue/claim":                    {mod, lead},
+	"GET /api/v1/queue/claimed":                   {mod, lead},
+	"GET /api/v1/items/{id}":                      everybody,
+	"POST /api/v1/items/{id}/release":             {mod, lead},
+	"POST /api/v1/items/{id}/decision":            {mod, lead},
+	"POST /api/v1/items/{id}/decision-and-claim":  {mod, lead},
+	"GET /api/v1/items/{id}/media/{media_id}":     everybody,
+	"POST /api/v1/items/{id}/hold":                {lead, adm},
+	"DELETE /api/v1/items/{id}/hold":              {lead, adm},
+	"GET /api/v1/holds":                           {lead, adm},
+	"GET /api/v1/clusters":                        everybody,
+	"GET /api/v1/clusters/{hash}":                 everybody,
+	"POST /api/v1/clusters/{hash}/decision":       {mod, lead},
+	"GET /api/v1/decisions":                       {lead, eng, aud, adm},
+	"POST /api/v1/decisions/{id}/reverse":         {lead},
+	"GET /api/v1/stats":                           {lead, eng, aud, adm},
+	"GET /api/v1/rules/precision":                 {eng, aud, adm},
+	"GET /api/v1/audit":                           {aud, adm},
+	"GET /api/v1/audit/verify":                    {aud, adm},
+	"POST /api/v1/retention/purge":                {adm},
+	"GET /api/v1/users":                           {adm},
+	"POST /api/v1/users":                          {adm},
+	"PUT /api/v1/users/{id}/roles":                {adm},
+	"POST /api/v1/users/{id}/disable":             {adm},
+	"POST /api/v1/users/{id}/enable":              {adm},
+	"POST /api/v1/users/{id}/password":            {adm},
+	"GET /api/v1/users/{id}/tokens":               {adm},
+	"DELETE /api/v1/users/{id}/tokens/{token_id}": {adm},
+	"GET /api/v1/tokens":                          everybody,
+	"POST /api/v1/tokens":                         everybody,
+	"DELETE /api/v1/tokens/{id}":                  everybody,
 }
 
 // TestAuthorizationMatrix: every endpoint × every role, with a session,
@@ -868,5 +870,46 @@ FROM generate_series(1, 3) g`, now.Add(-time.Hour))
 	e.must(e.do(auditor, "GET", "/api/v1/audit/verify", nil), 200).decode(t, &ver)
 	if !ver.OK {
 		t.Fatalf("audit verification %+v", ver)
+	}
+}
+
+// TestAdminRevokesUserToken: an admin lists another user's tokens and
+// revokes the leaked one, which then stops working while the owner and
+// the owner's other tokens keep theirs; the revocation is audited, and a
+// token of another user is not found through the wrong user.
+func TestAdminRevokesUserToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	admin := e.session(e.user("ada", moderation.RoleAdmin))
+	bot := e.user("bot", moderation.RoleModerator)
+	other := e.user("other", moderation.RoleModerator)
+	leaked, kept := e.token(bot, moderation.PermQueueRead), e.token(bot, moderation.PermQueueRead)
+	e.must(e.do(leaked, "GET", "/api/v1/queue", nil), 200)
+
+	var list struct{ Tokens []moderation.APIToken }
+	e.must(e.do(admin, "GET", fmt.Sprintf("/api/v1/users/%d/tokens", bot.ID), nil), 200).decode(t, &list)
+	if len(list.Tokens) != 2 || strings.Contains(fmt.Sprint(list), "vgl_") {
+		t.Fatalf("bot's tokens: %+v", list.Tokens)
+	}
+	leakedID := list.Tokens[1].ID // newest first: kept, then leaked
+	if r := e.do(admin, "DELETE", fmt.Sprintf("/api/v1/users/%d/tokens/%d", other.ID, leakedID), nil); r.status != 404 {
+		t.Fatalf("revoking bot's token through another user: %d %s, want 404", r.status, r.body)
+	}
+	e.must(e.do(admin, "DELETE", fmt.Sprintf("/api/v1/users/%d/tokens/%d", bot.ID, leakedID), nil), 204)
+	if r := e.do(leaked, "GET", "/api/v1/queue", nil); r.status != 401 {
+		t.Fatalf("the revoked token still works: %d", r.status)
+	}
+	e.must(e.do(kept, "GET", "/api/v1/queue", nil), 200)
+	if r := e.do(admin, "GET", "/api/v1/users/999999/tokens", nil); r.status != 404 {
+		t.Fatalf("tokens of an unknown user: %d, want 404", r.status)
+	}
+	evs, err := postgres.NewAuditLog(e.schema.Pool).Read(context.Background(), moderation.AuditFilter{Subject: "user:bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(evs, func(ev moderation.AuditEvent) bool {
+		return ev.Actor == "ada" && strings.Contains(string(ev.Details), `"revoke_token"`)
+	}) {
+		t.Errorf("no audit event of ada revoking bot's token among %+v", evs)
 	}
 }

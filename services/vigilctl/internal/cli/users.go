@@ -19,7 +19,7 @@ import (
 func usersCommand() Command {
 	return Command{
 		Name:    "users",
-		Summary: "manage review users: add, list, disable, enable, reset-password, token",
+		Summary: "manage review users: add, list, disable, enable, reset-password, token, tokens, revoke-token",
 		Run: func(ctx context.Context, env Env, args []string) error {
 			return subcommand(ctx, env, "users", args, []Command{
 				{Name: "add", Summary: "create a user: users add --roles moderator,lead NAME (password on stdin, or --generate-password)", Run: usersAdd},
@@ -28,6 +28,8 @@ func usersCommand() Command {
 				{Name: "enable", Summary: "let a disabled or locked-out user sign in again", Run: usersEnable},
 				{Name: "reset-password", Summary: "set a new password (stdin, or --generate-password) and end the user's sessions", Run: usersResetPassword},
 				{Name: "token", Summary: "create an API token: users token --name ci --scopes stats:read NAME", Run: usersToken},
+				{Name: "tokens", Summary: "list a user's API tokens (no secrets): users tokens NAME", Run: usersTokens},
+				{Name: "revoke-token", Summary: "revoke one of a user's API tokens: users revoke-token --id N NAME", Run: usersRevokeToken},
 			})
 		},
 	}
@@ -136,17 +138,18 @@ func usersAdd(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "created user %s (id %d, roles %s)\n", usr.Username, usr.ID, joinRoles(usr.Roles))
+	fmt.Fprintf(env.Stdout, "created user %s (id %d, roles %s)\n", usr.Username, usr.ID, joinNames(usr.Roles))
 	if generated {
 		fmt.Fprintf(env.Stdout, "password: %s\n", pw)
 	}
 	return nil
 }
 
-func joinRoles(rs []moderation.Role) string {
-	s := make([]string, len(rs))
-	for i, r := range rs {
-		s[i] = string(r)
+// joinNames joins roles or scopes with commas, "none" for none.
+func joinNames[T ~string](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = string(x)
 	}
 	if len(s) == 0 {
 		return "none"
@@ -173,7 +176,7 @@ func usersList(ctx context.Context, env Env, args []string) error {
 		case usr.LockedUntil != nil && usr.LockedUntil.After(time.Now()):
 			state = "locked until " + usr.LockedUntil.Format(time.RFC3339)
 		}
-		fmt.Fprintf(env.Stdout, "%-6d %-24s %-40s %s\n", usr.ID, usr.Username, joinRoles(usr.Roles), state)
+		fmt.Fprintf(env.Stdout, "%-6d %-24s %-40s %s\n", usr.ID, usr.Username, joinNames(usr.Roles), state)
 	}
 	return nil
 }
@@ -276,5 +279,60 @@ func usersToken(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stderr, "token %d for %s (scopes %v); the secret is shown only now:\n", tok.ID, usr.Username, tok.Scopes)
 	fmt.Fprintln(env.Stdout, secret)
+	return nil
+}
+
+func usersTokens(ctx context.Context, env Env, args []string) error {
+	return byName(ctx, env, args, "tokens", "Usage: vigilctl users tokens NAME\n\nLists a user's API tokens, newest first: id, name, scopes, state and dates. Secrets are never stored, so none is shown.",
+		func(users *postgres.Users, _ string, usr moderation.User) error {
+			toks, err := users.Tokens(ctx, usr.ID)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			for _, tok := range toks {
+				fmt.Fprintf(env.Stdout, "%-6d %-24s %-40s %s\n", tok.ID, tok.Name, joinNames(tok.Scopes), tokenState(tok, now))
+			}
+			return nil
+		})
+}
+
+// tokenState says whether a token works, and its dates.
+func tokenState(tok moderation.APIToken, now time.Time) string {
+	state := "active"
+	switch {
+	case tok.RevokedAt != nil:
+		state = "revoked " + tok.RevokedAt.Format(time.RFC3339)
+	case tok.ExpiresAt != nil && !tok.ExpiresAt.After(now):
+		state = "expired " + tok.ExpiresAt.Format(time.RFC3339)
+	case tok.ExpiresAt != nil:
+		state += ", expires " + tok.ExpiresAt.Format(time.RFC3339)
+	}
+	state += ", created " + tok.CreatedAt.Format(time.RFC3339)
+	if tok.LastUsedAt != nil {
+		state += ", last used " + tok.LastUsedAt.Format(time.RFC3339)
+	}
+	return state
+}
+
+func usersRevokeToken(ctx context.Context, env Env, args []string) error {
+	u := newUserFlags(env, "revoke-token", "Usage: vigilctl users revoke-token --id N NAME\n\nRevokes the user's API token N (see users tokens), e.g. one that leaked, without disabling the user. Audited.")
+	id := u.fs.Int64("id", 0, "the token's id, from users tokens (required)")
+	pool, users, username, err := u.open(ctx, env, args, true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if *id <= 0 {
+		return fmt.Errorf("--id: want the token's id (users tokens %s lists them): %w", username, moderation.ErrInvalid)
+	}
+	usr, err := users.ByUsername(ctx, username)
+	if err != nil {
+		return err
+	}
+	if err := users.RevokeToken(ctx, *u.actor, usr, *id); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "token %d of %s revoked\n", *id, usr.Username)
 	return nil
 }

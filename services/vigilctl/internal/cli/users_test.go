@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -50,7 +51,8 @@ func TestUsersCommands(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, moderation.TokenPrefix) {
 		t.Fatalf("token: %q %q %v", out, errOut, err)
 	}
-	p, err := users.TokenPrincipal(ctx, strings.TrimSpace(out))
+	secret := strings.TrimSpace(out)
+	p, err := users.TokenPrincipal(ctx, secret)
 	if err != nil || !p.Can(moderation.PermAuditRead) || p.Can(moderation.PermDecide) {
 		t.Fatalf("token principal %v %v", p.Permissions(), err)
 	}
@@ -60,6 +62,30 @@ func TestUsersCommands(t *testing.T) {
 	// A negative lifetime is refused; it used to mint a token that never expires.
 	if out, _, err := runCLI(t, "", "users", "token", db, "--name", "x", "--scopes", "stats:read", "--expires", "-1h", "frank"); !errors.Is(err, moderation.ErrInvalid) || out != "" {
 		t.Fatalf("token with --expires -1h: %q %v, want ErrInvalid and no token", out, err)
+	}
+	// Listing shows no secret; revoking one token stops it, not the user.
+	out, _, err = runCLI(t, "", "users", "tokens", db, "frank")
+	if err != nil || !strings.Contains(out, "export") || !strings.Contains(out, "stats:read,audit:read") ||
+		!strings.Contains(out, "active, expires") || strings.Contains(out, moderation.TokenPrefix) {
+		t.Fatalf("tokens: %q %v", out, err)
+	}
+	if _, _, err := runCLI(t, "", "users", "revoke-token", db, "frank"); !errors.Is(err, moderation.ErrInvalid) {
+		t.Fatalf("revoke-token without --id: %v", err)
+	}
+	if _, _, err := runCLI(t, "", "users", "revoke-token", db, "--id", fmt.Sprint(p.TokenID+1000), "frank"); !errors.Is(err, moderation.ErrNotFound) {
+		t.Fatalf("revoke-token of an unknown token: %v", err)
+	}
+	if out, _, err := runCLI(t, "", "users", "revoke-token", db, "--id", fmt.Sprint(p.TokenID), "frank"); err != nil || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke-token: %q %v", out, err)
+	}
+	if _, err := users.TokenPrincipal(ctx, secret); !errors.Is(err, moderation.ErrUnauthenticated) {
+		t.Fatalf("revoked token still authenticates: %v", err)
+	}
+	if _, err := users.Authenticate(ctx, "frank", pw, "test"); err != nil {
+		t.Fatalf("revoking a token locked its owner out: %v", err)
+	}
+	if out, _, _ := runCLI(t, "", "users", "tokens", db, "frank"); !strings.Contains(out, "revoked ") {
+		t.Fatalf("tokens after the revocation: %q", out)
 	}
 	if _, _, err := runCLI(t, "", "users", "disable", db, "frank"); err != nil {
 		t.Fatal(err)
