@@ -57,6 +57,10 @@ func (b Bank) withDefaults() (Bank, error) {
 	if !nameRE.MatchString(b.Name) {
 		return b, fmt.Errorf("bank name %q: want [a-z0-9][a-z0-9_.-]{0,63}: %w", b.Name, moderation.ErrInvalid)
 	}
+	if b.HashType == "" {
+		return b, fmt.Errorf("bank %s: no hash type (a bank file names it in a '# type: pdq' line, one of %v, before the entries): %w",
+			b.Name, imagehash.Types(), moderation.ErrInvalid)
+	}
 	if imagehash.Bits(b.HashType) == 0 {
 		return b, fmt.Errorf("bank %s: hash type %q: want one of %v: %w", b.Name, b.HashType, imagehash.Types(), moderation.ErrInvalid)
 	}

@@ -92,6 +92,9 @@ func TestBankValidation(t *testing.T) {
 			t.Errorf("%+v: %v", b, err)
 		}
 	}
+	if err := (Bank{Name: "x"}).Validate(); !errors.Is(err, moderation.ErrInvalid) || !strings.Contains(err.Error(), "'# type: pdq' line") {
+		t.Errorf("bank without a type: %v, want a hint at the # type: line", err)
+	}
 	if _, err := NewSet([]Bank{{Name: "a", HashType: "pdq"}, {Name: "a", HashType: "phash"}}); !errors.Is(err, moderation.ErrInvalid) {
 		t.Errorf("duplicate bank names: %v", err)
 	}

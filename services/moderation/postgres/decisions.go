@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -436,7 +437,7 @@ FROM decisions d JOIN review_items i ON i.id = d.item_id WHERE d.created_at >= $
 		return s, fmt.Errorf("reading stats: %w", interpretError(err))
 	}
 	if median != nil {
-		s.MedianDecideMs = *median
+		s.MedianDecideMs = math.Round(*median) // whole milliseconds: the float's noise is no information
 	}
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -359,6 +360,9 @@ func TestDecideEscalateReverse(t *testing.T) {
 	}
 	if st.Reversals != 1 || st.DecisionsBy[moderation.ActionRemove] != 1 || st.ByStatus[moderation.StatusClaimed] != 1 {
 		t.Fatalf("stats = %+v", st)
+	}
+	if st.MedianDecideMs != math.Round(st.MedianDecideMs) { // 57463.323000000004 was shown
+		t.Errorf("median time to decision %v ms, want whole milliseconds", st.MedianDecideMs)
 	}
 }
 
