@@ -119,6 +119,43 @@ type ActionMessage struct {
 	Reverses   *int64    `json:"reverses"`
 }
 
+// ActorDisclosure says who the platform is told decided, in the actor
+// field of the moderation.actions messages: the moderator's username
+// (DiscloseName, the default), a pseudonym stable per moderator but
+// meaningless outside Vigil ("user:ID", DiscloseID), or nobody
+// (DiscloseNone). Moderators of terrorist content are targets; the
+// platform needs the decision, not necessarily the name.
+type ActorDisclosure string
+
+const (
+	DiscloseName ActorDisclosure = "name"
+	DiscloseID   ActorDisclosure = "id"
+	DiscloseNone ActorDisclosure = "none"
+)
+
+// ParseActorDisclosure reads name, id or none ("" is name).
+func ParseActorDisclosure(s string) (ActorDisclosure, error) {
+	switch d := ActorDisclosure(s); d {
+	case "":
+		return DiscloseName, nil
+	case DiscloseName, DiscloseID, DiscloseNone:
+		return d, nil
+	}
+	return "", fmt.Errorf("actor disclosure %q: want name, id or none: %w", s, ErrInvalid)
+}
+
+// Actor is what the platform is told of the moderator named username
+// with user id id.
+func (d ActorDisclosure) Actor(username string, id int64) string {
+	switch d {
+	case DiscloseID:
+		return "user:" + strconv.FormatInt(id, 10)
+	case DiscloseNone:
+		return ""
+	}
+	return username
+}
+
 // ReasonCode is a policy reason a decision cites.
 type ReasonCode struct {
 	Code  string `json:"code"`

@@ -133,3 +133,17 @@ func FuzzParseRetention(f *testing.F) {
 		}
 	})
 }
+
+func TestParseActorDisclosure(t *testing.T) {
+	for in, want := range map[string]ActorDisclosure{"": DiscloseName, "name": DiscloseName, "id": DiscloseID, "none": DiscloseNone} {
+		if got, err := ParseActorDisclosure(in); err != nil || got != want {
+			t.Errorf("ParseActorDisclosure(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseActorDisclosure("email"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseActorDisclosure(email): %v, want ErrInvalid", err)
+	}
+	if got := DiscloseID.Actor("mona", 7); got != "user:7" {
+		t.Errorf("DiscloseID.Actor = %q", got)
+	}
+}

@@ -20,7 +20,8 @@ import (
 // group-commit transaction running them appends before committing
 // (groupCommit). $1 is the item, $2 the actor's id, $3 says whether the
 // actor may decide items of the leads queue, $4 to $6 the action, reason
-// code and note, $7 the time, $8 the actor's name, $9 the time as text.
+// code and note, $7 the time, $8 the actor as the outbox message names
+// them (ReviewOptions.ActionActor), $9 the time as text.
 const decideCTEs = `
 old AS (
     SELECT id, post_id, platform, sla_deadline, claimed_at FROM review_items
@@ -71,7 +72,7 @@ func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalate
 		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
 	var found bool
 	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
-		actor.Username, now.Format(time.RFC3339Nano)}
+		r.actor.Actor(actor.Username, actor.ID), now.Format(time.RFC3339Nano)}
 	err := r.writes.do(ctx, &writeOp{sql: decideSQL, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
 		found = false
 		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditDecision, subject: itemSubject(itemID)}
@@ -111,7 +112,7 @@ func (r *Reviews) DecideAndClaim(ctx context.Context, actor moderation.User, can
 	d := moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
 		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
 	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
-		actor.Username, now.Format(time.RFC3339Nano)}
+		r.actor.Actor(actor.Username, actor.ID), now.Format(time.RFC3339Nano)}
 	claim, args, err := r.claimCTEs(next, args, "$2", "$7::timestamptz", now, " AND EXISTS (SELECT FROM dec)")
 	if err != nil {
 		return d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, err)
@@ -175,7 +176,7 @@ func (r *Reviews) announce(ctx context.Context, tx pgx.Tx, d moderation.Decision
 	if d.Action.Final() {
 		msg := moderation.ActionMessage{
 			ActionID: "decision-" + strconv.FormatInt(d.ID, 10), DecisionID: d.ID, PostID: postID, Platform: platform,
-			Action: d.Action, ReasonCode: d.ReasonCode, Actor: d.Actor, DecidedAt: d.CreatedAt, Reverses: d.Reverses,
+			Action: d.Action, ReasonCode: d.ReasonCode, Actor: r.actor.Actor(d.Actor, d.ActorID), DecidedAt: d.CreatedAt, Reverses: d.Reverses,
 		}
 		if _, err := AppendOutbox(ctx, tx, moderation.TopicActions, postID, msg); err != nil {
 			return err

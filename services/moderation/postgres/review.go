@@ -30,6 +30,9 @@ type ReviewOptions struct {
 	Writers int
 	// WriteTimeout bounds one group-commit transaction; 30 seconds when zero.
 	WriteTimeout time.Duration
+	// ActionActor says who the moderation.actions messages name as the
+	// actor; the moderator's username when zero.
+	ActionActor moderation.ActorDisclosure
 }
 
 // Reviews is the reviewer's side of the queue: claiming with leases,
@@ -38,6 +41,7 @@ type Reviews struct {
 	pool   *pgxpool.Pool
 	clock  Clock
 	lease  time.Duration
+	actor  moderation.ActorDisclosure // for the outbox messages
 	queue  *Queue
 	writes *groupCommit // claims and decisions
 }
@@ -59,7 +63,10 @@ func NewReviews(pool *pgxpool.Pool, o ReviewOptions) *Reviews {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second
 	}
-	return &Reviews{pool: pool, clock: o.Clock, lease: o.Lease, queue: NewQueue(pool),
+	if o.ActionActor == "" {
+		o.ActionActor = moderation.DiscloseName
+	}
+	return &Reviews{pool: pool, clock: o.Clock, lease: o.Lease, actor: o.ActionActor, queue: NewQueue(pool),
 		writes: newGroupCommit(pool, o.Writers, o.MaxBatch, o.WriteTimeout)}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -655,5 +656,62 @@ func TestSQLAuditAppendMatchesChainHash(t *testing.T) {
 	br, n, err := postgres.VerifyAudit(ctx, s.Pool)
 	if err != nil || br != nil || n != 12 {
 		t.Fatalf("verify: %+v n=%d %v", br, n, err)
+	}
+}
+
+// TestActionActorDisclosure: the moderation.actions messages name the
+// moderator as configured (username, a "user:ID" pseudonym, or nobody),
+// for a decision, a submit-and-next and a reversal alike; the audit log
+// and the decisions keep the username whatever the platform is told.
+func TestActionActorDisclosure(t *testing.T) {
+	t.Parallel()
+	for _, d := range []moderation.ActorDisclosure{moderation.DiscloseName, moderation.DiscloseID, moderation.DiscloseNone} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.reviews = postgres.NewReviews(f.s.Pool, postgres.ReviewOptions{Clock: f.clock, ActionActor: d})
+			ctx := context.Background()
+			seed(t, f.s.Pool, 3, f.clock.Now(), "")
+			mod := f.user(t, "mona", moderation.RoleModerator)
+			lead := f.user(t, "leo", moderation.RoleLead)
+			remove := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"}
+			c, err := f.reviews.Claim(ctx, mod, moderation.ClaimFilter{})
+			if err != nil || len(c) != 1 {
+				t.Fatalf("claim: %v %v", c, err)
+			}
+			first, next, err := f.reviews.DecideAndClaim(ctx, mod, false, c[0].ID, remove, moderation.ClaimFilter{})
+			if err != nil || len(next) != 1 {
+				t.Fatalf("decide and claim: %v %v", next, err)
+			}
+			if _, err := f.reviews.Decide(ctx, mod, false, next[0].ID, remove); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.reviews.Reverse(ctx, lead, first.ID, moderation.DecisionInput{Action: moderation.ActionNoViolation, ReasonCode: "NV-2"}); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := f.s.Pool.Query(ctx, `SELECT payload->>'actor' FROM outbox ORDER BY id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[moderation.ActorDisclosure][]string{
+				moderation.DiscloseName: {"mona", "mona", "leo"},
+				moderation.DiscloseID:   {fmt.Sprintf("user:%d", mod.ID), fmt.Sprintf("user:%d", mod.ID), fmt.Sprintf("user:%d", lead.ID)},
+				moderation.DiscloseNone: {"", "", ""},
+			}[d]
+			if !slices.Equal(got, want) {
+				t.Errorf("actors in the messages %q, want %q", got, want)
+			}
+			var actors []string
+			if err := f.s.Pool.QueryRow(ctx, `SELECT array_agg(DISTINCT actor ORDER BY actor) FROM audit_events WHERE action IN ('decision', 'reversal')`).Scan(&actors); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(actors, []string{"leo", "mona"}) {
+				t.Errorf("audit actors %q, want the usernames", actors)
+			}
+		})
 	}
 }

@@ -56,6 +56,9 @@ type Config struct {
 	// PasswordConcurrency bounds the password hashes computed at once
 	// (19 MiB each); password.DefaultConcurrency when zero.
 	PasswordConcurrency int
+	// ActionsActor: who the moderation.actions messages name as the
+	// actor: name, id or none (moderation.ParseActorDisclosure).
+	ActionsActor string
 
 	// Clock, if set, replaces the system clock (tests).
 	Clock postgres.Clock
@@ -72,6 +75,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply database migrations at start")
 	fs.DurationVar(&c.Lease, "lease", 15*time.Minute, "how long a claimed item stays with its reviewer before it returns to the queue")
 	fs.DurationVar(&c.LeaseSweep, "lease-sweep", 5*time.Second, "how often expired leases are returned to the queue")
+	fs.StringVar(&c.ActionsActor, "actions-actor", "name", "who the takedown messages on moderation.actions name as the actor: name (the moderator's username), id (a pseudonym, user:ID) or none")
 	fs.StringVar(&c.Retention, "retention", "6mo", "how long the content of removed items is kept before purging: 6mo, 180d or a duration such as 720h")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often the retention purge runs (0 disables it; POST /api/v1/retention/purge runs it on demand)")
 	fs.StringVar(&c.ReasonCodesFile, "reason-codes", "", "file of policy reason codes (CODE [actions] Title, one a line); empty for the built-in list")
@@ -111,6 +115,10 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if err := (moderation.PrecisionPolicy{Threshold: cfg.PrecisionThreshold, MinDecided: cfg.PrecisionMinDecided}).Validate(); err != nil {
 		return fmt.Errorf("--precision-threshold/--precision-min-decided: %w", err)
 	}
+	actionActor, err := moderation.ParseActorDisclosure(cfg.ActionsActor)
+	if err != nil {
+		return fmt.Errorf("--actions-actor: %w", err)
+	}
 	proxies, err := httpapi.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
@@ -141,7 +149,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if err := postgres.CheckFlush(ctx, pool); err != nil {
 		return err
 	}
-	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease})
+	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease, ActionActor: actionActor})
 	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock,
 		Hasher: password.NewHasher(password.HasherOptions{Concurrency: cfg.PasswordConcurrency})})
 	sessions := postgres.NewSessions(pool, postgres.SessionOptions{Clock: clock, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax})
