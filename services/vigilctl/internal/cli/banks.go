@@ -375,10 +375,14 @@ func checkHeader(h *hashbank.Header, typeLine, line int) error {
 // before any check.
 const maxHashListLine = 64 << 10
 
-// errLongLine is lineCap's error.
-var errLongLine = fmt.Errorf("longer than %d bytes", maxHashListLine)
+// longLineError is lineCap's error: a line too long to read, by number.
+type longLineError struct{ line int }
 
-// lineCap reads r, failing with errLongLine (and the line's number) on a
+func (e *longLineError) Error() string {
+	return fmt.Sprintf("line %d: longer than %d bytes", e.line, maxHashListLine)
+}
+
+// lineCap reads r, failing with a *longLineError on a
 // line longer than maxHashListLine, before the parsers buffer it.
 type lineCap struct {
 	r    io.Reader
@@ -395,7 +399,7 @@ func (c *lineCap) Read(p []byte) (int, error) {
 			continue
 		}
 		if c.run++; c.run > maxHashListLine {
-			return i, fmt.Errorf("line %d: %w", c.line, errLongLine)
+			return i, &longLineError{c.line}
 		}
 	}
 	return n, err
@@ -479,6 +483,10 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	bar.Done()
 	if le := (*lineError)(nil); errors.As(err, &le) {
 		fmt.Fprintf(env.Stderr, "%s:%d: %s\n", path, le.Line, le.Msg)
+		return ErrFailed
+	}
+	if ll := (*longLineError)(nil); errors.As(err, &ll) {
+		fmt.Fprintf(env.Stderr, "%s:%d: longer than %d bytes\n", path, ll.line, maxHashListLine)
 		return ErrFailed
 	}
 	if err != nil {

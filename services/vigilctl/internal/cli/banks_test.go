@@ -122,9 +122,17 @@ func TestParseHashListLongLine(t *testing.T) {
 			t.Fatalf("%s: a line under the cap: %d good, %v bad, %v", format, len(f.good), f.bad, err)
 		}
 		_, err = parseHashList(strings.NewReader(lines[0]+lines[1]), format, func(int64) {})
-		if !errors.Is(err, errLongLine) || !strings.Contains(err.Error(), "line 2:") {
-			t.Fatalf("%s: a line over the cap: %v, want line 2 and errLongLine", format, err)
+		if ll := (*longLineError)(nil); !errors.As(err, &ll) || ll.line != 2 {
+			t.Fatalf("%s: a line over the cap: %v, want a longLineError of line 2", format, err)
 		}
+	}
+	// The command reports it as FILE:LINE: message, like any bad line.
+	s := moderationtest.TestSchema(t)
+	write, imp := importHarness(t, s.URL)
+	path := write("long.csv", "hash_type,hash,labels\n"+cases["csv"][0]+cases["csv"][1])
+	_, errOut, err := imp("--format", "csv", "--bank", "long", path)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(errOut, path+":3: longer than") {
+		t.Fatalf("import of a long line: %v, stderr %q; want %s:3: longer than …", err, errOut, path)
 	}
 }
 
