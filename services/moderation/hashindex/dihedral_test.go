@@ -269,3 +269,40 @@ func TestMovedProbes(t *testing.T) {
 		t.Fatalf("only %d answers over %d sets", found, len(sets))
 	}
 }
+
+// TestSearchManyBigBuckets: eight variants (exact transforms, so most
+// (table, query) pairs are moved members of a group) over buckets far
+// over 32 entries, full of near duplicates, so fingerprints pass at every
+// position of a bucket, through filterGroup's windows and its sixteen-at-
+// a-time tail: one call returns exactly a linear scan's answer, on both
+// filter paths.
+func TestSearchManyBigBuckets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(55, 56))
+	var bases [][4]uint64
+	for range 40 {
+		bases = append(bases, [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
+	}
+	const n = 160_000 // eight queries still take the indexed path
+	hs := make([][4]uint64, n)
+	for i := range hs {
+		b := bases[rng.IntN(len(bases))]
+		if rng.IntN(2) == 0 {
+			b = exactVariants(b)[rng.IntN(8)]
+		}
+		hs[i] = near256(rng, b, rng.IntN(12))
+	}
+	x, err := New256(hs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 6 {
+		qs := exactVariants(near256(rng, bases[rng.IntN(len(bases))], rng.IntN(20)))
+		want := linearMany(n, 8, func(i, j int) int { return dist(hs[i][:], qs[j][:]) }, 31)
+		for _, simd := range simdModes() {
+			x.simd = simd
+			if got := x.SearchMany256(nil, qs[:], 31); !slices.Equal(got, want) {
+				t.Fatalf("simd %v: got %d results want %d", simd, len(got), len(want))
+			}
+		}
+	}
+}

@@ -45,6 +45,10 @@
 //   - PDQ buckets are filtered on their partner chunks by an AVX2 kernel
 //     too (sixteen 16-bit fingerprints per vector, a bucket's first 32
 //     entries in one branch), or four at a time in SWAR without it;
+//     several queries are gathered and filtered by group (an owner query
+//     and the queries moved from it, see below): one pass over the
+//     owner's slots reads each member's bucket from the orbit's offsets,
+//     through a window that stays within the bucket's own lines;
 //   - PDQ hashes are stored with their bits permuted so that each chunk
 //     holds DCT coefficients of one parity class in transpose pairs: a
 //     rotation or flip of the image then maps each chunk's key within a
@@ -52,9 +56,11 @@
 //     SearchMany256 on the eight dihedral hashes reads neighbouring
 //     buckets instead of eight scattered sets, each query whose chunk key
 //     is in an earlier one's orbit reusing that query's bucket slots;
-//   - a hash reached through several tables (or several queries of
-//     SearchMany) is reported once, by the first (table, query) pair that
-//     reaches it and is within r: no visited set, no per-query allocation.
+//   - a hash reached through several tables is reported once, by the
+//     first (table, query) pair that reaches it and is within r: no
+//     visited set, no per-query allocation; SearchMany256 keeps a small
+//     set of the positions it reported instead (a near hash is reached by
+//     many pairs of eight variants, and the first-pair check cost more).
 //
 // An Index is immutable once built and safe for concurrent queries from any
 // number of goroutines. Add returns a new Index that shares the built tables

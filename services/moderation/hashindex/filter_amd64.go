@@ -18,8 +18,8 @@ func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 func xgetbv0() uint32
 
-// haveAVX2 reports whether the CPU and OS support the AVX2, BMI2 and
-// POPCNT instructions the assembly kernels use.
+// haveAVX2 reports whether the CPU and OS support the AVX2, BMI1, BMI2
+// and POPCNT instructions the assembly kernels use.
 func haveAVX2() bool {
 	max, _, _, _ := cpuid(0, 0)
 	if max < 7 {
@@ -31,8 +31,8 @@ func haveAVX2() bool {
 		return false
 	}
 	_, b7, _, _ := cpuid(7, 0)
-	const avx2, bmi2 = 1 << 5, 1 << 8
-	return b7&avx2 != 0 && b7&bmi2 != 0
+	const bmi1, avx2, bmi2 = 1 << 3, 1 << 5, 1 << 8
+	return b7&bmi1 != 0 && b7&avx2 != 0 && b7&bmi2 != 0
 }
 
 // prefetchRuns issues a prefetch for the first and last cache line of
@@ -90,3 +90,20 @@ func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out 
 //
 //go:noescape
 func gatherSlots(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, fp *uint16, mv uint32) (n int, entries int)
+
+// prefetchGroup prefetches the first and last fingerprint line of every
+// member's bucket of g (each of the owner's nk slots moved by the
+// member's move) and returns their total entries.
+//
+//go:noescape
+func prefetchGroup(off *uint32, slots *uint32, nk int, fp *uint16, grp *group) (entries int)
+
+// filterGroup is filterFPAVX2 for one group (see group): each member's
+// bucket of each of the owner's nk slots (keys: the slots' keys, qk the
+// owner's key), tested against the member's partner key within
+// bound-d. It writes (first entry, entry bitmask, t | q<<8) triples and
+// returns the number of uint32s written. fp must have fpPad readable
+// entries past its end.
+//
+//go:noescape
+func filterGroup(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, bound int, fp *uint16, grp *group, out *uint32) int

@@ -635,3 +635,240 @@ sfour:
 	ANDL $-4, AX
 	ORL  DX, AX
 	JMP  smoved
+
+// func prefetchGroup(off *uint32, slots *uint32, nk int, fp *uint16, grp *group) (entries int)
+TEXT ·prefetchGroup(SB), NOSPLIT, $0-48
+	MOVQ off+0(FP), SI
+	MOVQ slots+8(FP), DI
+	MOVQ nk+16(FP), CX
+	MOVQ fp+24(FP), R11
+	MOVQ grp+32(FP), R12
+	XORQ R10, R10           // entries
+	LEAQ (DI)(CX*4), CX     // end of slots
+	MOVQ 96(R12), BX        // members
+
+pgslot:
+	CMPQ DI, CX
+	JAE  pgdone
+	MOVL (DI), AX
+	// R14 = &off[the slot's orbit], R15 = the BEXTR control that takes
+	// a member's code of the slot out of its move (see moveSlot): three
+	// bits at 3*(slot&7), or two at 24+2*(slot&3) in four-key orbits.
+	CMPL AX, $65024
+	JAE  pgfour
+	MOVL AX, R15
+	ANDL $7, R15
+	LEAL (R15)(R15*2), R15
+	ORL  $0x300, R15
+	ANDL $-8, AX
+
+pgbase:
+	LEAQ (SI)(AX*4), R14
+	XORL DX, DX
+
+pgmem:
+	BEXTRL R15, (R12)(DX*4), AX   // the member's code in the orbit
+	MOVL (R14)(AX*4), R13         // lo
+	MOVL 4(R14)(AX*4), R9         // hi
+	SUBL R13, R9
+	JZ   pgnext
+	PREFETCHT0 (R11)(R13*2)
+	ADDL R9, R13
+	PREFETCHT0 -2(R11)(R13*2)
+	ADDQ R9, R10
+
+pgnext:
+	INCQ DX
+	CMPQ DX, BX
+	JLT  pgmem
+	ADDQ $4, DI
+	JMP  pgslot
+
+pgdone:
+	MOVQ R10, entries+40(FP)
+	RET
+
+pgfour:
+	MOVL AX, R15
+	ANDL $3, R15
+	LEAL 24(R15)(R15*1), R15
+	ORL  $0x200, R15
+	ANDL $-4, AX
+	JMP  pgbase
+
+// func filterGroup(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, bound int, fp *uint16, grp *group, out *uint32) int
+//
+// For each of the owner's nk slots: its distance d and limit once, then
+// each member's bucket (the slot moved by the member's move, within the
+// orbit whose offsets the first member loaded), its first 32 entries in
+// one branch as in filterFPAVX2. Writes (first entry, bitmask, t | q<<8)
+// triples.
+//
+// A bucket of n ≤ 32 entries is read through one window of 16 entries
+// (32 if n > 16) that holds it and ends within the line of its last
+// entry: the window starts at a = min(lo, that line's end - width), so
+// no line outside the bucket's own is read (filterFPAVX2 reads 32
+// entries from lo whatever n: for eight real variants 1,805 fingerprint
+// lines a call against 1,516 for the buckets alone); the lanes
+// are shifted back by lo-a before the bitmask is written.
+TEXT ·filterGroup(SB), NOSPLIT, $16-80
+	MOVQ off+0(FP), SI
+	MOVQ slots+8(FP), DI
+	MOVQ keys+16(FP), AX
+	SUBQ DI, AX
+	MOVQ AX, kd-16(SP)      // keys - slots
+	MOVQ nk+24(FP), CX
+	MOVQ fp+48(FP), R11
+	MOVQ grp+56(FP), R12
+	MOVQ out+64(FP), R10
+	LEAQ (DI)(CX*4), CX     // end of slots
+	MOVQ bound+40(FP), AX
+	INCQ AX
+	VMOVQ AX, X7
+	VPBROADCASTW X7, Y7     // bound+1
+
+	POPINIT
+	MOVL    $0x01010101, AX
+	VMOVQ   AX, X13
+	VPBROADCASTD X13, Y13
+
+gslot:
+	CMPQ DI, CX
+	JAE  gdone
+	MOVQ kd-16(SP), AX
+	MOVL (DI)(AX*1), R13    // the slot's key
+	XORL qk+32(FP), R13
+	POPCNTL R13, R13        // d
+	VMOVQ R13, X8
+	VPBROADCASTW X8, Y8
+	VPSUBW Y8, Y7, Y1       // lim+1 = bound - d + 1
+	MOVL (DI), AX
+	// R14 = &off[the slot's orbit], R15 = the BEXTR control that takes
+	// a member's code of the slot out of its move (see moveSlot): three
+	// bits at 3*(slot&7), or two at 24+2*(slot&3) in four-key orbits.
+	CMPL AX, $65024
+	JAE  gfour
+	MOVL AX, R15
+	ANDL $7, R15
+	LEAL (R15)(R15*2), R15
+	ORL  $0x300, R15
+	ANDL $-8, AX
+
+gbase:
+	LEAQ (SI)(AX*4), R14
+	XORL DX, DX
+
+gmem:
+	BEXTRL R15, (R12)(DX*4), AX   // the member's code in the orbit
+	MOVL (R14)(AX*4), R13         // lo
+	MOVL 4(R14)(AX*4), R9         // hi
+	MOVL R9, AX
+	SUBL R13, AX                  // n
+	JZ   gnext
+	XORL R8, R8
+	CMPL AX, $16
+	SETGT R8B
+	SHLL $4, R8                   // window width - 16
+	DECL R9
+	ORL  $31, R9
+	SUBL $15, R9
+	SUBL R8, R9                   // the last line's end - width
+	CMPL R9, R13
+	CMOVLGT R13, R9               // a = min(that, lo)
+	SUBL R9, R13                  // s = lo - a
+	VPBROADCASTW 32(R12)(DX*4), Y0   // the member's partner key
+	LEAQ (R11)(R9*2), BX
+	VPXOR (BX), Y0, Y2
+	VPXOR (BX)(R8*2), Y0, Y3      // width 16: the same lanes again
+	NEAR16(Y2)
+	NEAR16(Y3)
+	VPOR  Y3, Y2, Y4
+	VPTEST Y4, Y4
+	JNZ  gmask
+
+gcont:
+	CMPL AX, $32
+	JGT  gmore
+
+gnext:
+	INCQ DX
+	CMPQ DX, 96(R12)
+	JLT  gmem
+	ADDQ $4, DI
+	JMP  gslot
+
+gmask:
+	VPACKSSWB Y3, Y2, Y2
+	VPERMQ    $0xd8, Y2, Y2
+	VPMOVMSKB Y2, BX
+	SHRXL R13, BX, BX       // lanes from lo
+	MOVL $32, R8
+	CMPL AX, R8
+	CMOVLLT AX, R8          // min(n, 32)
+	BZHIL R8, BX, BX        // drop the lanes past the bucket
+	TESTL BX, BX
+	JZ   gcont
+	LEAL (R9)(R13*1), R8    // lo
+	MOVL R8, 0(R10)
+	MOVL BX, 4(R10)
+	MOVL 64(R12)(DX*4), BX
+	MOVL BX, 8(R10)
+	ADDQ $12, R10
+	JMP  gcont
+
+gmore:
+	// Buckets of more than 32 entries (a = lo): sixteen at a time from
+	// lo+32 (DX spilled).
+	MOVQ DX, m-8(SP)
+	MOVL $32, R8
+
+gmoreloop:
+	CMPL R8, AX
+	JGE  gmoredone
+	LEAL (R9)(R8*1), BX     // entry lo+k
+	VPXOR (R11)(BX*2), Y0, Y2
+	NEAR16(Y2)
+	VPACKSSWB Y2, Y2, Y2
+	VPERMQ    $0xd8, Y2, Y2
+	VPMOVMSKB Y2, DX
+	ANDL $0xffff, DX
+	MOVL AX, BX
+	SUBL R8, BX             // entries left
+	CMPL BX, $16
+	JGE  gfull
+	BZHIL BX, DX, DX
+
+gfull:
+	TESTL DX, DX
+	JZ   gskip
+	LEAL (R9)(R8*1), BX
+	MOVL BX, 0(R10)
+	MOVL DX, 4(R10)
+	MOVQ m-8(SP), DX
+	MOVL 64(R12)(DX*4), BX
+	MOVL BX, 8(R10)
+	ADDQ $12, R10
+
+gskip:
+	ADDL $16, R8
+	JMP  gmoreloop
+
+gmoredone:
+	MOVQ m-8(SP), DX
+	JMP  gnext
+
+gdone:
+	MOVQ out+64(FP), AX
+	SUBQ AX, R10
+	SHRQ $2, R10
+	MOVQ R10, ret+72(FP)
+	VZEROUPPER
+	RET
+
+gfour:
+	MOVL AX, R15
+	ANDL $3, R15
+	LEAL 24(R15)(R15*1), R15
+	ORL  $0x200, R15
+	ANDL $-4, AX
+	JMP  gbase

@@ -33,3 +33,11 @@ func filterFPAVX2(fp *uint16, runs *run, nruns int, qpk *uint32, bound int, out 
 func gatherSlots(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, tq uint32, runs *run, fp *uint16, mv uint32) (n int, entries int) {
 	panic("hashindex: no assembly gather on this platform")
 }
+
+func prefetchGroup(off *uint32, slots *uint32, nk int, fp *uint16, grp *group) (entries int) {
+	panic("hashindex: no assembly gather on this platform")
+}
+
+func filterGroup(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, bound int, fp *uint16, grp *group, out *uint32) int {
+	panic("hashindex: no AVX2 filter on this platform")
+}

@@ -426,3 +426,12 @@ func TestRunLayout(t *testing.T) {
 		t.Fatalf("run layout %v: update filter_amd64.s", got)
 	}
 }
+
+// TestGroupLayout pins the fields of group that the assembly kernels read.
+func TestGroupLayout(t *testing.T) {
+	var g group
+	got := [4]uintptr{unsafe.Offsetof(g.mv), unsafe.Offsetof(g.pk), unsafe.Offsetof(g.tq), unsafe.Offsetof(g.n)}
+	if got != [4]uintptr{0, 32, 64, 96} {
+		t.Fatalf("group layout %v: update filter_amd64.s", got)
+	}
+}
