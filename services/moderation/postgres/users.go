@@ -273,9 +273,13 @@ SELECT id, username, roles, disabled_at, locked_until, created_at, password_hash
 FROM users WHERE username = $1 FOR UPDATE`, username).
 			Scan(&usr.ID, &usr.Username, &roles, &usr.DisabledAt, &usr.LockedUntil, &usr.CreatedAt, &hash, &failed)
 		if errors.Is(err, pgx.ErrNoRows) {
+			// Audited in this transaction, as a known user's failure is:
+			// the same work, so the same time, whether the name exists.
 			u.burn(pw)
-			outcome = errors.New("unknown user")
-			return nil
+			outcome = moderation.ErrUnauthenticated
+			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, userSubject(username),
+				map[string]any{"reason": "unknown user", "from": from})
+			return err
 		}
 		if err != nil {
 			return err
@@ -328,13 +332,10 @@ FROM users WHERE username = $1 FOR UPDATE`, username).
 	if err != nil {
 		return moderation.User{}, fmt.Errorf("authenticating %s: %w", username, interpretError(err))
 	}
-	switch {
-	case outcome == nil:
-		return usr, nil
-	case errors.Is(outcome, moderation.ErrUnauthenticated):
+	if outcome != nil {
 		return moderation.User{}, outcome
 	}
-	return moderation.User{}, fail(outcome.Error())
+	return usr, nil
 }
 
 // burn spends the time of one password verification, so that unknown
