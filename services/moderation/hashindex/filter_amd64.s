@@ -36,6 +36,25 @@ GLOBL popLUT<>(SB), RODATA|NOPTR, $32
 	VPMADDWD   Y12, V, V   \
 	VPCMPGTD   V, Y1, V
 
+// SLOTCTL8 turns the bucket slot in AX of an eight-key orbit into the
+// orbit's first slot (AX) and the BEXTR control (R15) that takes a
+// member's code of the slot out of its move: three bits at 3*(slot&7)
+// (see moveSlot).
+#define SLOTCTL8 \
+	MOVL AX, R15           \
+	ANDL $7, R15           \
+	LEAL (R15)(R15*2), R15 \
+	ORL  $0x300, R15       \
+	ANDL $-8, AX
+
+// SLOTCTL4 is SLOTCTL8 for four-key orbits: two bits at 24+2*(slot&3).
+#define SLOTCTL4 \
+	MOVL AX, R15             \
+	ANDL $3, R15             \
+	LEAL 24(R15)(R15*1), R15 \
+	ORL  $0x200, R15         \
+	ANDL $-4, AX
+
 // func filterSigsAVX2(sig *uint32, runs *run, nruns int, qsig *uint32, radius int, out *uint32) int
 TEXT ·filterSigsAVX2(SB), NOSPLIT, $0-56
 	MOVQ sig+0(FP), SI
@@ -656,11 +675,7 @@ pgslot:
 	// bits at 3*(slot&7), or two at 24+2*(slot&3) in four-key orbits.
 	CMPL AX, $65024
 	JAE  pgfour
-	MOVL AX, R15
-	ANDL $7, R15
-	LEAL (R15)(R15*2), R15
-	ORL  $0x300, R15
-	ANDL $-8, AX
+	SLOTCTL8
 
 pgbase:
 	LEAQ (SI)(AX*4), R14
@@ -689,11 +704,7 @@ pgdone:
 	RET
 
 pgfour:
-	MOVL AX, R15
-	ANDL $3, R15
-	LEAL 24(R15)(R15*1), R15
-	ORL  $0x200, R15
-	ANDL $-4, AX
+	SLOTCTL4
 	JMP  pgbase
 
 // func filterGroup(off *uint32, slots *uint32, keys *uint32, nk int, qk uint32, bound int, fp *uint16, grp *group, out *uint32) int
@@ -748,11 +759,7 @@ gslot:
 	// bits at 3*(slot&7), or two at 24+2*(slot&3) in four-key orbits.
 	CMPL AX, $65024
 	JAE  gfour
-	MOVL AX, R15
-	ANDL $7, R15
-	LEAL (R15)(R15*2), R15
-	ORL  $0x300, R15
-	ANDL $-8, AX
+	SLOTCTL8
 
 gbase:
 	LEAQ (SI)(AX*4), R14
@@ -866,9 +873,5 @@ gdone:
 	RET
 
 gfour:
-	MOVL AX, R15
-	ANDL $3, R15
-	LEAL 24(R15)(R15*1), R15
-	ORL  $0x200, R15
-	ANDL $-4, AX
+	SLOTCTL4
 	JMP  gbase
