@@ -1,6 +1,7 @@
 package hashindex
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -100,14 +101,12 @@ func TestSearchManyRealVariants(t *testing.T) {
 	}
 	found := 0
 	for si, v := range sets {
-		want := linearMany(n, 8, func(i, j int) int { return dist(hs[i][:], v[j][:]) }, 31)
-		found += len(want)
 		for xi, x := range []*Index{whole, tailed} {
+			if n := checkMany256(t, x, hs, v[:], fmt.Sprintf("set %d index %d", si, xi)); xi == 0 {
+				found += n
+			}
 			for _, simd := range simdModes() {
 				x.simd = simd
-				if got := x.SearchMany256(nil, v[:], 31); !slices.Equal(got, want) {
-					t.Fatalf("set %d index %d simd %v: got %v want %v", si, xi, simd, got, want)
-				}
 				if si%4 == 0 {
 					for k := range v {
 						for _, r := range []int{0, 10, 31} {
@@ -130,10 +129,7 @@ func TestSearchManyRealVariants(t *testing.T) {
 // (both filter paths, against a linear scan).
 func TestSearchBigBuckets256(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
-	var bases [][4]uint64
-	for range 40 {
-		bases = append(bases, [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
-	}
+	bases := random256(rng, 40)
 	hs := make([][4]uint64, 20000)
 	for i := range hs {
 		hs[i] = near256(rng, bases[rng.IntN(len(bases))], rng.IntN(12))
@@ -251,13 +247,9 @@ func TestMovedProbes(t *testing.T) {
 	}
 	found := 0
 	for si, v := range sets {
-		want := linearMany(n, 8, func(i, j int) int { return dist(hs[i][:], v[j][:]) }, 31)
-		found += len(want)
+		found += checkMany256(t, x, hs, v[:], fmt.Sprintf("set %d", si))
 		for _, simd := range simdModes() {
 			x.simd = simd
-			if got := x.SearchMany256(nil, v[:], 31); !slices.Equal(got, want) {
-				t.Fatalf("set %d simd %v: got %v want %v", si, simd, got, want)
-			}
 			for k := range v {
 				if got, w := sorted(x.Search256(nil, v[k], 31)), linear256(hs, v[k], 31); !slices.Equal(got, w) {
 					t.Fatalf("set %d variant %d simd %v: got %v want %v", si, k, simd, got, w)
@@ -278,10 +270,7 @@ func TestMovedProbes(t *testing.T) {
 // filter paths.
 func TestSearchManyBigBuckets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(55, 56))
-	var bases [][4]uint64
-	for range 40 {
-		bases = append(bases, [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()})
-	}
+	bases := random256(rng, 40)
 	const n = 160_000 // eight queries still take the indexed path
 	hs := make([][4]uint64, n)
 	for i := range hs {
@@ -297,12 +286,30 @@ func TestSearchManyBigBuckets(t *testing.T) {
 	}
 	for range 6 {
 		qs := exactVariants(near256(rng, bases[rng.IntN(len(bases))], rng.IntN(20)))
-		want := linearMany(n, 8, func(i, j int) int { return dist(hs[i][:], qs[j][:]) }, 31)
-		for _, simd := range simdModes() {
-			x.simd = simd
-			if got := x.SearchMany256(nil, qs[:], 31); !slices.Equal(got, want) {
-				t.Fatalf("simd %v: got %d results want %d", simd, len(got), len(want))
-			}
+		checkMany256(t, x, hs, qs[:], "exact variants")
+	}
+}
+
+// random256 returns n random 256-bit hashes.
+func random256(rng *rand.Rand, n int) [][4]uint64 {
+	hs := make([][4]uint64, n)
+	for i := range hs {
+		hs[i] = [4]uint64{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+	}
+	return hs
+}
+
+// checkMany256 checks that one SearchMany256 call with qs at radius 31
+// returns exactly a linear scan's answer on both filter paths, and
+// returns how many results that is.
+func checkMany256(t *testing.T, x *Index, hs, qs [][4]uint64, what string) int {
+	t.Helper()
+	want := linearMany(len(hs), len(qs), func(i, j int) int { return dist(hs[i][:], qs[j][:]) }, 31)
+	for _, simd := range simdModes() {
+		x.simd = simd
+		if got := x.SearchMany256(nil, qs, 31); !slices.Equal(got, want) {
+			t.Fatalf("%s simd %v: got %d results %v want %d %v", what, simd, len(got), got, len(want), want)
 		}
 	}
+	return len(want)
 }

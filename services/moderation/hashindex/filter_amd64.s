@@ -47,6 +47,13 @@ GLOBL popLUT<>(SB), RODATA|NOPTR, $32
 	ORL  $0x300, R15       \
 	ANDL $-8, AX
 
+// SLOTCTL decodes the slot in AX as SLOTCTL8 does, jumping to four (which
+// does SLOTCTL4) for the slots of four-key orbits, numbered from 65024.
+#define SLOTCTL(four) \
+	CMPL AX, $65024 \
+	JAE  four       \
+	SLOTCTL8
+
 // SLOTCTL4 is SLOTCTL8 for four-key orbits: two bits at 24+2*(slot&3).
 #define SLOTCTL4 \
 	MOVL AX, R15             \
@@ -670,12 +677,7 @@ pgslot:
 	CMPQ DI, CX
 	JAE  pgdone
 	MOVL (DI), AX
-	// R14 = &off[the slot's orbit], R15 = the BEXTR control that takes
-	// a member's code of the slot out of its move (see moveSlot): three
-	// bits at 3*(slot&7), or two at 24+2*(slot&3) in four-key orbits.
-	CMPL AX, $65024
-	JAE  pgfour
-	SLOTCTL8
+	SLOTCTL(pgfour)
 
 pgbase:
 	LEAQ (SI)(AX*4), R14
@@ -754,12 +756,7 @@ gslot:
 	VPBROADCASTW X8, Y8
 	VPSUBW Y8, Y7, Y1       // lim+1 = bound - d + 1
 	MOVL (DI), AX
-	// R14 = &off[the slot's orbit], R15 = the BEXTR control that takes
-	// a member's code of the slot out of its move (see moveSlot): three
-	// bits at 3*(slot&7), or two at 24+2*(slot&3) in four-key orbits.
-	CMPL AX, $65024
-	JAE  gfour
-	SLOTCTL8
+	SLOTCTL(gfour)
 
 gbase:
 	LEAQ (SI)(AX*4), R14
