@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -299,15 +300,61 @@ type ItemDetail struct {
 	Hold      *LegalHold `json:"legal_hold,omitempty"`
 }
 
-// Cluster is a group of undecided items that share an image hash, so one
-// decision can cover them all.
+// Cluster is a group of undecided items whose media matched the same
+// hash-bank entry, i.e. copies of one known image, so one decision can
+// cover them all. Re-uploads are re-encoded, resized or cropped, so their
+// hashes differ by a few bits; grouping by the entry they matched (not by
+// the media's hash) keeps them together.
 type Cluster struct {
-	Hash       string    `json:"hash"`
+	ID         string    `json:"id"` // ClusterKey.String
+	Bank       string    `json:"bank"`
+	Entry      string    `json:"entry"`
 	HashType   string    `json:"hash_type,omitempty"`
 	Items      int       `json:"items"`
 	MaxSev     Severity  `json:"severity"`
 	Deadline   time.Time `json:"sla_deadline"`
 	Categories []string  `json:"categories"`
+}
+
+// ClusterKey names a cluster: the bank entry its items matched.
+type ClusterKey struct{ Bank, Entry string }
+
+// MaxEntryID bounds a bank entry id in a cluster key.
+const MaxEntryID = 256
+
+// String is the key as clusters' URLs carry it: bank, a colon, the entry
+// id (bank names have no colon; the entry id may, and is taken whole).
+func (k ClusterKey) String() string { return k.Bank + ":" + k.Entry }
+
+// ParseClusterKey reads a ClusterKey.String. Errors wrap ErrInvalid.
+func ParseClusterKey(s string) (ClusterKey, error) {
+	bank, entry, ok := strings.Cut(s, ":")
+	switch {
+	case !ok:
+		return ClusterKey{}, fmt.Errorf("cluster id %q: want BANK:ENTRY (the bank entry its items matched): %w", s, ErrInvalid)
+	case !ValidBankName(bank):
+		return ClusterKey{}, fmt.Errorf("cluster id %q: bank name must be 1 to 64 of a-z 0-9 _ . - starting with a letter or digit: %w", s, ErrInvalid)
+	case entry == "" || len(entry) > MaxEntryID || !utf8.ValidString(entry) || strings.ContainsFunc(entry, unicode.IsControl):
+		return ClusterKey{}, fmt.Errorf("cluster id %q: entry id must be 1 to %d bytes of printable UTF-8: %w", s, MaxEntryID, ErrInvalid)
+	}
+	return ClusterKey{Bank: bank, Entry: entry}, nil
+}
+
+// ValidBankName says whether name can name a hash bank: 1 to 64 of
+// a-z, 0-9, '_', '.' and '-', starting with a letter or digit.
+func ValidBankName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // BulkResult says what a cluster decision did.

@@ -147,3 +147,57 @@ func TestParseActorDisclosure(t *testing.T) {
 		t.Errorf("DiscloseID.Actor = %q", got)
 	}
 }
+
+func TestParseClusterKey(t *testing.T) {
+	cases := []struct {
+		in          string
+		bank, entry string // "" = invalid
+	}{
+		{"b:e1", "b", "e1"},
+		{"gifct.pdq-2026:sha/with:colons", "gifct.pdq-2026", "sha/with:colons"},
+		{"b:" + strings.Repeat("é", 128), "b", strings.Repeat("é", 128)},
+		{"b", "", ""},
+		{":e1", "", ""},
+		{"B:e1", "", ""},
+		{"-b:e1", "", ""},
+		{"b b:e1", "", ""},
+		{strings.Repeat("b", 65) + ":e1", "", ""},
+		{"b:", "", ""},
+		{"b:" + strings.Repeat("x", MaxEntryID+1), "", ""},
+		{"b:e\n1", "", ""},
+		{"b:e\x001", "", ""},
+		{"b:\xff", "", ""},
+	}
+	for _, c := range cases {
+		k, err := ParseClusterKey(c.in)
+		if c.bank == "" {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("ParseClusterKey(%q) = %+v, %v; want ErrInvalid", c.in, k, err)
+			}
+			continue
+		}
+		if err != nil || k.Bank != c.bank || k.Entry != c.entry || k.String() != c.in {
+			t.Errorf("ParseClusterKey(%q) = %+v, %v; want %s / %s", c.in, k, err, c.bank, c.entry)
+		}
+	}
+}
+
+// FuzzParseClusterKey: whatever it accepts names a valid bank and prints
+// back to the same id.
+func FuzzParseClusterKey(f *testing.F) {
+	for _, s := range []string{"b:e1", "b:", ":", "b:a:b", "Z:1", "b:\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseClusterKey(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%q: error %v does not wrap ErrInvalid", s, err)
+			}
+			return
+		}
+		if !ValidBankName(k.Bank) || k.Entry == "" || k.String() != s {
+			t.Fatalf("%q parsed to %+v", s, k)
+		}
+	})
+}

@@ -76,8 +76,9 @@ type Match struct {
 	HashType string `json:"hash_type,omitempty"`
 	Distance int    `json:"distance,omitempty"`
 	MediaID  string `json:"media_id,omitempty"`
-	// Hash is the hex hash of the media that matched, used to cluster items
-	// sharing one image.
+	// Hash is the hex hash of the media that matched (the review queue
+	// clusters items by Bank and EntryID instead: copies of one image
+	// differ by a few bits).
 	Hash string `json:"hash,omitempty"`
 }
 

@@ -249,24 +249,24 @@ UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease
 	return d, nil
 }
 
-// DecideCluster applies one decision to every undecided item sharing the
-// image hash: pending items, escalated ones when canEscalated, and items
+// DecideCluster applies one decision to every undecided item of cluster k
+// (whose media matched the bank entry k): pending items, escalated ones when canEscalated, and items
 // claimed by actor (or whose lease ran out). Items another reviewer holds,
 // or that are being claimed at this moment, are skipped and listed. Each
 // item gets its own decision, audit event and outbox message, in one
-// transaction. Returns ErrNotFound when no undecided item has the hash.
-func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, hash string, in moderation.DecisionInput) (moderation.BulkResult, error) {
+// transaction. Returns ErrNotFound when no undecided item matched the entry.
+func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput) (moderation.BulkResult, error) {
 	now := r.now()
 	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}}
 	var all []int64
 	if err := r.pool.QueryRow(ctx, `
 SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM review_items
-WHERE status IN ('pending', 'escalated', 'claimed') AND id IN (SELECT item_id FROM review_matches WHERE hash = $1)`,
-		hash).Scan(&all); err != nil {
-		return res, fmt.Errorf("deciding cluster %s: %w", hash, interpretError(err))
+WHERE status IN ('pending', 'escalated', 'claimed') AND `+clusterMembers,
+		k.Bank, k.Entry).Scan(&all); err != nil {
+		return res, fmt.Errorf("deciding cluster %s: %w", k, interpretError(err))
 	}
 	if len(all) == 0 {
-		return res, fmt.Errorf("no undecided items share hash %s: %w", hash, moderation.ErrNotFound)
+		return res, fmt.Errorf("no undecided item matched entry %q of bank %s: %w", k.Entry, k.Bank, moderation.ErrNotFound)
 	}
 	if len(all) > moderation.MaxClusterDecision {
 		all = all[:moderation.MaxClusterDecision]
@@ -338,7 +338,7 @@ WHERE id = ANY($1)`, ids, escalate, actor.ID, now, string(in.Action))
 		return nil
 	})
 	if err != nil {
-		return moderation.BulkResult{}, fmt.Errorf("deciding cluster %s: %w", hash, interpretError(err))
+		return moderation.BulkResult{}, fmt.Errorf("deciding cluster %s: %w", k, interpretError(err))
 	}
 	return res, nil
 }

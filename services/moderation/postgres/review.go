@@ -386,19 +386,19 @@ func (r *Reviews) RecordMediaView(ctx context.Context, actor moderation.User, it
 	return nil
 }
 
-// Clusters lists groups of two or more undecided items sharing an image
-// hash (a bank match's hash), most severe and most urgent first.
+// Clusters lists groups of two or more undecided items whose media
+// matched the same hash-bank entry, most severe and most urgent first.
 func (r *Reviews) Clusters(ctx context.Context, limit int) ([]moderation.Cluster, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
 	rows, err := r.pool.Query(ctx, `
-SELECT m.hash, min(COALESCE(m.hash_type, '')), count(DISTINCT i.id), max(i.severity), min(i.sla_deadline),
+SELECT m.bank, m.entry_id, min(COALESCE(m.hash_type, '')), count(DISTINCT i.id), max(i.severity), min(i.sla_deadline),
     array_agg(DISTINCT i.category ORDER BY i.category)
 FROM review_matches m JOIN review_items i ON i.id = m.item_id
-WHERE m.hash IS NOT NULL AND i.status IN ('pending', 'escalated', 'claimed')
-GROUP BY m.hash HAVING count(DISTINCT i.id) > 1
-ORDER BY max(i.severity) DESC, min(i.sla_deadline), m.hash
+WHERE m.bank IS NOT NULL AND i.status IN ('pending', 'escalated', 'claimed')
+GROUP BY m.bank, m.entry_id HAVING count(DISTINCT i.id) > 1
+ORDER BY max(i.severity) DESC, min(i.sla_deadline), m.bank, m.entry_id
 LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing clusters: %w", interpretError(err))
@@ -406,8 +406,9 @@ LIMIT $1`, limit)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (moderation.Cluster, error) {
 		var c moderation.Cluster
 		var sev int16
-		err := row.Scan(&c.Hash, &c.HashType, &c.Items, &sev, &c.Deadline, &c.Categories)
+		err := row.Scan(&c.Bank, &c.Entry, &c.HashType, &c.Items, &sev, &c.Deadline, &c.Categories)
 		c.MaxSev = moderation.Severity(sev)
+		c.ID = moderation.ClusterKey{Bank: c.Bank, Entry: c.Entry}.String()
 		return c, err
 	})
 	if err != nil {
@@ -419,9 +420,12 @@ LIMIT $1`, limit)
 	return out, nil
 }
 
-// ClusterItems lists the undecided items sharing hash, in claim order.
-func (r *Reviews) ClusterItems(ctx context.Context, hash string) ([]moderation.Item, error) {
-	return r.items(ctx, `WHERE status IN ('pending', 'escalated', 'claimed')
-    AND id IN (SELECT item_id FROM review_matches WHERE hash = $1)
-ORDER BY `+claimOrder+` LIMIT $2`, hash, moderation.MaxClusterDecision)
+// clusterMembers selects the ids of the items whose media matched the
+// bank entry ($1, $2), as a condition on review_items.id.
+const clusterMembers = `id IN (SELECT item_id FROM review_matches WHERE bank = $1 AND entry_id = $2)`
+
+// ClusterItems lists the undecided items of cluster k, in claim order.
+func (r *Reviews) ClusterItems(ctx context.Context, k moderation.ClusterKey) ([]moderation.Item, error) {
+	return r.items(ctx, `WHERE status IN ('pending', 'escalated', 'claimed') AND `+clusterMembers+`
+ORDER BY `+claimOrder+` LIMIT $3`, k.Bank, k.Entry, moderation.MaxClusterDecision)
 }

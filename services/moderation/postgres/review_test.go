@@ -367,31 +367,49 @@ func TestDecideEscalateReverse(t *testing.T) {
 	}
 }
 
+// TestClusterDecision: items whose media matched the same bank entry form
+// one cluster although their media's hashes differ (re-encoded copies of
+// one known image), and one decision covers the cluster but for the item
+// another moderator holds.
 func TestClusterDecision(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	seed(t, f.s.Pool, 6, f.clock.Now(), "")
+	seed(t, f.s.Pool, 7, f.clock.Now(), "")
+	// Items 1-4 matched entry e1 of bank b, each with a hash of its own;
+	// 5 and 6 matched e2 of bank b; 7 matched e1 of another bank.
 	_, err := f.s.Pool.Exec(ctx, `
 INSERT INTO review_matches (item_id, match_key, category, severity, bank, entry_id, hash_type, distance, media_id, hash)
-SELECT id, 'bank:b:e1:m', 'terrorist_content', 4, 'b', 'e1', 'pdq', 3, 'm', CASE WHEN id <= 4 THEN 'aaaa' ELSE 'bbbb' END
-FROM review_items`)
+SELECT id, 'bank:' || bank || ':' || entry || ':m', 'terrorist_content', 4, bank, entry, 'pdq', id, 'm', md5(id::text) || md5(id::text)
+FROM (SELECT id, CASE WHEN id = 7 THEN 'other' ELSE 'b' END AS bank, CASE WHEN id <= 4 OR id = 7 THEN 'e/1' ELSE 'e2' END AS entry
+    FROM review_items) i`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mod := f.user(t, "mod", moderation.RoleModerator)
 	other := f.user(t, "other", moderation.RoleModerator)
 	cl, err := f.reviews.Clusters(ctx, 10)
-	if err != nil || len(cl) != 2 || cl[0].Items+cl[1].Items != 6 {
-		t.Fatalf("clusters = %+v, %v", cl, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Another moderator holds item 1 (the most urgent of cluster aaaa?
-	// whichever: claim by id).
+	var got []string
+	for _, c := range cl {
+		got = append(got, fmt.Sprintf("%s=%s/%s:%d", c.ID, c.Bank, c.Entry, c.Items))
+	}
+	if fmt.Sprint(got) != "[b:e/1=b/e/1:4 b:e2=b/e2:2]" {
+		t.Fatalf("clusters = %v (want the two entries of bank b; a lone item is no cluster)", got)
+	}
+	e1 := moderation.ClusterKey{Bank: "b", Entry: "e/1"}
+	items, err := f.reviews.ClusterItems(ctx, e1)
+	if err != nil || len(items) != 4 {
+		t.Fatalf("items of cluster e1: %d, %v", len(items), err)
+	}
+	// Another moderator holds item 1.
 	if _, err := f.s.Pool.Exec(ctx, `UPDATE review_items SET status = 'claimed', claimed_by = $1, lease_expires_at = $2 WHERE id = 1`,
 		other.ID, f.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.reviews.DecideCluster(ctx, mod, false, "aaaa", moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"})
+	res, err := f.reviews.DecideCluster(ctx, mod, false, e1, moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,10 +417,15 @@ FROM review_items`)
 		t.Fatalf("cluster decision: %d decisions, skipped %v", len(res.Decisions), res.Skipped)
 	}
 	var outbox int
+	var status string
 	if err := f.s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&outbox); err != nil || outbox != 3 {
 		t.Fatalf("outbox rows = %d, %v", outbox, err)
 	}
-	if _, err := f.reviews.DecideCluster(ctx, mod, false, "cccc", moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"}); !errors.Is(err, moderation.ErrNotFound) {
+	if err := f.s.Pool.QueryRow(ctx, `SELECT status FROM review_items WHERE id = 7`).Scan(&status); err != nil || status != "pending" {
+		t.Fatalf("item 7 (same entry id, other bank) is %q (%v), want pending", status, err)
+	}
+	if _, err := f.reviews.DecideCluster(ctx, mod, false, moderation.ClusterKey{Bank: "b", Entry: "e3"},
+		moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"}); !errors.Is(err, moderation.ErrNotFound) {
 		t.Fatalf("unknown cluster: %v", err)
 	}
 }

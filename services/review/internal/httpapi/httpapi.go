@@ -41,8 +41,8 @@ type Reviews interface {
 	Reverse(ctx context.Context, actor moderation.User, id int64, in moderation.DecisionInput) (moderation.Decision, error)
 	Decisions(ctx context.Context, f moderation.DecisionFilter) ([]moderation.Decision, error)
 	Clusters(ctx context.Context, limit int) ([]moderation.Cluster, error)
-	ClusterItems(ctx context.Context, hash string) ([]moderation.Item, error)
-	DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, hash string, in moderation.DecisionInput) (moderation.BulkResult, error)
+	ClusterItems(ctx context.Context, k moderation.ClusterKey) ([]moderation.Item, error)
+	DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput) (moderation.BulkResult, error)
 	Stats(ctx context.Context, since time.Time) (moderation.Stats, error)
 	Media(ctx context.Context, itemID int64, mediaID string) (moderation.MediaBlob, error)
 	RecordMediaView(ctx context.Context, actor moderation.User, itemID int64, mediaID, sha string) error
@@ -223,8 +223,8 @@ func (s *Server) routes() []Route {
 		{Method: "DELETE", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.liftHold},
 		{Method: "GET", Path: "/api/v1/holds", Perm: moderation.PermHolds, handle: s.holds},
 		{Method: "GET", Path: "/api/v1/clusters", Perm: moderation.PermQueueRead, handle: s.clusters},
-		{Method: "GET", Path: "/api/v1/clusters/{hash}", Perm: moderation.PermQueueRead, handle: s.cluster},
-		{Method: "POST", Path: "/api/v1/clusters/{hash}/decision", Perm: moderation.PermDecide, handle: s.decideCluster},
+		{Method: "GET", Path: "/api/v1/clusters/{id}", Perm: moderation.PermQueueRead, handle: s.cluster},
+		{Method: "POST", Path: "/api/v1/clusters/{id}/decision", Perm: moderation.PermDecide, handle: s.decideCluster},
 		{Method: "GET", Path: "/api/v1/decisions", Perm: moderation.PermStatsRead, handle: s.decisions},
 		{Method: "POST", Path: "/api/v1/decisions/{id}/reverse", Perm: moderation.PermReverse, handle: s.reverse},
 		{Method: "GET", Path: "/api/v1/stats", Perm: moderation.PermStatsRead, handle: s.stats},

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -226,8 +227,8 @@ var allowedRoles = map[string][]moderation.Role{
 	"DELETE /api/v1/items/{id}/hold":              {lead, adm},
 	"GET /api/v1/holds":                           {lead, adm},
 	"GET /api/v1/clusters":                        everybody,
-	"GET /api/v1/clusters/{hash}":                 everybody,
-	"POST /api/v1/clusters/{hash}/decision":       {mod, lead},
+	"GET /api/v1/clusters/{id}":                   everybody,
+	"POST /api/v1/clusters/{id}/decision":         {mod, lead},
 	"GET /api/v1/decisions":                       {lead, eng, aud, adm},
 	"POST /api/v1/decisions/{id}/reverse":         {lead},
 	"GET /api/v1/stats":                           {lead, eng, aud, adm},
@@ -538,6 +539,10 @@ func TestValidation(t *testing.T) {
 		{"GET", "/api/v1/items/0", nil, 400, nil},
 		{"GET", "/api/v1/items/12", nil, 404, nil},
 		{"GET", "/api/v1/clusters/XYZ", nil, 400, nil},
+		{"GET", "/api/v1/clusters/Bank:e1", nil, 400, nil},
+		{"GET", "/api/v1/clusters/b:", nil, 400, nil},
+		{"GET", "/api/v1/clusters/b:" + strings.Repeat("x", 257), nil, 400, nil},
+		{"GET", "/api/v1/clusters/b:e%0A1", nil, 400, nil},
 		{"GET", "/api/v1/decisions?since=yesterday", nil, 400, nil},
 		{"GET", "/api/v1/no-such-thing", nil, 404, nil},
 		{"DELETE", "/api/v1/queue", nil, 405, nil},
@@ -641,7 +646,7 @@ FROM generate_series(1, 4) g`, now.Add(-2*time.Hour))
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `INSERT INTO review_matches (item_id, match_key, category, severity, bank, entry_id, hash_type, distance, media_id, hash)
-SELECT id, 'bank:b:e:m1', 'terrorist_content', 4, 'b', 'e', 'pdq', 2, 'm1', 'abcdefabcdefabcd' FROM review_items WHERE id > 1`); err != nil {
+SELECT id, 'bank:b:e/1:m1', 'terrorist_content', 4, 'b', 'e/1', 'pdq', id, 'm1', 'abcdefabcdefab0' || id FROM review_items WHERE id > 1`); err != nil {
 		t.Fatal(err)
 	}
 	mod := e.session(e.user("mod", moderation.RoleModerator))
@@ -691,16 +696,27 @@ SELECT id, 'bank:b:e:m1', 'terrorist_content', 4, 'b', 'e', 'pdq', 2, 'm1', 'abc
 	e.must(e.do(mod, "POST", fmt.Sprintf("/api/v1/decisions/%d/reverse", dec.Decision.ID), map[string]string{"action": "no_violation", "reason_code": "NV-1"}), 403)
 	e.must(e.do(lead, "POST", fmt.Sprintf("/api/v1/decisions/%d/reverse", dec.Decision.ID), map[string]string{"action": "no_violation", "reason_code": "NV-1"}), 201)
 
-	// The other three items share an image hash: one decision covers them.
+	// The other three items' media matched one bank entry (their hashes
+	// differ): one decision covers them. The cluster id is BANK:ENTRY, the
+	// entry id escaped as a path segment.
 	var clusters struct {
 		Clusters []moderation.Cluster `json:"clusters"`
 	}
 	e.must(e.do(mod, "GET", "/api/v1/clusters", nil), 200).decode(t, &clusters)
-	if len(clusters.Clusters) != 1 || clusters.Clusters[0].Items != 3 {
+	if len(clusters.Clusters) != 1 || clusters.Clusters[0].Items != 3 || clusters.Clusters[0].ID != "b:e/1" {
 		t.Fatalf("clusters %+v", clusters.Clusters)
 	}
+	var members struct {
+		ID    string            `json:"id"`
+		Items []moderation.Item `json:"items"`
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/clusters/"+url.PathEscape(clusters.Clusters[0].ID), nil), 200).decode(t, &members)
+	if members.ID != "b:e/1" || len(members.Items) != 3 {
+		t.Fatalf("cluster b:e/1: %+v", members)
+	}
+	e.must(e.do(mod, "GET", "/api/v1/clusters/b:e2", nil), 404)
 	var bulk moderation.BulkResult
-	e.must(e.do(mod, "POST", "/api/v1/clusters/abcdefabcdefabcd/decision", map[string]string{"action": "remove", "reason_code": "TC-1"}), 200).decode(t, &bulk)
+	e.must(e.do(mod, "POST", "/api/v1/clusters/b:e%2F1/decision", map[string]string{"action": "remove", "reason_code": "TC-1"}), 200).decode(t, &bulk)
 	if len(bulk.Decisions) != 3 || len(bulk.Skipped) != 0 {
 		t.Fatalf("bulk %+v", bulk)
 	}

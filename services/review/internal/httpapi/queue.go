@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -238,14 +237,10 @@ func (s *Server) decisions(w http.ResponseWriter, r *http.Request, _ *auth) erro
 	return nil
 }
 
-var hashRE = regexp.MustCompile(`^[0-9a-f]{16,256}$`)
-
-func clusterHash(r *http.Request) (string, error) {
-	h := r.PathValue("hash")
-	if !hashRE.MatchString(h) {
-		return "", invalid("hash must be 16 to 256 lowercase hex digits")
-	}
-	return h, nil
+// clusterKey reads the cluster id of the path (BANK:ENTRY, escaped as a
+// path segment: an entry id may hold '/').
+func clusterKey(r *http.Request) (moderation.ClusterKey, error) {
+	return moderation.ParseClusterKey(r.PathValue("id"))
 }
 
 func (s *Server) clusters(w http.ResponseWriter, r *http.Request, _ *auth) error {
@@ -266,23 +261,23 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request, _ *auth) error 
 	if err := params(r).err; err != nil {
 		return err
 	}
-	h, err := clusterHash(r)
+	k, err := clusterKey(r)
 	if err != nil {
 		return err
 	}
-	items, err := s.Reviews.ClusterItems(r.Context(), h)
+	items, err := s.Reviews.ClusterItems(r.Context(), k)
 	if err != nil {
 		return err
 	}
 	if len(items) == 0 {
 		return moderation.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hash": h, "items": items})
+	writeJSON(w, http.StatusOK, map[string]any{"id": k.String(), "bank": k.Bank, "entry": k.Entry, "items": items})
 	return nil
 }
 
 func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) error {
-	h, err := clusterHash(r)
+	k, err := clusterKey(r)
 	if err != nil {
 		return err
 	}
@@ -290,7 +285,7 @@ func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) 
 	if err != nil {
 		return err
 	}
-	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), h, in)
+	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), k, in)
 	if err != nil {
 		return err
 	}
