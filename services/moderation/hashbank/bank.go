@@ -2,7 +2,6 @@ package hashbank
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
@@ -49,12 +48,10 @@ type Entry struct {
 	ExternalID string // the source's id, if any
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
 // withDefaults fills zero fields and validates. Errors wrap
 // moderation.ErrInvalid.
 func (b Bank) withDefaults() (Bank, error) {
-	if !nameRE.MatchString(b.Name) {
+	if !moderation.ValidBankName(b.Name) {
 		return b, fmt.Errorf("bank name %q: want [a-z0-9][a-z0-9_.-]{0,63}: %w", b.Name, moderation.ErrInvalid)
 	}
 	if b.HashType == "" {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
 )
 
 // File formats (documented for rule engineers in docs/hashing.md).
@@ -24,9 +25,9 @@ import (
 // a header row naming the columns, of which id and hash are required and
 // category, source, external_id optional, then one row per entry.
 //
-// JSON lines (.jsonl): an optional first line {"bank": …, "type": …, …}
-// with the same fields, then one object per entry {"id", "hash",
-// "category", "source", "external_id"}.
+// JSON lines (.jsonl): a first line {"bank": …, "type": …, …} with the
+// same fields (required: it names the type), then one object per entry
+// {"id", "hash", "category", "source", "external_id"}.
 //
 // In both, the bank name defaults to the file name without extension.
 
@@ -177,9 +178,32 @@ func ParseCSV(r io.Reader, name string) (Bank, error) {
 	return b.withDefaults()
 }
 
-// ParseJSONL reads a bank in the JSON-lines format; see ParseCSV.
+// LineError is a problem on one line of a bank file; Err wraps
+// moderation.ErrInvalid. LoadFile sets File, so that it reads
+// FILE:LINE: message, the form editors jump to.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// ParseJSONL reads a bank in the JSON-lines format; see ParseCSV. The
+// first line must be the header: it alone names the hash type. Errors
+// about one line are *LineError.
 func ParseJSONL(r io.Reader, name string) (Bank, error) {
 	b := Bank{Name: name}
+	bad := func(line int, format string, args ...any) error {
+		return fmt.Errorf("bank %s %w", name, &LineError{Line: line, Err: fmt.Errorf(format+": %w", append(args, moderation.ErrInvalid)...)})
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	first := true
@@ -194,32 +218,55 @@ func ParseJSONL(r io.Reader, name string) (Bank, error) {
 			first = false
 			var probe map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &probe); err != nil {
-				return b, fmt.Errorf("bank %s line %d: %w: %w", name, line, err, moderation.ErrInvalid)
+				return b, bad(line, "%w", err)
 			}
-			if _, isHeader := probe["type"]; isHeader {
-				var h Header
-				h.Bank = name
-				dec := json.NewDecoder(bytes.NewReader(raw))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(&h); err != nil {
-					return b, fmt.Errorf("bank %s header: %w: %w", name, err, moderation.ErrInvalid)
+			_, hasType := probe["type"]
+			_, hasBank := probe["bank"]
+			if !hasType && !hasBank {
+				// Without the header the entries would fail one by one on
+				// fields they rightly have, or the bank on its missing type.
+				got := `a line with neither "bank" nor "type"`
+				_, hasID := probe["id"]
+				_, hasHash := probe["hash"]
+				_, hasHashType := probe["hash_type"]
+				switch {
+				case hasHashType:
+					got = "a hash-list line (hash_type); hash lists are read by vigilctl banks import"
+				case hasID || hasHash:
+					got = "an entry"
 				}
-				if err := h.Apply(&b); err != nil {
-					return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
-				}
-				continue
+				return b, bad(line, `expected the bank header line {"bank": ..., "type": ...} first; got %s; `+
+					`add a first line such as {"bank":%q,"type":"pdq"} (type one of %v; docs/hashing.md)`,
+					got, name, imagehash.Types())
 			}
+			var h Header
+			h.Bank = name
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&h); err != nil {
+				return b, bad(line, "bank header: %w", err)
+			}
+			if h.Type == "" {
+				return b, bad(line, `bank header has no "type" (one of %v)`, imagehash.Types())
+			}
+			if err := h.Apply(&b); err != nil {
+				return b, bad(line, "bank header: %w", err)
+			}
+			continue
 		}
 		var e jsonEntry
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil {
-			return b, fmt.Errorf("bank %s line %d: %w: %w", name, line, err, moderation.ErrInvalid)
+			return b, bad(line, "%w", err)
 		}
 		b.Entries = append(b.Entries, Entry{ID: e.ID, Hash: strings.ToLower(e.Hash), Category: e.Category, Source: e.Source, ExternalID: e.ExternalID})
 	}
 	if err := sc.Err(); err != nil {
 		return b, fmt.Errorf("reading bank %s: %w", name, err)
+	}
+	if first {
+		return b, fmt.Errorf(`bank %s: empty; a JSON-lines bank starts with its header line {"bank": ..., "type": ...}: %w`, name, moderation.ErrInvalid)
 	}
 	return b.withDefaults()
 }
@@ -271,6 +318,9 @@ func LoadFile(path string) (Bank, error) {
 		b, err = ParseJSONL(f, name)
 	default:
 		return Bank{}, fmt.Errorf("loading bank %s: unknown extension %q: %w", path, ext, moderation.ErrInvalid)
+	}
+	if le := (*LineError)(nil); errors.As(err, &le) {
+		return Bank{}, &LineError{File: path, Line: le.Line, Err: le.Err}
 	}
 	if err != nil {
 		return Bank{}, fmt.Errorf("loading %s: %w", path, err)

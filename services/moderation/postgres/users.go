@@ -155,15 +155,28 @@ func (u *Users) List(ctx context.Context) ([]moderation.User, error) {
 // change updates one user's row with set (SQL assignments using $2…) and
 // audits op, in one transaction. Returns ErrNotFound.
 func (u *Users) change(ctx context.Context, actor string, id int64, op string, details map[string]any, set string, args ...any) (moderation.User, error) {
+	usr, _, err := u.changeIf(ctx, actor, id, op, details, "TRUE", set, args...)
+	return usr, err
+}
+
+// changeIf is change for a row that matches cond (SQL, may use $2…);
+// otherwise it writes and audits nothing and returns the user as it is,
+// with changed false. The UPDATE's WHERE decides, so of two concurrent
+// calls only one changes the row. Returns ErrNotFound.
+func (u *Users) changeIf(ctx context.Context, actor string, id int64, op string, details map[string]any, cond, set string, args ...any) (usr moderation.User, changed bool, err error) {
 	now := u.now()
-	var usr moderation.User
-	err := pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
 		var err error
-		usr, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET `+set+` WHERE id = $1 RETURNING `+userColumns,
+		usr, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET `+set+` WHERE id = $1 AND (`+cond+`) RETURNING `+userColumns,
 			append([]any{id}, args...)...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			usr, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+			return err // ErrNoRows here: no such user
+		}
 		if err != nil {
 			return err
 		}
+		changed = true
 		if details == nil {
 			details = map[string]any{}
 		}
@@ -172,9 +185,9 @@ func (u *Users) change(ctx context.Context, actor string, id int64, op string, d
 		return err
 	})
 	if err != nil {
-		return usr, fmt.Errorf("%s for user %d: %w", op, id, interpretError(err))
+		return usr, false, fmt.Errorf("%s for user %d: %w", op, id, interpretError(err))
 	}
-	return usr, nil
+	return usr, changed, nil
 }
 
 // SetRoles replaces a user's roles. Returns ErrNotFound, ErrInvalid.
@@ -188,22 +201,43 @@ func (u *Users) SetRoles(ctx context.Context, actor string, id int64, roles []mo
 }
 
 // Disable stops a user from signing in and ends their sessions; their API
-// tokens stop working too (lookups check the user). Returns ErrNotFound.
+// tokens stop working too (lookups check the user). Disabling a disabled
+// user changes and audits nothing (see SetDisabled). Returns ErrNotFound.
 func (u *Users) Disable(ctx context.Context, actor string, id int64) (moderation.User, error) {
-	usr, err := u.change(ctx, actor, id, "disable", nil, `disabled_at = COALESCE(disabled_at, $2)`, u.now())
-	if err != nil {
-		return usr, err
-	}
-	if _, err := u.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
-		return usr, fmt.Errorf("ending sessions of user %d: %w", id, interpretError(err))
-	}
-	return usr, nil
+	usr, _, err := u.SetDisabled(ctx, actor, id, true)
+	return usr, err
 }
 
-// Enable lets a disabled or locked-out user sign in again. Returns
+// Enable lets a disabled or locked-out user sign in again. Enabling a user
+// who is neither changes and audits nothing (see SetDisabled). Returns
 // ErrNotFound.
 func (u *Users) Enable(ctx context.Context, actor string, id int64) (moderation.User, error) {
-	return u.change(ctx, actor, id, "enable", nil, `disabled_at = NULL, locked_until = NULL, failed_logins = 0`)
+	usr, _, err := u.SetDisabled(ctx, actor, id, false)
+	return usr, err
+}
+
+// SetDisabled disables a user (as Disable) or enables one (as Enable) and
+// reports whether that changed anything. It is a no-op, with no audit
+// event, when the user already is in that state: a repeated command must
+// not read in the audit log as a second change of permissions. Enabling
+// counts as a change while the user is disabled, locked out or has failed
+// logins to forget. Returns ErrNotFound.
+func (u *Users) SetDisabled(ctx context.Context, actor string, id int64, disabled bool) (usr moderation.User, changed bool, err error) {
+	if !disabled {
+		return u.changeIf(ctx, actor, id, "enable", nil,
+			`disabled_at IS NOT NULL OR locked_until IS NOT NULL OR failed_logins <> 0`,
+			`disabled_at = NULL, locked_until = NULL, failed_logins = 0`)
+	}
+	usr, changed, err = u.changeIf(ctx, actor, id, "disable", nil, `disabled_at IS NULL`, `disabled_at = $2`, u.now())
+	if err != nil {
+		return usr, false, err
+	}
+	// Also when nothing changed: a disable whose session clean-up failed
+	// is finished by running it again.
+	if _, err := u.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
+		return usr, changed, fmt.Errorf("ending sessions of user %d: %w", id, interpretError(err))
+	}
+	return usr, changed, nil
 }
 
 // ResetPassword sets a new password, clears any lockout and ends the

@@ -39,10 +39,9 @@ type Hit struct {
 // Matcher finds all terms in one pass over text. It is immutable and safe
 // for concurrent use.
 type Matcher struct {
-	n       *Normalizer
-	d       *dfa
-	nterms  int
-	maxRune int
+	n      *Normalizer
+	d      *dfa
+	nterms int
 	// anySubstring is false when every term needs word boundaries: then a
 	// candidate that ends inside a word is rejected without looking at
 	// its patterns, which at 100,000 terms (most word prefixes are terms)
@@ -142,11 +141,6 @@ func Compile(terms []Term, opts Options) (*Matcher, error) {
 	pats, infos, err := n.patterns(terms)
 	if err != nil {
 		return nil, err
-	}
-	for _, p := range infos {
-		if !p.fuzzy {
-			m.maxRune = max(m.maxRune, int(p.runes))
-		}
 	}
 	d, err := buildDFA(pats, opts.DenseBudget, true, infos)
 	if err != nil {

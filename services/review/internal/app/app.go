@@ -56,6 +56,10 @@ type Config struct {
 	// PasswordConcurrency bounds the password hashes computed at once
 	// (19 MiB each); password.DefaultConcurrency when zero.
 	PasswordConcurrency int
+	// PasswordWait bounds how long a login waits for a hashing slot
+	// before it gets 503; password.DefaultMaxWait when zero. The flag
+	// refuses zero and negative waits, RunConfig negative ones.
+	PasswordWait time.Duration
 	// ActionsActor: who the moderation.actions messages name as the
 	// actor: name, id or none (moderation.ParseActorDisclosure).
 	ActionsActor string
@@ -84,7 +88,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies (ingress, load balancer) whose X-Forwarded-For gives the client address for login rate limits and the audit log; empty: trust no header")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "no session lasts longer than this")
-	fs.IntVar(&c.PasswordConcurrency, "password-concurrency", password.DefaultConcurrency, "password hashes (logins, new passwords; 19 MiB each) computed at once; more wait up to 5s, then get 503")
+	fs.IntVar(&c.PasswordConcurrency, "password-concurrency", password.DefaultConcurrency, "password hashes (logins, new passwords; 19 MiB each) computed at once; more wait up to --password-wait, then get 503")
+	fs.DurationVar(&c.PasswordWait, "password-wait", password.DefaultMaxWait, "how long a login or password change waits for a password hashing slot (--password-concurrency) before it gets 503")
 	fs.Float64Var(&c.PrecisionThreshold, "precision-threshold", moderation.DefaultPrecisionPolicy.Threshold, "rules whose precision (removed / decided) is below this are flagged low in vigil_rules_low_precision and the API")
 	fs.Int64Var(&c.PrecisionMinDecided, "precision-min-decided", moderation.DefaultPrecisionPolicy.MinDecided, "decided items a rule needs before it can be flagged low (vigil_rules_low_precision, the API and the UI)")
 }
@@ -96,6 +101,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg.Flags(fs)
 	if err := envflag.Parse(fs, args[1:], getenv); err != nil {
 		return err
+	}
+	// Zero is the default in a Config, not from the flag: there it
+	// would silently mean 5s.
+	if cfg.PasswordWait == 0 {
+		return fmt.Errorf("--password-wait 0s: want a positive duration such as %s: %w", password.DefaultMaxWait, moderation.ErrInvalid)
 	}
 	return RunConfig(ctx, cfg, stderr)
 }
@@ -118,6 +128,9 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	actionActor, err := moderation.ParseActorDisclosure(cfg.ActionsActor)
 	if err != nil {
 		return fmt.Errorf("--actions-actor: %w", err)
+	}
+	if cfg.PasswordWait < 0 {
+		return fmt.Errorf("--password-wait %s: want a positive duration such as %s: %w", cfg.PasswordWait, password.DefaultMaxWait, moderation.ErrInvalid)
 	}
 	proxies, err := httpapi.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
@@ -151,7 +164,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease, ActionActor: actionActor})
 	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock,
-		Hasher: password.NewHasher(password.HasherOptions{Concurrency: cfg.PasswordConcurrency})})
+		Hasher: password.NewHasher(password.HasherOptions{Concurrency: cfg.PasswordConcurrency, MaxWait: cfg.PasswordWait})})
 	sessions := postgres.NewSessions(pool, postgres.SessionOptions{Clock: clock, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax})
 	if cfg.BootstrapAdmin != "" {
 		if err := bootstrap(ctx, log, users, cfg.BootstrapAdmin); err != nil {

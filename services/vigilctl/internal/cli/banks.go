@@ -312,7 +312,7 @@ func bankCSVHeader(comments []string, headerLine int) (*hashbank.Header, error) 
 
 // bankJSONHeader reports whether raw, line n of a JSON-lines file, is a
 // bank file's first line (it has "type" or "bank") and reads it. Errors
-// are *lineError.
+// are *lineError, also for a bank entry where the header should be.
 func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(raw, &probe) != nil {
@@ -321,6 +321,17 @@ func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
 	_, hasType := probe["type"]
 	_, hasBank := probe["bank"]
 	if !hasType && !hasBank {
+		// A bank file without its header: every entry would fail on its
+		// own, as a hash-list line lacking hash_type or with an unknown
+		// external_id, and not say why.
+		_, hasID := probe["id"]
+		_, hasHash := probe["hash"]
+		_, hasHashType := probe["hash_type"]
+		if hasID && hasHash && !hasHashType {
+			return nil, false, &lineError{n, `expected the bank header line {"bank": ..., "type": ...} first; got an entry; ` +
+				`a bank file starts with a line such as {"bank":"NAME","type":"pdq"} (docs/hashing.md), ` +
+				`a hash list names "hash_type" on every line`}
+		}
 		return nil, false, nil
 	}
 	h := &hashbank.Header{}

@@ -236,6 +236,8 @@ func TestBanksImportBankFiles(t *testing.T) {
 		{"bad entries", "csv", "# type: pdq\nid,hash\n\n# a comment\nb-1,zz\nb-2," + pdqA + "\n\"b-3\n", []string{":5: pdq hash \"zz\"", ":7: extraneous or missing \" in quoted-field", "2 malformed line(s)"}},
 		{"json header without type", "json", `{"bank":"b","threshold":3}` + "\n", []string{":1: bank file header has no \"type\""}},
 		{"json header unknown field", "json", `{"type":"pdq","colour":"red"}` + "\n", []string{":1: bank file header: json: unknown field \"colour\""}},
+		{"json bank file without header", "json", `{"id":"e","hash":"a61d46b9b4557b81","external_id":"x-1"}` + "\n" + `{"id":"f","hash":"a61d46b9b4557b82"}` + "\n",
+			[]string{`:1: expected the bank header line {"bank": ..., "type": ...} first; got an entry`}},
 		{"json bad entries", "json", `{"type":"phash"}` + "\n" + `{"id":"e","hash":"a61d46b9b4557b81","colour":1}` + "\n" + `{"id":"f","hash":"123"}` + "\n", []string{":2: json: unknown field \"colour\"", ":3: 64-bit hash \"123\""}},
 	} {
 		file := "../../../../rules/banks/demo-phash.jsonl"

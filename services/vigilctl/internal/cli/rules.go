@@ -165,7 +165,9 @@ func loadBanks(dir string) (*hashbank.Set, []problem) {
 		if err != nil {
 			msg := strings.TrimPrefix(err.Error(), "loading "+path+": ")
 			p := problem{File: path, Line: 1, Col: 1, Msg: msg}
-			if m := lineRE.FindStringSubmatch(msg); m != nil {
+			if le := (*hashbank.LineError)(nil); errors.As(err, &le) {
+				p.Line, p.Msg = le.Line, le.Err.Error()
+			} else if m := lineRE.FindStringSubmatch(msg); m != nil {
 				p.Line, _ = strconv.Atoi(m[1])
 			} else if m := entryRE.FindStringSubmatch(msg); m != nil {
 				p.Line = entryLine(path, m[1])

@@ -198,10 +198,15 @@ func byName(ctx context.Context, env Env, args []string, name, summary string,
 }
 
 func usersDisable(ctx context.Context, env Env, args []string) error {
-	return byName(ctx, env, args, "disable", "Usage: vigilctl users disable NAME\n\nDisables a user: no more sign-ins, sessions ended, API tokens refused.",
+	return byName(ctx, env, args, "disable", "Usage: vigilctl users disable NAME\n\nDisables a user: no more sign-ins, sessions ended, API tokens refused. A disabled user is left as is (no audit event).",
 		func(users *postgres.Users, actor string, usr moderation.User) error {
-			if _, err := users.Disable(ctx, actor, usr.ID); err != nil {
+			_, changed, err := users.SetDisabled(ctx, actor, usr.ID, true)
+			if err != nil {
 				return err
+			}
+			if !changed {
+				fmt.Fprintf(env.Stdout, "%s is already disabled\n", usr.Username)
+				return nil
 			}
 			fmt.Fprintf(env.Stdout, "disabled user %s\n", usr.Username)
 			return nil
@@ -209,12 +214,19 @@ func usersDisable(ctx context.Context, env Env, args []string) error {
 }
 
 func usersEnable(ctx context.Context, env Env, args []string) error {
-	return byName(ctx, env, args, "enable", "Usage: vigilctl users enable NAME\n\nRe-enables a user and clears a login lockout.",
+	return byName(ctx, env, args, "enable", "Usage: vigilctl users enable NAME\n\nRe-enables a user and clears a login lockout. An enabled user with no lockout is left as is (no audit event).",
 		func(users *postgres.Users, actor string, usr moderation.User) error {
-			if _, err := users.Enable(ctx, actor, usr.ID); err != nil {
+			_, changed, err := users.SetDisabled(ctx, actor, usr.ID, false)
+			switch {
+			case err != nil:
 				return err
+			case !changed:
+				fmt.Fprintf(env.Stdout, "%s is already enabled\n", usr.Username)
+			case usr.Disabled():
+				fmt.Fprintf(env.Stdout, "enabled user %s\n", usr.Username)
+			default:
+				fmt.Fprintf(env.Stdout, "%s was enabled; cleared their failed logins and lockout\n", usr.Username)
 			}
-			fmt.Fprintf(env.Stdout, "enabled user %s\n", usr.Username)
 			return nil
 		})
 }

@@ -102,6 +102,44 @@ func TestUsersCommands(t *testing.T) {
 	}
 }
 
+// TestUsersDisableTwice: disabling a disabled user (or enabling an enabled
+// one) says so and records no audit event; it used to say "disabled user"
+// again and record a second permission change.
+func TestUsersDisableTwice(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	db := "--database-url=" + s.URL
+	if _, _, err := runCLI(t, "a long enough password\n", "users", "add", db, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	events := func() int {
+		var n int
+		err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE subject = 'user:alice'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, c := range []struct {
+		cmd, out  string
+		newEvents int
+	}{
+		{"disable", "disabled user alice", 1},
+		{"disable", "alice is already disabled", 0},
+		{"enable", "enabled user alice", 1},
+		{"enable", "alice is already enabled", 0},
+	} {
+		before := events()
+		out, _, err := runCLI(t, "", "users", c.cmd, db, "alice")
+		if err != nil || strings.TrimSpace(out) != c.out {
+			t.Errorf("users %s alice: %q %v, want %q", c.cmd, out, err, c.out)
+		}
+		if got := events() - before; got != c.newEvents {
+			t.Errorf("users %s alice: %d new audit events, want %d", c.cmd, got, c.newEvents)
+		}
+	}
+}
+
 // TestAuditVerifyFindsTampering: a row edited behind the trigger's back
 // (as a superuser could) is reported with its sequence number.
 func TestAuditVerifyFindsTampering(t *testing.T) {
