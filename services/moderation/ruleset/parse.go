@@ -100,20 +100,44 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 
 func (p *parser) at(n *yaml.Node) pos { return pos{p.file, n.Line, n.Column} }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)(?::(\d+))?`)
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+)(?::(\d+))?: `)
+
+// yamlSyntaxError places a yaml.v3 syntax error and words it for a rule
+// engineer: the line and column (where the parser noticed it), the message
+// without its own "line N:" prefix, and two corrections of yaml.v3's
+// placement: a tab in the indentation is reported on the line before the
+// tab (so the first indenting tab from there on is named instead), and an
+// unexpected end of the file is reported where the unclosed quote or
+// bracket that swallowed the rest of it opened (said so).
+func yamlSyntaxError(data []byte, err error) (line, col int, msg string) {
+	line, col, msg = 1, 1, strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		if m[2] != "" {
+			col, _ = strconv.Atoi(m[2])
+		}
+		msg = err.Error()[len(m[0]):]
+	}
+	switch {
+	case strings.Contains(msg, "found a tab character"):
+		lines := strings.Split(string(data), "\n")
+		for i := max(line-1, 0); i < len(lines); i++ {
+			indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+			if t := strings.IndexByte(indent, '\t'); t >= 0 {
+				return i + 1, t + 1, "a tab indents this line; YAML indents with spaces only"
+			}
+		}
+	case strings.Contains(msg, "unexpected end of stream"):
+		msg += " (a quote or bracket opened here is never closed?)"
+	}
+	return line, col, msg
+}
 
 func (p *parser) parse(data []byte) fileAST {
 	var f fileAST
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, col := 1, 1
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			if m[2] != "" {
-				col, _ = strconv.Atoi(m[2])
-			}
-		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		line, col, msg := yamlSyntaxError(data, err)
 		*p.errs = append(*p.errs, &Error{File: p.file, Line: line, Col: col, Msg: "invalid YAML: " + msg})
 		return f
 	}

@@ -241,6 +241,36 @@ func TestYAMLSyntaxError(t *testing.T) {
 	}
 }
 
+// TestYAMLSyntaxErrorPlaces: syntax errors name the line to fix, and
+// their message does not repeat it.
+func TestYAMLSyntaxErrorPlaces(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, src string
+		want      string // the error, FILE:LINE:COL: message (prefix)
+	}{
+		{"tab indent", "rules:\n  - id: c.one\n\tcategory: x\n", "t.yaml:3:1: invalid YAML: a tab indents this line; YAML indents with spaces only"},
+		{"tab after spaces", "rules:\n  - id: c.one\n    category: x\n  \tseverity: high\n", "t.yaml:4:3: invalid YAML: a tab indents this line"},
+		{"unclosed quote", "rules:\n  - id: a\n    description: \"open\n    category: x\n", "t.yaml:3:"},
+		{"bad indent", "rules:\n  - id: b\n    category: x\n     severity: high\n", "t.yaml:4:1: invalid YAML: mapping values are not allowed in this context"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Compile([]File{{Name: "t.yaml", Data: []byte(c.src)}})
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) != 1 {
+				t.Fatalf("err %v", err)
+			}
+			got := list[0].Error()
+			if !strings.HasPrefix(got, c.want) || strings.Contains(got, "YAML: line") {
+				t.Errorf("got  %q\nwant %q...", got, c.want)
+			}
+			if c.name == "unclosed quote" && !strings.Contains(got, "never closed") {
+				t.Errorf("got %q, want a hint at the unclosed quote", got)
+			}
+		})
+	}
+}
+
 func TestLoadDirDemo(t *testing.T) {
 	t.Parallel()
 	s, err := LoadDir("../../../rules")
