@@ -251,10 +251,11 @@ UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease
 
 // DecideCluster applies one decision to every undecided item of cluster k
 // (whose media matched the bank entry k): pending items, escalated ones
-// when canEscalated, and items claimed by actor (or whose lease ran out). Items another reviewer holds,
-// or that are being claimed at this moment, are skipped and listed. Each
-// item gets its own decision, audit event and outbox message, in one
-// transaction. Returns ErrNotFound when no undecided item matched the entry.
+// when canEscalated, and items claimed by actor (or whose lease ran out).
+// Items another reviewer holds, or that are being claimed at this moment,
+// are skipped and listed. Each item gets its own decision, audit event and
+// outbox message, in one transaction. Returns ErrNotFound when no
+// undecided item matched the entry.
 func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput) (moderation.BulkResult, error) {
 	now := r.now()
 	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}}
