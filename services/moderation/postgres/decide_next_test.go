@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
@@ -170,5 +171,135 @@ func TestDecideAndClaimConcurrency(t *testing.T) {
 	}
 	if br, n, err := postgres.VerifyAudit(ctx, f.s.Pool); err != nil || br != nil || n < items+mods {
 		t.Fatalf("audit chain after concurrent decisions: %+v %d events %v", br, n, err)
+	}
+}
+
+// TestDecideAndClaimShareStatement: submit-and-next requests that meet in
+// a batch with the same claim filter run as one statement, with the
+// outcome each would have had alone: a refused decision fails alone (the
+// others are re-run), a request for an item another request of the batch
+// decides, or for an item not held, gets ErrConflict and claims nothing,
+// an escalation moves its item to the leads queue, another filter runs
+// apart; no item is handed out twice, and every act has its audit event.
+func TestDecideAndClaimShareStatement(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	reviews := postgres.NewReviews(f.s.Pool, postgres.ReviewOptions{Clock: f.clock, Lease: 10 * time.Minute, Writers: 1})
+	seed(t, f.s.Pool, 60, f.clock.Now().Add(-time.Hour), "")
+	const mods = 12
+	users := make([]moderation.User, mods)
+	held := make([]int64, mods)
+	for i := range users {
+		users[i] = f.user(t, fmt.Sprintf("sn%02d", i), moderation.RoleModerator)
+		got, err := reviews.Claim(ctx, users[i], moderation.ClaimFilter{Count: 1})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim: %v %v", got, err)
+		}
+		held[i] = got[0].ID
+	}
+	const (
+		refused   = 3  // a decision the database refuses
+		escalates = 5  // escalates its item
+		twoNext   = 7  // asks for two next items: another filter
+		notHeld   = 9  // decides an item another moderator holds
+		twice     = 12 // a second request of moderator 1 for its item
+	)
+	remove := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
+	errs := make([]error, twice+1)
+	next := make([][]moderation.Item, twice+1)
+	decided := make([]moderation.Decision, twice+1)
+	merged := postgres.GroupCommitMerged(reviews)
+	pileUp(t, f, reviews, twice+1, func(i int) {
+		u, item, in, filter := i, held[min(i, mods-1)], remove, moderation.ClaimFilter{Count: 1}
+		switch i {
+		case refused:
+			in = bogus
+		case escalates:
+			in = moderation.DecisionInput{Action: moderation.ActionEscalate, ReasonCode: "ESC-1"}
+		case twoNext:
+			filter.Count = 2
+		case notHeld:
+			item = held[notHeld+1]
+		case twice:
+			u, item = 1, held[1]
+		}
+		decided[i], next[i], errs[i] = reviews.DecideAndClaim(ctx, users[u], false, item, in, filter)
+	})
+	if n := postgres.GroupCommitMerged(reviews) - merged; n < 8 {
+		t.Fatalf("%d requests ran in a shared statement, want the 8 or more that could", n)
+	}
+	handed := map[int64]int{}
+	for _, id := range held {
+		handed[id] = -1
+	}
+	conflicts := 0
+	for i, err := range errs {
+		switch {
+		case i == refused:
+			if !errors.Is(err, moderation.ErrInvalid) {
+				t.Errorf("refused decision: %v, want ErrInvalid", err)
+			}
+			continue
+		case i == notHeld || i == 1 || i == twice:
+			if errors.Is(err, moderation.ErrConflict) {
+				conflicts++
+				if len(next) > 0 && len(next[i]) > 0 {
+					t.Errorf("request %d failed but claimed %v", i, next[i])
+				}
+				continue
+			}
+		}
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+			continue
+		}
+		want := 1
+		if i == twoNext {
+			want = 2
+		}
+		if len(next[i]) != want || decided[i].ID == 0 {
+			t.Errorf("request %d: decision %d, %d next items, want %d", i, decided[i].ID, len(next[i]), want)
+		}
+		for _, it := range next[i] {
+			if prev, dup := handed[it.ID]; dup {
+				t.Errorf("item %d handed to request %d, already %d", it.ID, i, prev)
+			}
+			handed[it.ID] = i
+			u := i
+			if i == twice {
+				u = 1
+			}
+			if it.Status != moderation.StatusClaimed || it.ClaimedBy == nil || *it.ClaimedBy != users[u].ID || it.Matches == nil {
+				t.Errorf("request %d: next item %+v", i, it)
+			}
+		}
+	}
+	// The item decided twice is decided once; the moderator who asked
+	// for another's item still holds their own.
+	if conflicts != 2 {
+		t.Errorf("%d requests refused as not holding their item, want 2 (one of moderator 1's, and the one for another's item)", conflicts)
+	}
+	if it, err := reviews.Get(ctx, held[escalates]); err != nil || it.Status != moderation.StatusEscalated || it.Queue != moderation.QueueLeads {
+		t.Errorf("escalated item: %s %s %v", it.Status, it.Queue, err)
+	}
+	if it, err := reviews.Get(ctx, held[notHeld]); err != nil || it.Status != moderation.StatusClaimed || *it.ClaimedBy != users[notHeld].ID {
+		t.Errorf("item of the moderator who decided another's: %s %v", it.Status, err)
+	}
+	ok := mods - 2 // every held item but the refused one's and notHeld's own
+	var decisions, decisionEvents, claimEvents, outbox int
+	err := f.s.Pool.QueryRow(ctx, `
+SELECT (SELECT count(*) FROM decisions), (SELECT count(*) FROM audit_events WHERE action = 'decision'),
+    (SELECT count(*) FROM audit_events WHERE action = 'claim'), (SELECT count(*) FROM outbox)`).
+		Scan(&decisions, &decisionEvents, &claimEvents, &outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decisions != ok || decisionEvents != ok || outbox != ok-1 || claimEvents != mods+ok {
+		t.Errorf("%d decisions, %d decision events, %d outbox rows, %d claim events; want %d, %d, %d, %d",
+			decisions, decisionEvents, outbox, claimEvents, ok, ok, ok-1, mods+ok)
+	}
+	if br, _, err := postgres.VerifyAudit(ctx, f.s.Pool); err != nil || br != nil {
+		t.Fatalf("audit chain: %+v %v", br, err)
 	}
 }

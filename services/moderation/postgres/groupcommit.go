@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,76 @@ type writeOp struct {
 	state atomic.Int32 // opQueued, opTaken or opAbandoned
 	done  chan error   // buffered; receives the outcome once
 	at    time.Time    // queued at (only when tracing)
+
+	// merge, when set, lets the ops of one batch with the same key run as
+	// one statement (see mergeBatch); members are the ops a merged op
+	// stands for, which receive its outcome.
+	merge   *mergeSpec
+	members []*writeOp
+}
+
+// mergeSpec says how an op can share one statement with others: ops with
+// equal keys are given, in batch order, to combine, which returns the op
+// running those of them it can (whose scan fills in each one's results and
+// returns their audit events in their order) and which they are, or nil.
+type mergeSpec struct {
+	key     string
+	combine func(ops []*writeOp) (merged *writeOp, members []*writeOp)
+	data    any // the op's inputs and results, for combine
+}
+
+// mergeBatch replaces the ops of batch that can share a statement with
+// the op running them, placed where the first of them was. One statement
+// costs the server much less than several (one executor start, one walk of
+// the claim-order index for all the claims), and a batch's statements run
+// one after the other, so this shortens every request of the batch.
+func mergeBatch(batch []*writeOp) []*writeOp {
+	groups := map[string][]*writeOp{}
+	for _, op := range batch {
+		if op.merge != nil {
+			groups[op.merge.key] = append(groups[op.merge.key], op)
+		}
+	}
+	if len(groups) == 0 {
+		return batch
+	}
+	out := make([]*writeOp, 0, len(batch))
+	for _, op := range batch {
+		if op.merge == nil {
+			out = append(out, op)
+			continue
+		}
+		g, ok := groups[op.merge.key]
+		if !ok {
+			continue // merged where the first of its group was
+		}
+		delete(groups, op.merge.key)
+		var m *writeOp
+		var members []*writeOp
+		if len(g) > 1 {
+			m, members = g[0].merge.combine(g)
+		}
+		if m == nil || len(members) < 2 {
+			out = append(out, g...)
+			continue
+		}
+		m.members = members
+		out = append(out, m)
+		for _, o := range g { // those it could not take run on their own, after
+			if !slices.Contains(members, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// requests returns the requests op stands for: its members, or itself.
+func (op *writeOp) requests() []*writeOp {
+	if op.members != nil {
+		return op.members
+	}
+	return []*writeOp{op}
 }
 
 // opTrace is where one request's time went (tests and benchmarks only):
@@ -122,7 +193,7 @@ const (
 
 // groupCommitStats counts transactions and the requests they carried.
 type groupCommitStats struct {
-	Batches, Ops, Retries, MaxBatch int64
+	Batches, Ops, Retries, MaxBatch, Merged int64
 }
 
 type groupCommit struct {
@@ -141,6 +212,7 @@ type groupCommit struct {
 	running int // how many run
 
 	batches, ops, retries, largest atomic.Int64
+	merged                         atomic.Int64 // requests run in a statement shared with others
 
 	tracing atomic.Bool
 	traceMu sync.Mutex
@@ -207,33 +279,38 @@ func (g *groupCommit) loop(ctx context.Context) {
 			return
 		}
 		g.mu.Unlock()
-		g.run(ctx, batch)
+		g.run(ctx, mergeBatch(batch))
 	}
 }
 
 // run commits batch, re-running it without any request whose statement
 // fails, and then each failed request alone.
 func (g *groupCommit) run(ctx context.Context, batch []*writeOp) {
+	answer := func(ops []*writeOp, err error) {
+		for _, op := range ops {
+			for _, r := range op.requests() {
+				r.done <- err
+			}
+		}
+	}
 	var failed []*writeOp
 	for len(batch) > 0 {
 		i, err := g.exec(ctx, batch)
 		switch {
 		case err == nil:
-			for _, op := range batch {
-				op.done <- nil
-			}
-		case i >= 0 && len(batch) > 1: // one statement failed: re-run the others
+			answer(batch, nil)
+		case i >= 0 && (len(batch) > 1 || batch[i].members != nil): // one statement failed: re-run the others
 			g.retries.Add(1)
-			failed = append(failed, batch[i])
+			failed = append(failed, batch[i].requests()...)
 			batch = append(batch[:i:i], batch[i+1:]...)
 			continue
-		case i == rolledBack && len(batch) > 1: // no culprit named, nothing committed: each alone
+		case i == rolledBack && (len(batch) > 1 || batch[0].members != nil): // no culprit named, nothing committed: each alone
 			g.retries.Add(1)
-			failed = append(failed, batch...)
-		default: // a lone request failed, or the commit's outcome is unknown
 			for _, op := range batch {
-				op.done <- err
+				failed = append(failed, op.requests()...)
 			}
+		default: // a lone request failed, or the commit's outcome is unknown
+			answer(batch, err)
 		}
 		break
 	}
@@ -256,11 +333,18 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 	var ts phaseTimes
 	ts[0] = time.Now()
 	defer g.trace(ops, &ts)
+	requests := int64(0)
+	for _, op := range ops {
+		requests += int64(len(op.requests()))
+		if op.members != nil {
+			g.merged.Add(int64(len(op.members)))
+		}
+	}
 	g.batches.Add(1)
-	g.ops.Add(int64(len(ops)))
-	for n := int64(len(ops)); ; {
+	g.ops.Add(requests)
+	for {
 		m := g.largest.Load()
-		if n <= m || g.largest.CompareAndSwap(m, n) {
+		if requests <= m || g.largest.CompareAndSwap(m, requests) {
 			break
 		}
 	}
@@ -423,12 +507,18 @@ func (g *groupCommit) trace(ops []*writeOp, ts *phaseTimes) {
 	if g.traces == nil {
 		return
 	}
+	batch := 0
 	for _, op := range ops {
-		if op.at.IsZero() {
-			continue
+		batch += len(op.requests())
+	}
+	for _, op := range ops {
+		for _, r := range op.requests() {
+			if r.at.IsZero() {
+				continue
+			}
+			*g.traces = append(*g.traces, opTrace{At: r.at, Queue: ts[0].Sub(r.at), Acquire: ts[1].Sub(ts[0]),
+				Stmts: ts[2].Sub(ts[1]), Commit: ts[3].Sub(ts[2]), Flush: ts[4].Sub(ts[3]), Batch: batch})
 		}
-		*g.traces = append(*g.traces, opTrace{At: op.at, Queue: ts[0].Sub(op.at), Acquire: ts[1].Sub(ts[0]),
-			Stmts: ts[2].Sub(ts[1]), Commit: ts[3].Sub(ts[2]), Flush: ts[4].Sub(ts[3]), Batch: len(ops)})
 	}
 }
 
@@ -443,7 +533,8 @@ WITH ev AS (
 UPDATE audit_head SET seq = $9, hash = $10`
 
 func (g *groupCommit) stats() groupCommitStats {
-	return groupCommitStats{Batches: g.batches.Load(), Ops: g.ops.Load(), Retries: g.retries.Load(), MaxBatch: g.largest.Load()}
+	return groupCommitStats{Batches: g.batches.Load(), Ops: g.ops.Load(), Retries: g.retries.Load(), MaxBatch: g.largest.Load(),
+		Merged: g.merged.Load()}
 }
 
 // flushWALSQL, run in a transaction of its own after a commit made with

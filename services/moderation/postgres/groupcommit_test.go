@@ -21,6 +21,55 @@ import (
 // group-commit transaction fail. Real callers validate first.
 var bogus = moderation.DecisionInput{Action: "bogus", ReasonCode: "HATE-1"}
 
+// pileUp runs request(0) .. request(n-1), each in a goroutine, so that
+// request 0 is a transaction of its own and the others queue behind it
+// and meet in one batch of reviews' single writer: it holds the audit head
+// while request 0 is taken (its transaction waits for the head) and the
+// others queue, then lets go. It returns once every request returned.
+func pileUp(t *testing.T, f *fixture, reviews *postgres.Reviews, n int, request func(i int)) {
+	t.Helper()
+	ctx := context.Background()
+	lock, err := f.s.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT 1 FROM audit_head FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			request(i)
+		}()
+	}
+	wait := func(what string, done func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				_ = lock.Rollback(ctx)
+				t.Fatal(what)
+			}
+		}
+	}
+	before, _, _, _ := postgres.GroupCommitStats(reviews)
+	start(0) // taken alone by the writer, which then waits for the head
+	wait("the writer did not take the first request", func() bool {
+		b, _, _, _ := postgres.GroupCommitStats(reviews)
+		return b > before && postgres.GroupCommitQueued(reviews) == 0
+	})
+	for i := 1; i < n; i++ {
+		start(i)
+	}
+	wait(fmt.Sprintf("the other %d requests did not queue", n-1), func() bool { return postgres.GroupCommitQueued(reviews) >= n-1 })
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestGroupCommitIsolatesFailure holds the audit head so that requests
 // pile up behind one writer, then releases it: claims and decisions share
 // one transaction, the one refused decision fails alone, every other
@@ -46,63 +95,20 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 		}
 	}
 
-	// Hold the head: the writer's first transaction runs its statement and
-	// waits for it, and the rest queue behind.
-	lock, err := f.s.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx)
-	if _, err := lock.Exec(ctx, `SELECT 1 FROM audit_head FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
 	const failing = 3
 	ok := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
 	errs := make([]error, len(mods))
 	claimed := make([][]moderation.Item, len(mods))
-	var wg sync.WaitGroup
-	start := func(i int) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			switch {
-			case i >= deciders:
-				claimed[i], errs[i] = reviews.Claim(ctx, mods[i], moderation.ClaimFilter{Count: 2})
-			case i == failing:
-				_, errs[i] = reviews.Decide(ctx, mods[i], false, held[i], bogus)
-			default:
-				_, errs[i] = reviews.Decide(ctx, mods[i], false, held[i], ok)
-			}
-		}()
-	}
-	waitQueued := func(n int) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); postgres.GroupCommitQueued(reviews) < n; {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d requests queued, want %d", postgres.GroupCommitQueued(reviews), n)
-			}
-			time.Sleep(5 * time.Millisecond)
+	pileUp(t, f, reviews, len(mods), func(i int) {
+		switch {
+		case i >= deciders:
+			claimed[i], errs[i] = reviews.Claim(ctx, mods[i], moderation.ClaimFilter{Count: 2})
+		case i == failing:
+			_, errs[i] = reviews.Decide(ctx, mods[i], false, held[i], bogus)
+		default:
+			_, errs[i] = reviews.Decide(ctx, mods[i], false, held[i], ok)
 		}
-	}
-	before, _, _, _ := postgres.GroupCommitStats(reviews)
-	start(0) // taken alone by the writer, which then waits for the head
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if b, _, _, _ := postgres.GroupCommitStats(reviews); b > before && postgres.GroupCommitQueued(reviews) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the writer did not take the first request")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	for i := 1; i < len(mods); i++ {
-		start(i)
-	}
-	waitQueued(len(mods) - 1)
-	if err := lock.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
+	})
 
 	for i, err := range errs {
 		switch {
@@ -125,7 +131,7 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	t.Logf("%d transactions carried %d requests and re-runs (largest %d, %d re-runs)", batches, ops, largest, retries)
 
 	var decisions, decisionEvents, claimEvents, outbox int
-	err = f.s.Pool.QueryRow(ctx, `
+	err := f.s.Pool.QueryRow(ctx, `
 SELECT (SELECT count(*) FROM decisions),
     (SELECT count(*) FROM audit_events WHERE action = 'decision'),
     (SELECT count(*) FROM audit_events WHERE action = 'claim'),

@@ -137,26 +137,13 @@ SELECT ` + claimedColumns + ` FROM claimed, claim_aud`
 // count is a literal (validated) so that the cached generic plan, which
 // the group commit forces, knows the LIMIT and walks the claim-order index.
 func (r *Reviews) claimCTEs(f moderation.ClaimFilter, args []any, actor, now string, at time.Time, gate string) (string, []any, error) {
-	if f.Queue == "" {
-		f.Queue = moderation.QueueDefault
-	}
-	if f.Count == 0 {
-		f.Count = 1
-	}
-	if f.Count < 0 || f.Count > moderation.MaxClaim {
-		return "", nil, fmt.Errorf("count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
-	}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	queue := arg(f.Queue)
-	where := "status IN ('pending', 'escalated') AND queue = " + queue
-	if f.Category != "" {
-		where += " AND category = " + arg(f.Category)
-	}
-	if f.Lang != "" {
-		where += " AND lang = " + arg(f.Lang)
+	where, queue, f, err := claimWhere(f, arg)
+	if err != nil {
+		return "", nil, err
 	}
 	lease := at.Add(r.lease)
 	leaseAt, leaseText := arg(lease), arg(lease.Format(time.RFC3339Nano))
@@ -172,6 +159,30 @@ claim_aud AS (
     SELECT CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END AS subject,
         jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', ` + queue + `::text, 'lease_expires_at', ` + leaseText + `::text)::text AS details
     FROM claimed)`, args, nil
+}
+
+// claimWhere validates f, fills its defaults and returns the condition
+// on review_items that picks what f asks for, and the reference to the
+// queue's parameter, adding parameters with arg.
+func claimWhere(f moderation.ClaimFilter, arg func(any) string) (where, queue string, _ moderation.ClaimFilter, _ error) {
+	if f.Queue == "" {
+		f.Queue = moderation.QueueDefault
+	}
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	if f.Count < 0 || f.Count > moderation.MaxClaim {
+		return "", "", f, fmt.Errorf("count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
+	}
+	queue = arg(f.Queue)
+	where = "status IN ('pending', 'escalated') AND queue = " + queue
+	if f.Category != "" {
+		where += " AND category = " + arg(f.Category)
+	}
+	if f.Lang != "" {
+		where += " AND lang = " + arg(f.Lang)
+	}
+	return where, queue, f, nil
 }
 
 // claimedColumns selects a claimed item (FROM claimed, claim_aud) as
