@@ -174,9 +174,9 @@ func TestDecideAndClaimConcurrency(t *testing.T) {
 	}
 }
 
-// TestDecideAndClaimShareStatement: submit-and-next requests that meet in
-// a batch with the same claim filter run as one statement, with the
-// outcome each would have had alone: a refused decision fails alone (the
+// TestDecideAndClaimShareStatement: submit-and-next requests and claims
+// that meet in a batch with the same claim filter run as one statement,
+// with the outcome each would have had alone: a refused decision fails alone (the
 // others are re-run), a request for an item another request of the batch
 // decides, or for an item not held, gets ErrConflict and claims nothing,
 // an escalation moves its item to the leads queue, another filter runs
@@ -188,10 +188,13 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 	reviews := postgres.NewReviews(f.s.Pool, postgres.ReviewOptions{Clock: f.clock, Lease: 10 * time.Minute, Writers: 1})
 	seed(t, f.s.Pool, 60, f.clock.Now().Add(-time.Hour), "")
 	const mods = 12
-	users := make([]moderation.User, mods)
+	users := make([]moderation.User, mods+2) // the last two only claim
 	held := make([]int64, mods)
 	for i := range users {
 		users[i] = f.user(t, fmt.Sprintf("sn%02d", i), moderation.RoleModerator)
+		if i >= mods {
+			continue
+		}
 		got, err := reviews.Claim(ctx, users[i], moderation.ClaimFilter{Count: 1})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %v %v", got, err)
@@ -204,13 +207,18 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 		twoNext   = 7  // asks for two next items: another filter
 		notHeld   = 9  // decides an item another moderator holds
 		twice     = 12 // a second request of moderator 1 for its item
+		claims    = 13 // and 14: claim 1 and 3 items
 	)
 	remove := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
-	errs := make([]error, twice+1)
-	next := make([][]moderation.Item, twice+1)
-	decided := make([]moderation.Decision, twice+1)
+	errs := make([]error, claims+2)
+	next := make([][]moderation.Item, claims+2)
+	decided := make([]moderation.Decision, claims+2)
 	merged := postgres.GroupCommitMerged(reviews)
-	pileUp(t, f, reviews, twice+1, func(i int) {
+	pileUp(t, f, reviews, claims+2, func(i int) {
+		if i >= claims {
+			next[i], errs[i] = reviews.Claim(ctx, users[i-claims+mods], moderation.ClaimFilter{Count: 1 + 2*(i-claims)})
+			return
+		}
 		u, item, in, filter := i, held[min(i, mods-1)], remove, moderation.ClaimFilter{Count: 1}
 		switch i {
 		case refused:
@@ -226,8 +234,8 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 		}
 		decided[i], next[i], errs[i] = reviews.DecideAndClaim(ctx, users[u], false, item, in, filter)
 	})
-	if n := postgres.GroupCommitMerged(reviews) - merged; n < 8 {
-		t.Fatalf("%d requests ran in a shared statement, want the 8 or more that could", n)
+	if n := postgres.GroupCommitMerged(reviews) - merged; n < 10 {
+		t.Fatalf("%d requests ran in a shared statement, want the 10 or more that could", n)
 	}
 	handed := map[int64]int{}
 	for _, id := range held {
@@ -255,10 +263,13 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 			continue
 		}
 		want := 1
-		if i == twoNext {
+		switch i {
+		case twoNext:
 			want = 2
+		case claims + 1:
+			want = 3
 		}
-		if len(next[i]) != want || decided[i].ID == 0 {
+		if len(next[i]) != want || (i < claims) != (decided[i].ID != 0) {
 			t.Errorf("request %d: decision %d, %d next items, want %d", i, decided[i].ID, len(next[i]), want)
 		}
 		for _, it := range next[i] {
@@ -267,8 +278,11 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 			}
 			handed[it.ID] = i
 			u := i
-			if i == twice {
+			switch {
+			case i == twice:
 				u = 1
+			case i >= claims:
+				u = i - claims + mods
 			}
 			if it.Status != moderation.StatusClaimed || it.ClaimedBy == nil || *it.ClaimedBy != users[u].ID || it.Matches == nil {
 				t.Errorf("request %d: next item %+v", i, it)
@@ -295,9 +309,9 @@ SELECT (SELECT count(*) FROM decisions), (SELECT count(*) FROM audit_events WHER
 	if err != nil {
 		t.Fatal(err)
 	}
-	if decisions != ok || decisionEvents != ok || outbox != ok-1 || claimEvents != mods+ok {
+	if decisions != ok || decisionEvents != ok || outbox != ok-1 || claimEvents != mods+ok+2 {
 		t.Errorf("%d decisions, %d decision events, %d outbox rows, %d claim events; want %d, %d, %d, %d",
-			decisions, decisionEvents, outbox, claimEvents, ok, ok, ok-1, mods+ok)
+			decisions, decisionEvents, outbox, claimEvents, ok, ok, ok-1, mods+ok+2)
 	}
 	if br, _, err := postgres.VerifyAudit(ctx, f.s.Pool); err != nil || br != nil {
 		t.Fatalf("audit chain: %+v %v", br, err)

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
@@ -69,33 +66,15 @@ SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud) FROM 
 // decisions share group-commit transactions; the decision is answered once
 // its transaction committed.
 func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error) {
-	now := r.now()
-	d := moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
-		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}
-	var found bool
-	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
-		r.actor.Actor(actor.Username, actor.ID), now.Format(time.RFC3339Nano)}
-	err := r.writes.do(ctx, &writeOp{sql: decideSQL, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
-		found = false
-		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditDecision, subject: itemSubject(itemID)}
-		for rows.Next() {
-			if err := rows.Scan(&d.ID, &d.SLADeadline, &d.ClaimedAt, &ev.details); err != nil {
-				return nil, err
-			}
-			found = true
-		}
-		if err := rows.Err(); err != nil || !found {
-			return nil, err
-		}
-		return []auditEntry{ev}, nil
-	}})
-	if err != nil {
-		return d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
+	st := r.newRequest(actor, canEscalated)
+	st.decision(itemID, in)
+	if err := r.writes.do(ctx, r.requestOp(st, decideSQL, r.decideArgs(st))); err != nil {
+		return st.d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
 	}
-	if !found {
-		return d, r.notHeld(ctx, itemID)
+	if !st.found {
+		return st.d, r.notHeld(ctx, itemID)
 	}
-	return d, nil
+	return st.d, nil
 }
 
 // DecideAndClaim records actor's decision on an item actor holds, exactly
@@ -110,13 +89,11 @@ func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalate
 // from next.Queue.
 func (r *Reviews) DecideAndClaim(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64,
 	in moderation.DecisionInput, next moderation.ClaimFilter) (moderation.Decision, []moderation.Item, error) {
-	now := r.now()
-	st := &decideNext{actor: actor, canEscalated: canEscalated, in: in, next: next, now: now,
-		d: moderation.Decision{ItemID: itemID, ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
-			ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}}
-	args := []any{itemID, actor.ID, canEscalated, string(in.Action), in.ReasonCode, in.Note, now,
-		r.actor.Actor(actor.Username, actor.ID), now.Format(time.RFC3339Nano)}
-	claim, args, err := r.claimCTEs(next, args, "$2", "$7::timestamptz", now, " AND EXISTS (SELECT FROM dec)")
+	st := r.newRequest(actor, canEscalated)
+	st.decision(itemID, in)
+	st.next = &next
+	args := r.decideArgs(st)
+	claim, args, err := r.claimCTEs(next, args, "$2", "$7::timestamptz", st.now, " AND EXISTS (SELECT FROM dec)")
 	if err != nil {
 		return st.d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, err)
 	}
@@ -127,216 +104,13 @@ func (r *Reviews) DecideAndClaim(ctx context.Context, actor moderation.User, can
 ` + claim + `
 SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud), c.*
 FROM dec LEFT JOIN (SELECT ` + claimedColumns + ` FROM claimed, claim_aud) c ON true`
-	op := &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
-		st.reset()
-		for rows.Next() {
-			if err := st.read(rows.Conn().TypeMap(), rows.FieldDescriptions(), rows.RawValues()); err != nil {
-				return nil, err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return st.events(), nil
-	}}
-	// Requests for the same next items (same filter) share one statement
-	// when they meet in a batch (decideNextBatch).
-	op.merge = &mergeSpec{key: fmt.Sprintf("decide-next %q %q %q %d", next.Queue, next.Category, next.Lang, next.Count),
-		combine: r.decideNextBatch, data: st}
-	err = r.writes.do(ctx, op)
-	if err != nil {
+	if err := r.writes.do(ctx, r.requestOp(st, sql, args)); err != nil {
 		return st.d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, interpretError(err))
 	}
 	if !st.found {
 		return st.d, nil, r.notHeld(ctx, itemID)
 	}
-	slices.SortFunc(st.items, compareClaimOrder)
-	if st.items == nil {
-		st.items = []moderation.Item{}
-	}
-	return st.d, st.items, nil
-}
-
-// decideNext is one submit-and-next request: its inputs, and what its
-// statement (alone, or shared with others by decideNextBatch) found.
-type decideNext struct {
-	actor        moderation.User
-	canEscalated bool
-	in           moderation.DecisionInput
-	next         moderation.ClaimFilter
-	now          time.Time
-
-	d                moderation.Decision
-	found            bool // the item was held, and decided
-	items            []moderation.Item
-	decided, claimed auditEntry
-}
-
-func (st *decideNext) reset() {
-	st.found, st.items = false, st.items[:0]
-	st.decided = auditEntry{at: st.now, actor: st.actor.Username, action: moderation.AuditDecision, subject: itemSubject(st.d.ItemID)}
-	st.claimed = auditEntry{at: st.now, actor: st.actor.Username, action: moderation.AuditClaim}
-}
-
-// read reads the columns of one row of the statement: the decision (id,
-// SLA deadline, claimed at, audit details), then a claimed item, its
-// relations and its claim's audit subject and details, NULL when nothing
-// was claimed.
-func (st *decideNext) read(types *pgtype.Map, fields []pgconn.FieldDescription, raw [][]byte) error {
-	if err := pgx.ScanRow(types, fields[:4], raw[:4], &st.d.ID, &st.d.SLADeadline, &st.d.ClaimedAt, &st.decided.details); err != nil {
-		return err
-	}
-	st.found = true
-	if raw[4] == nil {
-		return nil
-	}
-	it, err := scanItemWithRelations(func(dest ...any) error {
-		return pgx.ScanRow(types, fields[4:], raw[4:], dest...)
-	}, &st.claimed.subject, &st.claimed.details)
-	if err != nil {
-		return err
-	}
-	st.items = append(st.items, it)
-	return nil
-}
-
-// events are the audit events of what was found: the decision's, then the
-// claim's if anything was claimed.
-func (st *decideNext) events() []auditEntry {
-	switch {
-	case !st.found:
-		return nil
-	case len(st.items) == 0:
-		return []auditEntry{st.decided}
-	}
-	return []auditEntry{st.decided, st.claimed}
-}
-
-// decideNextBatch returns one op running the submit-and-next requests ops
-// (same claim filter) as one statement, with the effect of running them one
-// after the other in order, except that an item one of them escalates is
-// not claimable by the others in the same statement: each decision as
-// Decide makes it, and then, in one walk of the claim-order index, the
-// next items of those whose decision was recorded, handed out in request
-// order. A request deciding an item an earlier one decides is left out
-// (run after, on its own, it finds the item decided).
-func (r *Reviews) decideNextBatch(ops []*writeOp) (*writeOp, []*writeOp) {
-	var sts []*decideNext
-	var members []*writeOp
-	seen := map[int64]bool{}
-	for _, op := range ops {
-		st := op.merge.data.(*decideNext)
-		if !seen[st.d.ItemID] {
-			seen[st.d.ItemID] = true
-			sts, members = append(sts, st), append(members, op)
-		}
-	}
-	n := len(sts)
-	items, actors, ats, leases := make([]int64, n), make([]int64, n), make([]time.Time, n), make([]time.Time, n)
-	canEsc := make([]bool, n)
-	actions, reasons, notes, named, atTexts, leaseTexts := make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n)
-	for i, st := range sts {
-		items[i], actors[i], canEsc[i], ats[i] = st.d.ItemID, st.actor.ID, st.canEscalated, st.now
-		actions[i], reasons[i], notes[i] = string(st.in.Action), st.in.ReasonCode, st.in.Note
-		named[i], atTexts[i] = r.actor.Actor(st.actor.Username, st.actor.ID), st.now.Format(time.RFC3339Nano)
-		leases[i] = st.now.Add(r.lease)
-		leaseTexts[i] = leases[i].Format(time.RFC3339Nano)
-	}
-	args := []any{items, actors, canEsc, actions, reasons, notes, ats, named, atTexts, leases, leaseTexts}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where, queue, f, err := claimWhere(sts[0].next, arg)
-	if err != nil {
-		return nil, nil
-	}
-	sql := `WITH req AS (
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::text[], $5::text[], $6::text[],
-        $7::timestamptz[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
-    WITH ORDINALITY AS r(item, actor, can_esc, action, reason, note, at, named, at_text, lease, lease_text, ord)),
-old AS (
-    SELECT i.id, i.post_id, i.platform, i.sla_deadline, i.claimed_at, r.*
-    FROM review_items i JOIN req r ON i.id = r.item
-    WHERE i.id = ANY($1::bigint[]) AND i.status = 'claimed' AND i.claimed_by = r.actor AND (i.queue <> 'leads' OR r.can_esc)
-    FOR UPDATE OF i),
-upd AS (
-    UPDATE review_items i SET
-        status = CASE WHEN old.action = 'escalate' THEN 'escalated' ELSE 'decided' END,
-        queue = CASE WHEN old.action = 'escalate' THEN 'leads' ELSE i.queue END,
-        claimed_by = CASE WHEN old.action = 'escalate' THEN NULL ELSE i.claimed_by END,
-        claimed_at = CASE WHEN old.action = 'escalate' THEN NULL ELSE i.claimed_at END,
-        lease_expires_at = NULL,
-        decided_at = CASE WHEN old.action = 'escalate' THEN i.decided_at ELSE old.at END,
-        outcome = old.action
-    FROM old WHERE i.id = old.id),
-dec AS (
-    INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
-    SELECT id, actor, action, reason, note, at, sla_deadline, claimed_at FROM old ORDER BY ord
-    RETURNING id, item_id, sla_deadline, claimed_at),
-msg AS (
-    INSERT INTO outbox (topic, key, payload)
-    SELECT '` + moderation.TopicActions + `', old.post_id, jsonb_build_object(
-        'action_id', 'decision-' || dec.id, 'decision_id', dec.id, 'post_id', old.post_id, 'platform', old.platform,
-        'action', old.action, 'reason_code', old.reason, 'actor', old.named, 'decided_at', old.at_text, 'reverses', NULL)
-    FROM dec JOIN old ON old.id = dec.item_id WHERE old.action <> 'escalate' ORDER BY old.ord
-    RETURNING id),
-aud AS (
-    SELECT old.ord, (jsonb_build_object('decision_id', dec.id, 'action', old.action, 'reason_code', old.reason, 'post_id', old.post_id)
-        || CASE WHEN old.note <> '' THEN jsonb_build_object('note', old.note) ELSE '{}'::jsonb END)::text AS details
-    FROM dec JOIN old ON old.id = dec.item_id),
-need AS (SELECT ord, actor, at, lease, lease_text, row_number() OVER (ORDER BY ord) AS n FROM old),
-picked AS (
-    SELECT id, row_number() OVER (ORDER BY ` + claimOrder + `) AS n FROM (
-        SELECT id, severity, sla_deadline, flagged_at FROM review_items WHERE ` + where + ` AND EXISTS (SELECT FROM dec)
-        ORDER BY ` + claimOrder + ` LIMIT ` + strconv.Itoa(n*f.Count) + ` FOR UPDATE SKIP LOCKED) p),
-claimed AS (
-    UPDATE review_items r SET status = 'claimed', claimed_by = need.actor, claimed_at = need.at, lease_expires_at = need.lease
-    FROM picked JOIN need ON (picked.n - 1) / ` + strconv.Itoa(f.Count) + ` + 1 = need.n
-    WHERE r.id = picked.id
-    RETURNING ` + prefixed("r.", itemColumns) + `, need.ord, need.lease_text),
-claim_aud AS (
-    SELECT ord, CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END AS subject,
-        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', ` + queue + `::text, 'lease_expires_at', min(lease_text))::text AS details
-    FROM claimed GROUP BY ord),
--- Each claimed item's relations once (the joins below are nested loops
--- over these few rows).
-c AS MATERIALIZED (
-    SELECT ` + prefixed("claimed.", itemColumns) + `, ` + matchesJSON + ` AS matches, ` + mediaJSON + ` AS media,
-        claim_aud.subject, claim_aud.details, claimed.ord AS c_ord
-    FROM claimed JOIN claim_aud ON claim_aud.ord = claimed.ord)
-SELECT old.ord, dec.id, dec.sla_deadline, dec.claimed_at, aud.details, c.*
-FROM old JOIN dec ON dec.item_id = old.id JOIN aud ON aud.ord = old.ord
-LEFT JOIN c ON c.c_ord = old.ord`
-	return &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
-		for _, st := range sts {
-			st.reset()
-		}
-		for rows.Next() {
-			// The request's number, its columns as decideNext.read reads
-			// them, and the number again (NULL when it claimed nothing).
-			types, fields, raw := rows.Conn().TypeMap(), rows.FieldDescriptions(), rows.RawValues()
-			var ord int64
-			if err := pgx.ScanRow(types, fields[:1], raw[:1], &ord); err != nil {
-				return nil, err
-			}
-			if ord < 1 || int(ord) > len(sts) {
-				return nil, fmt.Errorf("submit-and-next batch: a row for request %d of %d", ord, len(sts))
-			}
-			if err := sts[ord-1].read(types, fields[1:len(fields)-1], raw[1:len(raw)-1]); err != nil {
-				return nil, err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		var out []auditEntry
-		for _, st := range sts {
-			out = append(out, st.events()...)
-		}
-		return out, nil
-	}}, members
+	return st.d, st.result(), nil
 }
 
 // announce writes the outbox message of a final decision and its audit

@@ -56,6 +56,10 @@ import (
 // whose statements wrote nothing (no events: an empty queue, decisions on
 // items no longer held) is rolled back instead, sparing the flush.
 //
+// Requests of one batch that can share a statement are run as one
+// (mergeBatch; claims, decisions and submit-and-nexts: batchOp), so a
+// batch of many requests is a few statements, not one per request.
+//
 // Batching is natural, with no fixed delay: a request arriving while a
 // writer is idle starts a transaction at once; requests arriving while
 // transactions are in flight wait and form the next one. Up to Writers

@@ -99,6 +99,7 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	ok := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
 	errs := make([]error, len(mods))
 	claimed := make([][]moderation.Item, len(mods))
+	merged := postgres.GroupCommitMerged(reviews)
 	pileUp(t, f, reviews, len(mods), func(i int) {
 		switch {
 		case i >= deciders:
@@ -121,6 +122,11 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 		case i >= deciders && len(claimed[i]) != 2:
 			t.Fatalf("claimer %d got %d items, want 2", i, len(claimed[i]))
 		}
+	}
+	// The claims shared a statement; the decisions' shared statement failed
+	// on the refused one, and each ran on its own statement instead.
+	if n := postgres.GroupCommitMerged(reviews) - merged; n < claimers {
+		t.Fatalf("%d requests ran in a shared statement, want at least the %d claims", n, claimers)
 	}
 	batches, ops, retries, largest := postgres.GroupCommitStats(reviews)
 	// The first transaction carried request 0; the second all the others,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,9 +90,10 @@ const claimOrder = "severity DESC, sla_deadline, flagged_at, id"
 // group-commit transactions (see groupCommit); the claim is answered once
 // its transaction committed.
 func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation.ClaimFilter) ([]moderation.Item, error) {
-	now := r.now()
-	args := []any{actor.ID, now}
-	ctes, args, err := r.claimCTEs(f, args, "$1", "$2", now, "")
+	st := r.newRequest(actor, false)
+	st.next = &f
+	args := []any{actor.ID, st.now}
+	ctes, args, err := r.claimCTEs(f, args, "$1", "$2", st.now, "")
 	if err != nil {
 		return nil, fmt.Errorf("claiming: %w", err)
 	}
@@ -102,30 +102,10 @@ func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation
 	// (which appends the event).
 	sql := `WITH ` + ctes + `
 SELECT ` + claimedColumns + ` FROM claimed, claim_aud`
-	var items []moderation.Item
-	err = r.writes.do(ctx, &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
-		items = items[:0]
-		ev := auditEntry{at: now, actor: actor.Username, action: moderation.AuditClaim}
-		for rows.Next() {
-			it, err := scanItemWithRelations(rows.Scan, &ev.subject, &ev.details)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, it)
-		}
-		if err := rows.Err(); err != nil || len(items) == 0 {
-			return nil, err
-		}
-		return []auditEntry{ev}, nil
-	}})
-	if err != nil {
+	if err := r.writes.do(ctx, r.requestOp(st, sql, args)); err != nil {
 		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
 	}
-	slices.SortFunc(items, compareClaimOrder)
-	if items == nil {
-		items = []moderation.Item{}
-	}
-	return items, nil
+	return st.result(), nil
 }
 
 // claimCTEs validates f and returns the CTEs of a claim by the actor whose
