@@ -41,12 +41,6 @@ func (st *request) decision(itemID int64, in moderation.DecisionInput) {
 		ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: st.now}
 }
 
-// decideArgs are decideCTEs' parameters for st.
-func (r *Reviews) decideArgs(st *request) []any {
-	return []any{st.d.ItemID, st.actor.ID, st.canEscalated, string(st.in.Action), st.in.ReasonCode, st.in.Note, st.now,
-		r.actor.Actor(st.actor.Username, st.actor.ID), st.now.Format(time.RFC3339Nano)}
-}
-
 func (st *request) reset() {
 	st.found, st.items = false, st.items[:0]
 	st.decided = auditEntry{at: st.now, actor: st.actor.Username, action: moderation.AuditDecision, subject: itemSubject(st.d.ItemID)}
@@ -104,28 +98,19 @@ func (st *request) result() []moderation.Item {
 	return st.items
 }
 
-// requestOp is the group-commit op running st's own statement sql, which
-// batchOp may replace with one statement for several requests.
-func (r *Reviews) requestOp(st *request, sql string, args []any) *writeOp {
-	op := &writeOp{sql: sql, args: args, scan: func(rows pgx.Rows) ([]auditEntry, error) {
-		st.reset()
-		for rows.Next() {
-			if err := st.read(rows.Conn().TypeMap(), rows.FieldDescriptions(), rows.RawValues()); err != nil {
-				return nil, err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return st.events(), nil
-	}}
+// requestOp is the group-commit op running st: its statement is
+// batchOp's for st alone, which the group commit may replace with one
+// statement for st and other requests of its batch.
+func (r *Reviews) requestOp(st *request) *writeOp {
 	// Claims from the same queue with the same filter share a statement
 	// (however many each claims), and so do decisions that claim nothing.
 	key := "decide"
 	if st.next != nil {
 		key = fmt.Sprintf("claim %q %q %q", st.next.Queue, st.next.Category, st.next.Lang)
 	}
-	op.merge = &mergeSpec{key: key, combine: r.batchOp, data: st}
+	op := &writeOp{merge: &mergeSpec{key: key, combine: r.batchOp, data: st}}
+	alone, _ := r.batchOp([]*writeOp{op})
+	op.sql, op.args, op.scan = alone.sql, alone.args, alone.scan
 	return op
 }
 
@@ -138,6 +123,9 @@ func (r *Reviews) requestOp(st *request, sql string, args []any) *writeOp {
 // by the claims and by the submit-and-nexts whose decision was recorded,
 // handed out in request order. A request deciding an item an earlier one
 // decides is left out (run after, on its own, it finds the item decided).
+// The claims' total count is a literal, so that the generic plan, which
+// the group commit forces, knows the LIMIT and walks the claim-order
+// index; the rest are parameters.
 func (r *Reviews) batchOp(ops []*writeOp) (*writeOp, []*writeOp) {
 	var sts []*request
 	var members []*writeOp
@@ -177,11 +165,10 @@ func (r *Reviews) batchOp(ops []*writeOp) (*writeOp, []*writeOp) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	filter.Count = 1 // validated per request before it was queued
-	where, queue, _, err := claimWhere(filter, arg)
-	if err != nil {
-		return nil, nil
+	if filter.Queue == "" { // decisions alone: any filter, nothing is claimed
+		filter.Queue = moderation.QueueDefault
 	}
+	where, queue := claimWhere(filter, arg)
 	sql := `WITH req AS (
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bool[], $4::text[], $5::text[], $6::text[],
         $7::timestamptz[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::int[])

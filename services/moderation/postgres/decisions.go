@@ -13,49 +13,6 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// decideCTEs lock the item the actor holds (old), move it on (upd),
-// append the decision (dec) and its outbox message (msg, final actions
-// only), and compute the details of its audit event (aud), which the
-// group-commit transaction running them appends before committing
-// (groupCommit). $1 is the item, $2 the actor's id, $3 says whether the
-// actor may decide items of the leads queue, $4 to $6 the action, reason
-// code and note, $7 the time, $8 the actor as the outbox message names
-// them (ReviewOptions.ActionActor), $9 the time as text.
-const decideCTEs = `
-old AS (
-    SELECT id, post_id, platform, sla_deadline, claimed_at FROM review_items
-    WHERE id = $1 AND status = 'claimed' AND claimed_by = $2 AND (queue <> 'leads' OR $3::bool)
-    FOR UPDATE),
-upd AS (
-    UPDATE review_items i SET
-        status = CASE WHEN $4::text = 'escalate' THEN 'escalated' ELSE 'decided' END,
-        queue = CASE WHEN $4::text = 'escalate' THEN 'leads' ELSE i.queue END,
-        claimed_by = CASE WHEN $4::text = 'escalate' THEN NULL ELSE i.claimed_by END,
-        claimed_at = CASE WHEN $4::text = 'escalate' THEN NULL ELSE i.claimed_at END,
-        lease_expires_at = NULL,
-        decided_at = CASE WHEN $4::text = 'escalate' THEN i.decided_at ELSE $7::timestamptz END,
-        outcome = $4::text
-    FROM old WHERE i.id = old.id),
-dec AS (
-    INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
-    SELECT id, $2, $4::text, $5, $6, $7::timestamptz, sla_deadline, claimed_at FROM old
-    RETURNING id, item_id, sla_deadline, claimed_at),
-msg AS (
-    INSERT INTO outbox (topic, key, payload)
-    SELECT '` + moderation.TopicActions + `', old.post_id, jsonb_build_object(
-        'action_id', 'decision-' || dec.id, 'decision_id', dec.id, 'post_id', old.post_id, 'platform', old.platform,
-        'action', $4::text, 'reason_code', $5::text, 'actor', $8::text, 'decided_at', $9::text, 'reverses', NULL)
-    FROM dec, old WHERE $4::text <> 'escalate'
-    RETURNING id),
-aud AS (
-    SELECT (jsonb_build_object('decision_id', dec.id, 'action', $4::text, 'reason_code', $5::text, 'post_id', old.post_id)
-        || CASE WHEN $6::text <> '' THEN jsonb_build_object('note', $6::text) ELSE '{}'::jsonb END)::text AS details
-    FROM dec, old)`
-
-// decideSQL is one decision alone.
-const decideSQL = `WITH ` + decideCTEs + `
-SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud) FROM dec`
-
 // Decide records actor's decision on an item actor has claimed: the
 // decision row, the item's new status (escalate moves it to the leads
 // queue), an audit event and, for final actions, an outbox message for
@@ -68,7 +25,7 @@ SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud) FROM 
 func (r *Reviews) Decide(ctx context.Context, actor moderation.User, canEscalated bool, itemID int64, in moderation.DecisionInput) (moderation.Decision, error) {
 	st := r.newRequest(actor, canEscalated)
 	st.decision(itemID, in)
-	if err := r.writes.do(ctx, r.requestOp(st, decideSQL, r.decideArgs(st))); err != nil {
+	if err := r.writes.do(ctx, r.requestOp(st)); err != nil {
 		return st.d, fmt.Errorf("deciding item %d: %w", itemID, interpretError(err))
 	}
 	if !st.found {
@@ -91,20 +48,12 @@ func (r *Reviews) DecideAndClaim(ctx context.Context, actor moderation.User, can
 	in moderation.DecisionInput, next moderation.ClaimFilter) (moderation.Decision, []moderation.Item, error) {
 	st := r.newRequest(actor, canEscalated)
 	st.decision(itemID, in)
-	st.next = &next
-	args := r.decideArgs(st)
-	claim, args, err := r.claimCTEs(next, args, "$2", "$7::timestamptz", st.now, " AND EXISTS (SELECT FROM dec)")
+	next, err := validClaim(next)
 	if err != nil {
 		return st.d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, err)
 	}
-	// One row per claimed item, each with the decision; the decision alone
-	// (item columns NULL) when nothing was claimed; no row when the item
-	// was not held (and then nothing was claimed either).
-	sql := `WITH ` + decideCTEs + `,
-` + claim + `
-SELECT dec.id, dec.sla_deadline, dec.claimed_at, (SELECT details FROM aud), c.*
-FROM dec LEFT JOIN (SELECT ` + claimedColumns + ` FROM claimed, claim_aud) c ON true`
-	if err := r.writes.do(ctx, r.requestOp(st, sql, args)); err != nil {
+	st.next = &next
+	if err := r.writes.do(ctx, r.requestOp(st)); err != nil {
 		return st.d, nil, fmt.Errorf("deciding item %d and claiming: %w", itemID, interpretError(err))
 	}
 	if !st.found {

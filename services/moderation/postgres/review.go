@@ -90,61 +90,21 @@ const claimOrder = "severity DESC, sla_deadline, flagged_at, id"
 // group-commit transactions (see groupCommit); the claim is answered once
 // its transaction committed.
 func (r *Reviews) Claim(ctx context.Context, actor moderation.User, f moderation.ClaimFilter) ([]moderation.Item, error) {
-	st := r.newRequest(actor, false)
-	st.next = &f
-	args := []any{actor.ID, st.now}
-	ctes, args, err := r.claimCTEs(f, args, "$1", "$2", st.now, "")
+	f, err := validClaim(f)
 	if err != nil {
 		return nil, fmt.Errorf("claiming: %w", err)
 	}
-	// One statement: pick, mark claimed, load matches and media, and return
-	// the audit event's content, run in the next group-commit transaction
-	// (which appends the event).
-	sql := `WITH ` + ctes + `
-SELECT ` + claimedColumns + ` FROM claimed, claim_aud`
-	if err := r.writes.do(ctx, r.requestOp(st, sql, args)); err != nil {
+	st := r.newRequest(actor, false)
+	st.next = &f
+	if err := r.writes.do(ctx, r.requestOp(st)); err != nil {
 		return nil, fmt.Errorf("claiming items: %w", interpretError(err))
 	}
 	return st.result(), nil
 }
 
-// claimCTEs validates f and returns the CTEs of a claim by the actor whose
-// id is the parameter actor, at the time at (in parameter now): picked (FOR
-// UPDATE SKIP LOCKED in claim order), claimed (the rows marked claimed,
-// itemColumns) and claim_aud (one row: the audit event's subject and
-// details), with args extended by their own parameters. gate is an extra
-// condition on picking, or "". Returns ErrInvalid for a bad filter. The
-// count is a literal (validated) so that the cached generic plan, which
-// the group commit forces, knows the LIMIT and walks the claim-order index.
-func (r *Reviews) claimCTEs(f moderation.ClaimFilter, args []any, actor, now string, at time.Time, gate string) (string, []any, error) {
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	where, queue, f, err := claimWhere(f, arg)
-	if err != nil {
-		return "", nil, err
-	}
-	lease := at.Add(r.lease)
-	leaseAt, leaseText := arg(lease), arg(lease.Format(time.RFC3339Nano))
-	return `picked AS (
-    SELECT id FROM review_items WHERE ` + where + gate + `
-    ORDER BY ` + claimOrder + ` LIMIT ` + strconv.Itoa(f.Count) + ` FOR UPDATE SKIP LOCKED),
-claimed AS (
-    UPDATE review_items r SET status = 'claimed', claimed_by = ` + actor + `, claimed_at = ` + now + `,
-        lease_expires_at = ` + leaseAt + `
-    FROM picked WHERE r.id = picked.id
-    RETURNING ` + prefixed("r.", itemColumns) + `),
-claim_aud AS (
-    SELECT CASE WHEN count(*) = 1 THEN 'item:' || min(id) ELSE 'items' END AS subject,
-        jsonb_build_object('items', jsonb_agg(id ORDER BY id), 'queue', ` + queue + `::text, 'lease_expires_at', ` + leaseText + `::text)::text AS details
-    FROM claimed)`, args, nil
-}
-
-// claimWhere validates f, fills its defaults and returns the condition
-// on review_items that picks what f asks for, and the reference to the
-// queue's parameter, adding parameters with arg.
-func claimWhere(f moderation.ClaimFilter, arg func(any) string) (where, queue string, _ moderation.ClaimFilter, _ error) {
+// validClaim fills f's defaults (the default queue, one item) and checks
+// its count. Errors wrap ErrInvalid.
+func validClaim(f moderation.ClaimFilter) (moderation.ClaimFilter, error) {
 	if f.Queue == "" {
 		f.Queue = moderation.QueueDefault
 	}
@@ -152,8 +112,15 @@ func claimWhere(f moderation.ClaimFilter, arg func(any) string) (where, queue st
 		f.Count = 1
 	}
 	if f.Count < 0 || f.Count > moderation.MaxClaim {
-		return "", "", f, fmt.Errorf("count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
+		return f, fmt.Errorf("count must be 1 to %d: %w", moderation.MaxClaim, moderation.ErrInvalid)
 	}
+	return f, nil
+}
+
+// claimWhere returns the condition on review_items that picks what f (a
+// validClaim filter) asks for, and the reference to the queue's
+// parameter, adding parameters with arg.
+func claimWhere(f moderation.ClaimFilter, arg func(any) string) (where, queue string) {
 	queue = arg(f.Queue)
 	where = "status IN ('pending', 'escalated') AND queue = " + queue
 	if f.Category != "" {
@@ -162,13 +129,8 @@ func claimWhere(f moderation.ClaimFilter, arg func(any) string) (where, queue st
 	if f.Lang != "" {
 		where += " AND lang = " + arg(f.Lang)
 	}
-	return where, queue, f, nil
+	return where, queue
 }
-
-// claimedColumns selects a claimed item (FROM claimed, claim_aud) as
-// scanItemWithRelations reads it, with its audit event's subject and
-// details.
-const claimedColumns = `claimed.*, ` + matchesJSON + ` AS matches, ` + mediaJSON + ` AS media, claim_aud.subject, claim_aud.details`
 
 // matchesJSON and mediaJSON aggregate an item's matches and media (claimed.id)
 // into JSON shaped like moderation.Match and moderation.ItemMedia.
