@@ -77,7 +77,8 @@ import (
 //     its commit is durable, as the session's synchronous_commit (the
 //     server's) defines it (or after it failed);
 //   - the chain stays linear: events get consecutive sequence numbers in
-//     request order, chained from the head read under its row lock;
+//     request order (the requests of a shared statement all where the
+//     first of them was), chained from the head read under its row lock;
 //   - a failing request does not fail the others: the transaction is rolled
 //     back, the batch re-run without it, and the failed request re-run in a
 //     transaction of its own, whose outcome is its answer.
