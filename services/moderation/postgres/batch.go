@@ -241,8 +241,8 @@ FROM c JOIN req ON req.ord = c.c_ord WHERE req.item = 0`
 		}
 		for rows.Next() {
 			// The request's number; the decision's columns (NULL for a
-			// claim); the claimed item's as requestOp's statements return
-			// them; the number again.
+			// claim); the claimed item's (NULL when none), as read takes
+			// them; the item's request number again.
 			types, fields, raw := rows.Conn().TypeMap(), rows.FieldDescriptions(), rows.RawValues()
 			var ord int64
 			if err := pgx.ScanRow(types, fields[:1], raw[:1], &ord); err != nil {
