@@ -69,6 +69,21 @@ func NewReviews(pool *pgxpool.Pool, o ReviewOptions) *Reviews {
 		writes: newGroupCommit(pool, o.Writers, o.MaxBatch, o.WriteTimeout)}
 }
 
+// WriteStats counts the group-commit work behind claims and decisions
+// since Reviews was made.
+type WriteStats struct {
+	Transactions int64 // group-commit transactions run
+	Requests     int64 // claims and decisions they carried, re-runs included
+	Shared       int64 // of those, run in a statement shared with others of their batch
+	Reruns       int64 // batches re-run without a request that failed
+}
+
+// WriteStats returns the counts so far (for metrics).
+func (r *Reviews) WriteStats() WriteStats {
+	s := r.writes.stats()
+	return WriteStats{Transactions: s.Batches, Requests: s.Ops, Shared: s.Merged, Reruns: s.Retries}
+}
+
 // Lease is how long a claim lasts.
 func (r *Reviews) Lease() time.Duration { return r.lease }
 

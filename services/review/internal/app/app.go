@@ -174,6 +174,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 
 	reg := observe.NewRegistry()
 	metrics := newMetrics(reg)
+	registerWriteStats(reg, reviews)
 	// Per-rule precision from the decisions, computed on scrape (cached).
 	reg.MustRegister(precision.NewCollector(func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error) {
 		return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since})

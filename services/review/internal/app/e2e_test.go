@@ -95,6 +95,10 @@ func TestWalkingSkeleton(t *testing.T) {
 	if items := listQueue(ctx, t, addr, cookie); len(items) != 1 {
 		t.Fatalf("queue has %d items after the clean post was consumed, want 1", len(items))
 	}
+	// A moderator claims it: one group-commit transaction, one request.
+	if claimed := claimOverAPI(ctx, t, addr, cookie); len(claimed) != 1 || claimed[0].ID != got.ID {
+		t.Fatalf("claimed %+v, want item %d", claimed, got.ID)
+	}
 	// The queue's state reaches Prometheus: the dashboard and the SLA
 	// alerts read these.
 	res, err := http.Get(addr + "/metrics")
@@ -104,7 +108,10 @@ func TestWalkingSkeleton(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	for _, want := range []string{
-		`vigil_review_queue_items{category="violent_threat",status="pending"} 1`,
+		`vigil_review_queue_items{category="violent_threat",status="claimed"} 1`,
+		"vigil_review_write_transactions_total 1",
+		"vigil_review_write_requests_total 1",
+		"vigil_review_write_shared_requests_total 0",
 		`vigil_review_queue_next_deadline_seconds{category="violent_threat"}`,
 		"vigil_review_queue_stats_up 1",
 	} {
@@ -180,6 +187,43 @@ func login(ctx context.Context, t *testing.T, base, user, password string) *http
 	}
 	t.Fatal("login set no session cookie")
 	return nil
+}
+
+// claimOverAPI claims one item as the session's user (reading the CSRF token
+// from /api/v1/me) and returns what it got.
+func claimOverAPI(ctx context.Context, t *testing.T, base string, cookie *http.Cookie) []moderation.Item {
+	t.Helper()
+	var do func(method, path string, body io.Reader, out any)
+	do = func(method, path string, body io.Reader, out any) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, body)
+		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+			var me struct {
+				CSRF string `json:"csrf_token"`
+			}
+			do(http.MethodGet, "/api/v1/me", nil, &me)
+			req.Header.Set("X-CSRF-Token", me.CSRF)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("%s %s: %s: %s", method, path, res.Status, b)
+		}
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatalf("decoding %s: %v", path, err)
+		}
+	}
+	var got struct {
+		Items []moderation.Item `json:"items"`
+	}
+	do(http.MethodPost, "/api/v1/queue/claim", strings.NewReader(`{"count": 1}`), &got)
+	return got.Items
 }
 
 func listQueue(ctx context.Context, t *testing.T, base string, cookie *http.Cookie) []moderation.Item {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 )
 
 // metrics are vigil-review's own; the registry is passed in.
@@ -38,6 +40,26 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.leasesExpired, m.purged)
 	return m
+}
+
+// registerWriteStats exports the group-commit counters of reviews'
+// claims and decisions: how many transactions, how many requests they
+// carried, how many shared a statement, how many batches were re-run.
+func registerWriteStats(reg prometheus.Registerer, reviews *postgres.Reviews) {
+	counter := func(name, help string, value func(postgres.WriteStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(value(reviews.WriteStats())) })
+	}
+	reg.MustRegister(
+		counter("vigil_review_write_transactions_total", "Group-commit transactions run for claims and decisions.",
+			func(s postgres.WriteStats) int64 { return s.Transactions }),
+		counter("vigil_review_write_requests_total", "Claims and decisions carried by group-commit transactions, re-runs included.",
+			func(s postgres.WriteStats) int64 { return s.Requests }),
+		counter("vigil_review_write_shared_requests_total", "Claims and decisions run in a statement shared with others of their batch.",
+			func(s postgres.WriteStats) int64 { return s.Shared }),
+		counter("vigil_review_write_reruns_total", "Group-commit batches re-run without a claim or decision that failed.",
+			func(s postgres.WriteStats) int64 { return s.Reruns }),
+	)
 }
 
 type statusWriter struct {
