@@ -98,9 +98,9 @@ func (st *request) result() []moderation.Item {
 	return st.items
 }
 
-// requestOp is the group-commit op running st: its statement is
-// batchOp's for st alone, which the group commit may replace with one
-// statement for st and other requests of its batch.
+// requestOp is the group-commit op running st: batchOp's statement for st
+// alone, built only if the group commit runs it so (not in one statement
+// with other requests of its batch).
 func (r *Reviews) requestOp(st *request) *writeOp {
 	// Claims from the same queue with the same filter share a statement
 	// (however many each claims), and so do decisions that claim nothing.
@@ -108,10 +108,7 @@ func (r *Reviews) requestOp(st *request) *writeOp {
 	if st.next != nil {
 		key = fmt.Sprintf("claim %q %q %q", st.next.Queue, st.next.Category, st.next.Lang)
 	}
-	op := &writeOp{merge: &mergeSpec{key: key, combine: r.batchOp, data: st}}
-	alone, _ := r.batchOp([]*writeOp{op})
-	op.sql, op.args, op.scan = alone.sql, alone.args, alone.scan
-	return op
+	return &writeOp{merge: &mergeSpec{key: key, combine: r.batchOp, data: st}}
 }
 
 // batchOp returns one op running the claims, decisions and

@@ -213,7 +213,7 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 	errs := make([]error, claims+2)
 	next := make([][]moderation.Item, claims+2)
 	decided := make([]moderation.Decision, claims+2)
-	merged := postgres.GroupCommitMerged(reviews)
+	merged := reviews.WriteStats().Shared
 	pileUp(t, f, reviews, claims+2, func(i int) {
 		if i >= claims {
 			next[i], errs[i] = reviews.Claim(ctx, users[i-claims+mods], moderation.ClaimFilter{Count: 1 + 2*(i-claims)})
@@ -234,7 +234,7 @@ func TestDecideAndClaimShareStatement(t *testing.T) {
 		}
 		decided[i], next[i], errs[i] = reviews.DecideAndClaim(ctx, users[u], false, item, in, filter)
 	})
-	if n := postgres.GroupCommitMerged(reviews) - merged; n < 10 {
+	if n := reviews.WriteStats().Shared - merged; n < 10 {
 		t.Fatalf("%d requests ran in a shared statement, want the 10 or more that could", n)
 	}
 	handed := map[int64]int{}

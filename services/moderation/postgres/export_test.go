@@ -8,10 +8,6 @@ func GroupCommitStats(r *Reviews) (batches, ops, retries, largest int64) {
 	return s.Batches, s.Ops, s.Retries, s.MaxBatch
 }
 
-// GroupCommitMerged says how many of r's requests ran in a statement
-// shared with others.
-func GroupCommitMerged(r *Reviews) int64 { return r.writes.stats().Merged }
-
 // GroupCommitQueued says how many requests wait for r's writers.
 func GroupCommitQueued(r *Reviews) int {
 	r.writes.mu.Lock()

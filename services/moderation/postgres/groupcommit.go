@@ -158,6 +158,15 @@ func mergeBatch(batch []*writeOp) []*writeOp {
 	return out
 }
 
+// build gives an op that has only its merge spec the statement running it
+// alone (the group commit builds it only for ops that run alone).
+func (op *writeOp) build() {
+	if op.sql == "" && op.merge != nil {
+		alone, _ := op.merge.combine([]*writeOp{op})
+		op.sql, op.args, op.scan = alone.sql, alone.args, alone.scan
+	}
+}
+
 // requests returns the requests op stands for: its members, or itself.
 func (op *writeOp) requests() []*writeOp {
 	if op.members != nil {
@@ -388,6 +397,7 @@ func (g *groupCommit) exec(ctx context.Context, ops []*writeOp) (int, error) {
 		b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('synchronous_commit', 'off', true)`)
 	}
 	for _, op := range ops {
+		op.build()
 		b.Queue(op.sql, op.args...)
 	}
 	// The head last, as every audited transaction does (items, then the

@@ -99,7 +99,7 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	ok := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"}
 	errs := make([]error, len(mods))
 	claimed := make([][]moderation.Item, len(mods))
-	merged := postgres.GroupCommitMerged(reviews)
+	merged := reviews.WriteStats().Shared
 	pileUp(t, f, reviews, len(mods), func(i int) {
 		switch {
 		case i >= deciders:
@@ -125,7 +125,7 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	}
 	// The claims shared a statement; the decisions' shared statement failed
 	// on the refused one, and each ran on its own statement instead.
-	if n := postgres.GroupCommitMerged(reviews) - merged; n < claimers {
+	if n := reviews.WriteStats().Shared - merged; n < claimers {
 		t.Fatalf("%d requests ran in a shared statement, want at least the %d claims", n, claimers)
 	}
 	batches, ops, retries, largest := postgres.GroupCommitStats(reviews)
