@@ -103,8 +103,7 @@ func TestCrashKill9(t *testing.T) {
 		"VIGIL_SESSION_TIMEOUT=6s",
 		"VIGIL_HEARTBEAT_INTERVAL=500ms",
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); produce(t, e.brokers, e.topic, s.msgs, 250) }()
+	done := produceAsync(t, e.brokers, e.topic, s.msgs, 250)
 
 	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	kills := 0

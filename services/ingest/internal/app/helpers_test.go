@@ -269,6 +269,17 @@ func writer(brokers []string, topic string) *kafkago.Writer {
 }
 
 // produce writes msgs at about rate messages per second (0: at once).
+// produceAsync runs produce in the background; the returned channel is
+// closed when it is done, and the test's cleanup waits for it, so the
+// producer never reports into a test that has already ended.
+func produceAsync(t *testing.T, brokers []string, topic string, msgs []kafkago.Message, rate float64) <-chan struct{} {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); produce(t, brokers, topic, msgs, rate) }()
+	t.Cleanup(func() { <-done })
+	return done
+}
+
 func produce(t *testing.T, brokers []string, topic string, msgs []kafkago.Message, rate float64) {
 	t.Helper()
 	w := writer(brokers, topic)
@@ -369,6 +380,7 @@ type proxy struct {
 	mu     sync.Mutex
 	up     bool
 	conns  map[net.Conn]bool
+	ports  []int32 // local ports of every upstream connection ever made
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -419,6 +431,9 @@ func (p *proxy) forward(c net.Conn) {
 		return
 	}
 	p.conns[c], p.conns[u] = true, true
+	if a, ok := u.LocalAddr().(*net.TCPAddr); ok {
+		p.ports = append(p.ports, int32(a.Port))
+	}
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
@@ -440,6 +455,31 @@ func (p *proxy) Cut() {
 	for c := range p.conns {
 		_ = c.Close()
 	}
+}
+
+// upstreamPorts returns the local ports of every connection the proxy
+// has made to its target.
+func (p *proxy) upstreamPorts() []int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int32(nil), p.ports...)
+}
+
+// waitBackendsGone waits until no Postgres backend serves a connection
+// made through pg. A cut closes the sockets, but a backend finishes the
+// statement it already received first (a COMMIT waiting for its WAL flush
+// on a busy machine can take a while), so only then is the queue still.
+func waitBackendsGone(t *testing.T, s *moderationtest.Schema, pg *proxy) {
+	t.Helper()
+	ports := pg.upstreamPorts()
+	waitFor(t, 30*time.Second, "the Postgres backends behind the cut proxy to end", func() bool {
+		var n int
+		if err := s.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_stat_activity WHERE client_addr IS NOT NULL AND client_port = ANY($1)`, ports).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
 }
 
 // Restore accepts connections again.

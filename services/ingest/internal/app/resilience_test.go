@@ -17,8 +17,7 @@ func TestRebalance(t *testing.T) {
 	cfg := e.config()
 	cfg.BatchSize = 50
 	a := startWorker(t, cfg)
-	done := make(chan struct{})
-	go func() { defer close(done); produce(t, e.brokers, e.topic, s.msgs, 400) }()
+	done := produceAsync(t, e.brokers, e.topic, s.msgs, 400)
 
 	time.Sleep(2 * time.Second)
 	b := startWorker(t, cfg)
@@ -65,11 +64,11 @@ func TestPostgresOutage(t *testing.T) {
 	waitFor(t, 30*time.Second, "ready", func() bool { return readyz(w.addr) == 200 })
 
 	s := makeStream("pg", 2000)
-	done := make(chan struct{})
-	go func() { defer close(done); produce(t, e.brokers, e.topic, s.msgs, 300) }()
+	done := produceAsync(t, e.brokers, e.topic, s.msgs, 300)
 	waitFor(t, 30*time.Second, "some flags queued", func() bool { return itemCount(t, e.schema) > 5 })
 	pg.Cut()
 	waitFor(t, 30*time.Second, "not ready during the outage", func() bool { return readyz(w.addr) == 503 })
+	waitBackendsGone(t, e.schema, pg)
 	before := itemCount(t, e.schema)
 	time.Sleep(3 * time.Second)
 	if itemCount(t, e.schema) != before {
@@ -105,8 +104,7 @@ func TestKafkaOutage(t *testing.T) {
 	waitFor(t, 30*time.Second, "ready", func() bool { return readyz(w.addr) == 200 })
 
 	s := makeStream("kf", 2000)
-	done := make(chan struct{})
-	go func() { defer close(done); produce(t, e.brokers, e.topic, s.msgs, 300) }()
+	done := produceAsync(t, e.brokers, e.topic, s.msgs, 300)
 	waitFor(t, 30*time.Second, "some flags queued", func() bool { return itemCount(t, e.schema) > 5 })
 	kp.Cut()
 	waitFor(t, 30*time.Second, "not ready during the outage", func() bool { return readyz(w.addr) == 503 })
