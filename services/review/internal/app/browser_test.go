@@ -1,10 +1,17 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -324,6 +331,246 @@ func TestBrowserEscalationNote(t *testing.T) {
 	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#history b').length`)); n != 0 {
 		t.Errorf("the note was rendered as HTML (%d elements)", n)
 	}
+}
+
+// TestBrowserClusterDecision: a moderator looking at one copy of a known
+// image (a hash-bank match) is told how many other undecided posts carry
+// it, can list them (their text inert, hidden characters as markers, media
+// blurred) and decides them all at once after a confirmation giving the
+// count. The copy another moderator holds is skipped and said so; a
+// decision the server refuses is shown and decides nothing; the decisions
+// and their audit events are on record, and the next item comes up.
+func TestBrowserClusterDecision(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	at := time.Now().UTC().Add(-time.Hour)
+	// The entry id has a '/': the cluster id travels as one path segment.
+	const bank, entry = "terror-hashes", "flag/7"
+	copyOf := func(id, text string, flaggedAt time.Time, e ...moderation.Evidence) moderation.Flag {
+		f := flagged(id, text, flaggedAt, moderation.Match{Category: "terrorist_content", Severity: moderation.SeverityCritical,
+			Bank: bank, EntryID: entry, HashType: "pdq", Distance: 3, MediaID: "m1", Hash: "b74ec9b7c15d2a08"})
+		f.Evidence = e
+		return f
+	}
+	hostile := `<img src=x onerror="document.title='pwned'"> join us` + "\u202e" + `won`
+	flags := []moderation.Flag{
+		// Claimed first, by another moderator: the cluster decision skips it.
+		copyOf("cluster-held", "the banner, posted again", at),
+		copyOf("cluster-0", "the banner of the group", at.Add(time.Minute)),
+		copyOf("cluster-1", hostile, at.Add(2*time.Minute)),
+		copyOf("cluster-2", "look at this", at.Add(3*time.Minute), evidencePNG(t, "m1")),
+		// Another entry of the bank, and a keyword match: not in the cluster.
+		flagged("other-entry", "a different image", at.Add(4*time.Minute), moderation.Match{Category: "terrorist_content",
+			Severity: moderation.SeverityCritical, Bank: bank, EntryID: "flag/8", HashType: "pdq", MediaID: "m1", Hash: "0000000000000001"}),
+		flagged("other-rule", "selling cheap watches", at, moderation.Match{RuleID: "noisy.rule", RuleVersion: 3, Category: "spam",
+			Severity: moderation.SeverityLow, Spans: []moderation.Span{{Start: 8, End: 13}}}),
+	}
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, flags); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	rows, err := schema.Pool.Query(ctx, `SELECT post_id, id FROM review_items`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var post string
+		var id int64
+		if err := rows.Scan(&post, &id); err != nil {
+			t.Fatal(err)
+		}
+		ids[post] = id
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := postgres.NewUsers(schema.Pool, postgres.UserOptions{}).Create(ctx, "test", "other-mod", "other-mod-password-long",
+		[]moderation.Role{moderation.RoleModerator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := postgres.NewReviews(schema.Pool, postgres.ReviewOptions{}).Claim(ctx, other, moderation.ClaimFilter{Count: 1})
+	if err != nil || len(held) != 1 || held[0].ID != ids["cluster-held"] {
+		t.Fatalf("the other moderator claimed %+v, %v; want cluster-held", held, err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	if err := chromedp.Do(ctx, signIn(base, "e2e-admin", "e2e-admin-password"), claimNext()); err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	// hidden wins over a form's display: flex (the sign-in form used to
+	// stay on screen after signing in).
+	if shown := run(ctx, t, chromedp.Evaluate[string](`getComputedStyle(document.getElementById('login')).display`)); shown != "none" {
+		t.Errorf("the sign-in form is shown (display %s) after signing in", shown)
+	}
+	if shown := run(ctx, t, chromedp.TextContent(`#text`)); shown != "the banner of the group" {
+		t.Fatalf("claimed the post %q, want cluster-0", shown)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.querySelectorAll('#clusters .cluster').length === 1`))
+	if got, want := run(ctx, t, chromedp.TextContent(`#clusters .cluster-summary`)),
+		"This image (bank terror-hashes, entry flag/7) is in 3 other undecided posts."; got != want {
+		t.Errorf("cluster shown as %q, want %q", got, want)
+	}
+	if got, want := run(ctx, t, chromedp.TextContent(`#clusters .cluster-review`)), "Decide the cluster (3 posts)…"; got != want {
+		t.Errorf("cluster decision offered as %q, want %q (the held copy left out)", got, want)
+	}
+
+	// The list: the three other copies, as text.
+	if err := chromedp.Do(ctx, chromedp.Click(`#clusters summary`), chromedp.WaitVisible(`#clusters .cluster-posts li`)); err != nil {
+		t.Fatalf("listing the cluster: %v", err)
+	}
+	listed := run(ctx, t, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#clusters .cluster-posts li')].map(li => li.dataset.item)`))
+	want := []string{fmt.Sprint(ids["cluster-held"]), fmt.Sprint(ids["cluster-1"]), fmt.Sprint(ids["cluster-2"])}
+	if strings.Join(listed, ",") != strings.Join(want, ",") {
+		t.Errorf("cluster lists items %v, want %v", listed, want)
+	}
+	shown := run(ctx, t, chromedp.TextContent(fmt.Sprintf(`#clusters li[data-item="%d"] .post-text`, ids["cluster-1"])))
+	if want := strings.ReplaceAll(hostile, "\u202e", "\u27e8RLO\u27e9"); shown != want {
+		t.Errorf("hostile post listed as %q, want the text %q", shown, want)
+	}
+	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#clusters .post-text *:not(.ctl)').length`)); n != 0 {
+		t.Errorf("post text in the cluster list made %d elements", n)
+	}
+	if meta := run(ctx, t, chromedp.TextContent(fmt.Sprintf(`#clusters li[data-item="%d"] .cluster-meta`, ids["cluster-held"]))); !strings.Contains(meta, "will be skipped: held by another reviewer") {
+		t.Errorf("the held copy is listed as %q, want it marked as skipped", meta)
+	}
+	// Media blurred, as everywhere on the page.
+	img := fmt.Sprintf(`document.querySelector('#clusters li[data-item="%d"] img')`, ids["cluster-2"])
+	run(ctx, t, chromedp.Evaluate[bool](img+`.scrollIntoView(), true`))
+	run(ctx, t, chromedp.Poll[bool](img+`.complete && `+img+`.naturalWidth > 0`))
+	view := run(ctx, t, chromedp.Evaluate[string](`fetch(`+img+`.src).then(r => r.headers.get('X-Vigil-Media-View'))`, chromedp.EvalAwaitPromise))
+	if src := run(ctx, t, chromedp.Evaluate[string](img+`.getAttribute('src')`)); view != "blurred" || strings.Contains(src, "view=") {
+		t.Errorf("cluster media %s served %q, want blurred", src, view)
+	}
+
+	// The page checks a decision as the server will: a report needs a note.
+	result := `document.querySelector('#clusters .cluster-result')`
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#clusters select[name=action]`, "report"),
+		chromedp.SetValue(`#clusters select[name=reason_code]`, "TC-1"),
+		chromedp.Click(`#clusters .cluster-review`),
+	)
+	if err != nil {
+		t.Fatalf("reporting without a note: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent === 'A report to law enforcement needs a note.'`))
+	// A refusal by the server is shown: a note within the field's 4000
+	// characters but over the API's 4000 bytes (Arabic takes two a letter).
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#clusters select[name=action]`, "remove"),
+		chromedp.SetValue(`#clusters input[name=note]`, strings.Repeat("ملاحظة ", 400)),
+		chromedp.Click(`#clusters .cluster-review`),
+		chromedp.WaitVisible(`#clusters .cluster-confirm`),
+		chromedp.Click(`#clusters .cluster-yes`),
+	)
+	if err != nil {
+		t.Fatalf("deciding with a long note: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent.includes('at most 4000 bytes')`))
+	var decided int
+	if err := schema.Pool.QueryRow(ctx, `SELECT count(*) FROM decisions`).Scan(&decided); err != nil || decided != 0 {
+		t.Fatalf("decisions after a refused cluster decision: %d, %v; want none", decided, err)
+	}
+
+	// The decision: the confirmation gives the count and the skipped copy.
+	err = chromedp.Do(ctx,
+		// (SetValue refuses "", and Clear leaves the property set.)
+		chromedp.Evaluate[chromedp.Void](`(n => (n.value = '', n.dispatchEvent(new Event('input', {bubbles: true}))))(document.querySelector('#clusters input[name=note]'))`),
+		chromedp.Click(`#clusters .cluster-review`),
+		chromedp.WaitVisible(`#clusters .cluster-confirm`),
+	)
+	if err != nil {
+		t.Fatalf("asking to decide the cluster: %v", err)
+	}
+	confirm := run(ctx, t, chromedp.TextContent(`#clusters .cluster-confirm`))
+	for _, want := range []string{
+		"Decide 3 posts of bank terror-hashes, entry flag/7 (this one and 2 others) as remove, reason TC-1?",
+		fmt.Sprintf("1 other post will be skipped: #%d (held by another reviewer).", ids["cluster-held"]),
+		"Confirm: decide 3 posts",
+	} {
+		if !strings.Contains(confirm, want) {
+			t.Errorf("confirmation reads %q, want %q in it", confirm, want)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`#clusters .cluster-yes`)); err != nil {
+		t.Fatalf("confirming: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.startsWith('Cluster ')`))
+	msg := run(ctx, t, chromedp.Text(`#msg`))
+	if want := fmt.Sprintf("Cluster bank terror-hashes, entry flag/7: decided 3 posts as remove (TC-1); skipped 1: #%d (held by another reviewer).", ids["cluster-held"]); msg != want {
+		t.Errorf("after the cluster decision the page says %q, want %q", msg, want)
+	}
+	if title := run(ctx, t, chromedp.Title()); title == "pwned" {
+		t.Error("a script from a post ran")
+	}
+	// The item on screen was decided with its copies: the next one is up,
+	// and a single decision still works.
+	run(ctx, t, chromedp.Poll[bool](`!document.getElementById('item').hidden && document.getElementById('text').textContent !== 'the banner of the group'`))
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#decide select[name=action]`, "no_violation"),
+		chromedp.SetValue(`#reasons`, "NV-1"),
+		chromedp.Click(`#decide button:not([type])`),
+	)
+	if err != nil {
+		t.Fatalf("deciding the next item: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.startsWith('Decided #')`))
+
+	type outcome struct{ status, action, reason, actor string }
+	got, n := map[string]outcome{}, 0
+	rows, err = schema.Pool.Query(ctx, `SELECT i.post_id, i.status, COALESCE(d.action, ''), COALESCE(d.reason_code, ''), COALESCE(u.username, '')
+		FROM review_items i LEFT JOIN decisions d ON d.item_id = i.id LEFT JOIN users u ON u.id = d.actor_id
+		WHERE i.post_id LIKE 'cluster-%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var post string
+		var o outcome
+		if err := rows.Scan(&post, &o.status, &o.action, &o.reason, &o.actor); err != nil {
+			t.Fatal(err)
+		}
+		got[post] = o
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	removed := outcome{"decided", "remove", "TC-1", "e2e-admin"}
+	for post, want := range map[string]outcome{"cluster-0": removed, "cluster-1": removed, "cluster-2": removed, "cluster-held": {status: "claimed"}} {
+		if got[post] != want {
+			t.Errorf("%s: %+v, want %+v", post, got[post], want)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d rows of decisions or undecided items of the cluster, want 4 (one decision each, none for the held copy)", n)
+	}
+	var audited []string
+	if err := schema.Pool.QueryRow(ctx, `SELECT COALESCE(array_agg(subject ORDER BY subject), '{}') FROM audit_events
+		WHERE action = 'decision' AND actor = 'e2e-admin' AND details->>'action' = 'remove' AND details->>'reason_code' = 'TC-1'`).Scan(&audited); err != nil {
+		t.Fatal(err)
+	}
+	wantAudit := []string{fmt.Sprintf("item:%d", ids["cluster-0"]), fmt.Sprintf("item:%d", ids["cluster-1"]), fmt.Sprintf("item:%d", ids["cluster-2"])}
+	slices.Sort(wantAudit)
+	if !slices.Equal(audited, wantAudit) {
+		t.Errorf("audited removals %v, want %v", audited, wantAudit)
+	}
+}
+
+// evidencePNG is a small PNG as the stored evidence of media id.
+func evidencePNG(t *testing.T, id string) moderation.Evidence {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for x := range 32 {
+		for y := range 32 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 8), G: uint8(y * 8), B: 128, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return moderation.Evidence{MediaID: id, MIME: "image/png", SHA256: hex.EncodeToString(sum[:]), Bytes: buf.Bytes(), Width: 32, Height: 32}
 }
 
 // signIn opens the UI at base and signs in as username.

@@ -2,7 +2,7 @@
 // every rule (roles, leases, CSRF, blurring), so nothing here is trusted.
 "use strict";
 const $ = (id) => document.getElementById(id);
-let csrf = "", current = null, canPrecision = false;
+let csrf = "", current = null, canPrecision = false, me = null, reasonCodes = [];
 
 async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: "same-origin" };
@@ -10,29 +10,40 @@ async function api(method, path, body) {
   if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
   const res = await fetch(path, opts);
   const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
+  if (!res.ok) {
+    const err = new Error((data.error && data.error.message) || res.statusText);
+    err.status = res.status;
+    throw err;
+  }
   return data;
 }
 
 function say(text) { $("msg").textContent = text; }
 
+function queueName() { return $("leads").checked ? "leads" : "default"; }
+
+function reasonOptions() { return reasonCodes.map((r) => new Option(r.code + " " + r.title, r.code)); }
+
 async function start() {
   try {
-    const me = await api("GET", "/api/v1/me");
+    me = await api("GET", "/api/v1/me");
     csrf = me.csrf_token || "";
+    // Before the desk shows: an item's forms need them.
+    const rc = await api("GET", "/api/v1/reason-codes");
+    reasonCodes = rc.reason_codes;
+    $("reasons").replaceChildren(...reasonOptions());
     $("who").textContent = me.user.username + " (" + me.user.roles.join(", ") + ")";
     $("login").hidden = true; $("logout").hidden = false; $("desk").hidden = false;
     // Roles that do not review (auditors, rule engineers, admins) get no
     // claim button: the server would refuse every claim.
     $("claim").hidden = !me.permissions.includes("queue:claim");
     $("leads").parentElement.hidden = !me.permissions.includes("decide:escalated");
-    const rc = await api("GET", "/api/v1/reason-codes");
-    $("reasons").replaceChildren(...rc.reason_codes.map((r) => new Option(r.code + " " + r.title, r.code)));
     canPrecision = me.permissions.includes("rules:read");
     $("precision-panel").hidden = !canPrecision;
     loadPrecision();
     const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
-    if (claimed.items.length) show(claimed.items[0]);
+    // Unless a claim made meanwhile already put an item on screen.
+    if (claimed.items.length && !current) show(claimed.items[0]);
   } catch (e) {
     $("login").hidden = false; $("desk").hidden = true; $("logout").hidden = true;
   }
@@ -87,6 +98,7 @@ function show(item) {
   // sight, until its lease ran out.
   $("claim").disabled = !!item;
   $("claim").title = item ? "Decide or release the item you hold first" : "";
+  $("clusters").replaceChildren();
   if (!item) return;
   const overdue = new Date(item.sla_deadline) < new Date();
   $("title").textContent = "#" + item.id + " " + item.category + " (severity " + item.severity + ")";
@@ -108,6 +120,7 @@ function show(item) {
     img.alt = "blurred evidence"; img.src = "/api/v1/items/" + item.id + "/media/" + encodeURIComponent(m.media_id);
     return img;
   }));
+  loadClusters(item);
 }
 
 // The earlier decisions of an escalated item (who escalated it, why, and
@@ -122,6 +135,205 @@ async function loadHistory(id) {
       return li;
     }));
   } catch (e) { say(e.message); }
+}
+
+// Clusters. Undecided posts whose media matched the same hash-bank entry
+// (copies of one known image) form a cluster; when the item on screen has
+// copies still undecided, the page says how many, lists them, and can
+// decide them all with one POST /api/v1/clusters/{id}/decision. The
+// server decides what is undecided when the request arrives and skips
+// items other reviewers hold; the page reports what it did.
+
+// clusterMax is moderation.MaxClusterDecision: the most items one cluster
+// lists or decides.
+const clusterMax = 1000;
+
+// The id is BANK:ENTRY as one path segment (an entry id may hold '/').
+function clusterPath(bank, entry) { return "/api/v1/clusters/" + encodeURIComponent(bank + ":" + entry); }
+
+async function loadClusters(item) {
+  const seen = new Set();
+  for (const m of item.matches) {
+    const id = m.bank + ":" + m.entry;
+    if (!m.bank || !m.entry || seen.has(id)) continue;
+    seen.add(id);
+    try {
+      const c = await api("GET", clusterPath(m.bank, m.entry));
+      if (current !== item) return;
+      const view = clusterView(item, m.bank, m.entry);
+      if (view.update(c.items) > 0) $("clusters").append(view.box);
+    } catch (e) {
+      // 404: nothing of it is undecided any more.
+      if (e.status !== 404) say("Loading the cluster of bank " + m.bank + " entry " + m.entry + ": " + e.message);
+    }
+  }
+}
+
+// skipReason says why a cluster decision would leave it out, as far as
+// the page can tell (the server decides), or "" if it would be decided.
+function skipReason(it) {
+  if (it.status === "claimed" && it.claimed_by !== me.user.id && new Date(it.lease_expires_at) > new Date()) {
+    return "held by another reviewer";
+  }
+  if ((it.status === "escalated" || it.queue === "leads") && !me.permissions.includes("decide:escalated")) {
+    return "in the leads queue";
+  }
+  return "";
+}
+
+// decisionProblem checks a decision as the server will (which still
+// does): the reason code applies to the action, a report has a note.
+function decisionProblem(input) {
+  const rc = reasonCodes.find((r) => r.code === input.reason_code);
+  if (!rc) return "Choose a reason code.";
+  if (rc.actions && rc.actions.length && !rc.actions.includes(input.action)) {
+    return "Reason code " + rc.code + " does not apply to " + input.action + ".";
+  }
+  if (input.action === "report" && !input.note.trim()) return "A report to law enforcement needs a note.";
+  return "";
+}
+
+function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+// clusterPost is one post of a cluster's list: everything from the post
+// is inserted as text, and its media blurred like the item's.
+function clusterPost(it) {
+  const li = document.createElement("li");
+  li.dataset.item = String(it.id);
+  const meta = document.createElement("p");
+  meta.className = "cluster-meta";
+  const skip = skipReason(it);
+  meta.append(plain("#" + it.id + " " + it.category + " (severity " + it.severity + ") · " + it.platform +
+    " · @" + it.author_handle + " · " + it.status + (skip ? " · will be skipped: " + skip : "")));
+  const text = document.createElement("div");
+  text.className = "post-text";
+  text.append(plain(it.text));
+  li.append(meta, text);
+  for (const m of it.media.filter((x) => x.sha256)) {
+    const img = document.createElement("img");
+    img.alt = "blurred evidence"; img.loading = "lazy";
+    img.src = "/api/v1/items/" + it.id + "/media/" + encodeURIComponent(m.media_id);
+    li.append(img);
+  }
+  return li;
+}
+
+// clusterView builds the box of one cluster of item: its count, its list
+// and the form deciding it whole, with a confirmation showing the count.
+function clusterView(item, bank, entry) {
+  const box = $("cluster-tpl").content.firstElementChild.cloneNode(true);
+  const q = (sel) => box.querySelector(sel);
+  const form = q("form"), field = (name) => form.querySelector("[name=" + name + "]");
+  const confirmBox = q(".cluster-confirm"), result = q(".cluster-result");
+  const buttons = [q(".cluster-review"), q(".cluster-yes"), q(".cluster-no")];
+  const label = "bank " + bank + ", entry " + entry;
+  let known = new Map(), pending = null;
+
+  // The same choices as the item's own decision.
+  field("action").replaceChildren(...[...$("decide").querySelector("select[name=action]").options].map((o) => new Option(o.text, o.value)));
+  field("reason_code").replaceChildren(...reasonOptions());
+  form.hidden = !me.permissions.includes("decide");
+
+  // update shows the cluster's undecided items and returns how many
+  // there are besides item.
+  function update(items) {
+    known = new Map(items.map((it) => [it.id, it]));
+    const others = items.filter((it) => it.id !== item.id);
+    const atLeast = items.length >= clusterMax ? "at least " : "";
+    q(".cluster-summary").replaceChildren(plain("This image (" + label + ") is in " + atLeast + plural(others.length, "other undecided post") + "."));
+    q("summary").textContent = "List them (" + others.length + ")";
+    q(".cluster-posts").replaceChildren(...others.map(clusterPost));
+    const n = items.filter((it) => !skipReason(it)).length;
+    buttons[0].textContent = "Decide the cluster (" + atLeast + plural(n, "post") + ")…";
+    return others.length;
+  }
+  function busy(on) { for (const b of buttons) b.disabled = on; }
+  function report(text, error) {
+    result.textContent = text;
+    result.className = "cluster-result" + (error ? " error" : "");
+    say(text);
+  }
+  function cancel() { confirmBox.hidden = true; pending = null; }
+
+  form.addEventListener("input", cancel);
+  form.addEventListener("change", cancel);
+  q(".cluster-no").addEventListener("click", () => { cancel(); report("Cancelled: nothing was decided."); });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    cancel();
+    const input = { action: field("action").value, reason_code: field("reason_code").value, note: field("note").value };
+    const problem = decisionProblem(input);
+    if (problem) { report(problem, true); return; }
+    busy(true);
+    try {
+      // Confirm the count as it is now, not as it was when the item came up.
+      const c = await api("GET", clusterPath(bank, entry));
+      if (current !== item) return;
+      update(c.items);
+    } catch (e) {
+      report(e.status === 404 ? "Nothing of " + label + " is undecided any more." : e.message, true);
+      return;
+    } finally { busy(false); }
+    const items = [...known.values()], skipped = items.filter(skipReason);
+    const n = items.length - skipped.length;
+    if (n === 0) {
+      report("Every undecided post of " + label + " is held by another reviewer or in the leads queue: nothing to decide.", true);
+      return;
+    }
+    const mine = known.has(item.id) && !skipReason(known.get(item.id));
+    let text = "Decide " + plural(n, "post") + " of " + label + (mine ? " (this one and " + plural(n - 1, "other") + ")" : "") +
+      " as " + input.action + ", reason " + input.reason_code + (input.note ? ", with your note on each" : "") + "?";
+    if (skipped.length) {
+      text += " " + plural(skipped.length, "other post") + " will be skipped: " +
+        skipped.map((it) => "#" + it.id + " (" + skipReason(it) + ")").join(", ") + ".";
+    }
+    confirmBox.querySelector("p").replaceChildren(plain(text));
+    q(".cluster-yes").textContent = "Confirm: decide " + plural(n, "post");
+    result.textContent = "";
+    pending = input;
+    confirmBox.hidden = false;
+    q(".cluster-yes").focus();
+  });
+  q(".cluster-yes").addEventListener("click", async () => {
+    if (!pending) return;
+    const input = pending;
+    cancel();
+    busy(true);
+    try {
+      const r = await api("POST", clusterPath(bank, entry) + "/decision", input);
+      let text = "Cluster " + label + ": decided " + plural(r.decisions.length, "post") + " as " + input.action + " (" + input.reason_code + ")";
+      const late = r.decisions.filter((d) => !known.has(d.item_id)).length;
+      if (late) text += ", " + late + " of them queued after the confirmation";
+      text += r.skipped.length ? "; skipped " + r.skipped.length + ": " + r.skipped.map((id) =>
+        "#" + id + " (" + ((known.has(id) && skipReason(known.get(id))) || "held by another reviewer or busy") + ")").join(", ") + "." : "; none skipped.";
+      loadPrecision();
+      if (r.decisions.some((d) => d.item_id === item.id)) {
+        // The item on screen was decided with the rest: on to the next,
+        // as a single decision's submit does.
+        await claimAfter(text);
+        return;
+      }
+      report(text);
+      const c = await api("GET", clusterPath(bank, entry)).catch(() => ({ items: [] }));
+      if (current === item) update(c.items);
+    } catch (e) {
+      report("Deciding the cluster failed: " + e.message, true);
+    } finally { busy(false); }
+  });
+  return { box, update };
+}
+
+// claimAfter claims the next item once the one on screen was decided,
+// saying what was done first.
+async function claimAfter(done) {
+  try {
+    const r = await api("POST", "/api/v1/queue/claim", { count: 1, queue: queueName() });
+    show(r.items[0] || null);
+    say(done + (r.items.length ? "" : " Nothing more to review."));
+  } catch (e) {
+    show(null);
+    say(done + " Claiming the next item failed: " + e.message);
+  }
 }
 
 // Per-rule precision; rules the server judges low (below its threshold
@@ -159,7 +371,7 @@ $("login").addEventListener("submit", async (ev) => {
 $("logout").addEventListener("click", async () => { await api("POST", "/api/v1/logout").catch(() => {}); csrf = ""; show(null); start(); });
 $("claim").addEventListener("click", async () => {
   try {
-    const r = await api("POST", "/api/v1/queue/claim", { count: 1, queue: $("leads").checked ? "leads" : "default" });
+    const r = await api("POST", "/api/v1/queue/claim", { count: 1, queue: queueName() });
     show(r.items[0] || null); say(r.items.length ? "" : "Nothing to review.");
   } catch (e) { say(e.message); }
 });
@@ -175,7 +387,7 @@ $("decide").addEventListener("submit", async (ev) => {
     // Submit and next: the decision and the claim of the next item in one request.
     const r = await api("POST", "/api/v1/items/" + current.id + "/decision-and-claim", {
       action: f.get("action"), reason_code: f.get("reason_code"), note: f.get("note"),
-      next: { count: 1, queue: $("leads").checked ? "leads" : "default" } });
+      next: { count: 1, queue: queueName() } });
     say("Decided #" + current.id + ": " + f.get("action") + (r.items.length ? "" : ". Nothing more to review."));
     show(r.items[0] || null); ev.target.note.value = "";
     loadPrecision();
