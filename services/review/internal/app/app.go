@@ -201,6 +201,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since, Rule: rule})
 		},
 		PrecisionThreshold: cfg.PrecisionThreshold, PrecisionMinDecided: cfg.PrecisionMinDecided,
+		Reports: postgres.NewReports(pool),
 	}
 	api.Register(mux)
 	web.Register(mux)

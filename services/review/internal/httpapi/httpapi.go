@@ -108,6 +108,8 @@ type Server struct {
 	// (moderation.PrecisionPolicy; its defaults when zero).
 	PrecisionThreshold  float64
 	PrecisionMinDecided int64
+	// Reports computes transparency reports and decision exports.
+	Reports Reports
 	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
 	// from the session cookie, for plain-HTTP development only.
 	InsecureCookies bool
@@ -226,8 +228,10 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/clusters/{id}", Perm: moderation.PermQueueRead, handle: s.cluster},
 		{Method: "POST", Path: "/api/v1/clusters/{id}/decision", Perm: moderation.PermDecide, handle: s.decideCluster},
 		{Method: "GET", Path: "/api/v1/decisions", Perm: moderation.PermStatsRead, handle: s.decisions},
+		{Method: "GET", Path: "/api/v1/decisions/export", Perm: moderation.PermStatsRead, handle: s.exportDecisions},
 		{Method: "POST", Path: "/api/v1/decisions/{id}/reverse", Perm: moderation.PermReverse, handle: s.reverse},
 		{Method: "GET", Path: "/api/v1/stats", Perm: moderation.PermStatsRead, handle: s.stats},
+		{Method: "GET", Path: "/api/v1/reports/transparency", Perm: moderation.PermStatsRead, handle: s.transparencyReport},
 		{Method: "GET", Path: "/api/v1/rules/precision", Perm: moderation.PermRulesRead, handle: s.rulePrecision},
 
 		{Method: "GET", Path: "/api/v1/audit", Perm: moderation.PermAuditRead, handle: s.audit},

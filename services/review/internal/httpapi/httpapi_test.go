@@ -74,7 +74,7 @@ func newEnvHasher(t *testing.T, h *password.Hasher, tweak func(*httpapi.Server))
 	e.api = &httpapi.Server{Reviews: e.reviews, Users: e.users, Sessions: e.sessions, Audit: postgres.NewAuditLog(s.Pool), Clock: clock,
 		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
 			return postgres.RulePrecision(ctx, s.Pool, postgres.PrecisionFilter{Since: since, Rule: rule})
-		}, PrecisionThreshold: 0.5}
+		}, PrecisionThreshold: 0.5, Reports: postgres.NewReports(s.Pool)}
 	if tweak != nil {
 		tweak(e.api)
 	}
@@ -230,8 +230,10 @@ var allowedRoles = map[string][]moderation.Role{
 	"GET /api/v1/clusters/{id}":                   everybody,
 	"POST /api/v1/clusters/{id}/decision":         {mod, lead},
 	"GET /api/v1/decisions":                       {lead, eng, aud, adm},
+	"GET /api/v1/decisions/export":                {lead, eng, aud, adm},
 	"POST /api/v1/decisions/{id}/reverse":         {lead},
 	"GET /api/v1/stats":                           {lead, eng, aud, adm},
+	"GET /api/v1/reports/transparency":            {lead, eng, aud, adm},
 	"GET /api/v1/rules/precision":                 {eng, aud, adm},
 	"GET /api/v1/audit":                           {aud, adm},
 	"GET /api/v1/audit/verify":                    {aud, adm},

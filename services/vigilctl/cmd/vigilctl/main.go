@@ -1,5 +1,5 @@
 // Command vigilctl is the command line for rule engineers, auditors and
-// operators: migrations, rules, hash banks, users and audit checks.
+// operators: migrations, rules, hash banks, users, audit checks and reports.
 package main
 
 import (

@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
 )
@@ -30,6 +31,16 @@ type Env struct {
 	// and reads a line without echoing it; commands that take a password
 	// use it instead of reading stdin.
 	ReadSecret func(prompt string) (string, error)
+	// Now tells the time (reports' generation time); time.Now when nil.
+	Now func() time.Time
+}
+
+// now is env.Now, or the system clock.
+func (env Env) now() time.Time {
+	if env.Now != nil {
+		return env.Now()
+	}
+	return time.Now()
 }
 
 // IsTerminal reports whether w is a terminal (for progress bars).

@@ -9,4 +9,5 @@ package cli
 //	banks  (banks.go): import hash lists
 //	users  (users.go): add, disable, reset-password, token
 //	audit  (audit.go): verify the audit chain
-var registered = []func() Command{hashCommand, rulesCommand, banksCommand, usersCommand, auditCommand}
+//	report (report.go): transparency reports
+var registered = []func() Command{hashCommand, rulesCommand, banksCommand, usersCommand, auditCommand, reportCommand}

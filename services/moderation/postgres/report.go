@@ -1,0 +1,264 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+)
+
+// Reports computes auditors' statistics from the review queue and the
+// decisions: transparency reports and decision exports. It only reads.
+type Reports struct {
+	pool *pgxpool.Pool
+}
+
+// NewReports returns Reports over pool.
+func NewReports(pool *pgxpool.Pool) *Reports { return &Reports{pool: pool} }
+
+// matchKinds, followed by an item id expression and ") mk", joins
+// whether any of the item's matches is a keyword rule's (mk.kw) and any a
+// hash bank's (mk.hb); sourceOf names the combination as
+// moderation.SourceKeyword and its siblings do. The id is taken from the
+// candidate or decision row, not from review_items, so the planner runs
+// the lateral join once per row counted, not once per item in the table.
+const (
+	matchKinds = `CROSS JOIN LATERAL (
+        SELECT bool_or(m.rule_id IS NOT NULL) AS kw, bool_or(m.bank IS NOT NULL) AS hb
+        FROM review_matches m WHERE m.item_id = `
+	sourceOf = `CASE WHEN mk.kw AND mk.hb THEN 'keyword_rule+hash_bank' WHEN mk.hb THEN 'hash_bank'
+        WHEN mk.kw THEN 'keyword_rule' ELSE 'none' END`
+)
+
+// reportItemsSQL computes the item-based numbers ($1 = from, $2 = to) in
+// total, by category and by source. The candidates are a superset of the
+// items any number counts, each found through an index: flagged in the
+// period, with a final decision in it, open now and flagged before the
+// end, or with a final decision after the end (open at the end unless an
+// earlier one exists). An item whose status is decided counts as open at
+// the end only through its decisions. The first final decision is then
+// found per candidate; percentile_disc is exact and nearest-rank, over
+// whole microseconds.
+const reportItemsSQL = `
+WITH cand AS (
+    SELECT id FROM review_items WHERE flagged_at >= $1 AND flagged_at < $2
+    UNION
+    SELECT item_id FROM decisions WHERE created_at >= $1 AND created_at < $2 AND action <> 'escalate'
+    UNION
+    SELECT id FROM review_items WHERE status IN ('pending', 'claimed', 'escalated') AND flagged_at < $2
+    UNION
+    SELECT d.item_id FROM decisions d JOIN review_items i ON i.id = d.item_id
+    WHERE d.created_at >= $2 AND d.action <> 'escalate' AND i.flagged_at < $2
+), facts AS (
+    SELECT i.category, ` + sourceOf + ` AS source,
+        i.flagged_at >= $1 AND i.flagged_at < $2 AS flagged_in,
+        f.created_at >= $1 AND f.created_at < $2 AS decided_in,
+        f.created_at <= f.sla_deadline AS met,
+        i.flagged_at < $2 AND (f.created_at IS NULL OR f.created_at >= $2) AS open_at_end,
+        i.sla_deadline < $2 AS deadline_passed,
+        (extract(epoch FROM f.created_at - i.flagged_at) * 1000000)::bigint AS tta_us
+    FROM cand c
+    JOIN review_items i ON i.id = c.id
+    LEFT JOIN LATERAL (
+        SELECT d.created_at, d.sla_deadline FROM decisions d
+        WHERE d.item_id = i.id AND d.action <> 'escalate'
+        ORDER BY d.created_at, d.id LIMIT 1
+    ) f ON true
+    ` + matchKinds + `c.id) mk
+)
+SELECT GROUPING(category), GROUPING(source), COALESCE(category, ''), COALESCE(source, ''),
+    count(*) FILTER (WHERE flagged_in),
+    count(*) FILTER (WHERE decided_in),
+    count(*) FILTER (WHERE decided_in AND met),
+    count(*) FILTER (WHERE decided_in AND NOT met),
+    count(*) FILTER (WHERE open_at_end),
+    count(*) FILTER (WHERE open_at_end AND deadline_passed),
+    percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY tta_us) FILTER (WHERE decided_in),
+    max(tta_us) FILTER (WHERE decided_in)
+FROM facts
+GROUP BY GROUPING SETS ((), (category), (source))`
+
+// reportDecisionsSQL counts the decisions made in the period ($1, $2) by
+// action, in total, by category, by source and by reason code. The
+// reversed decision's action is looked up for reversals only.
+const reportDecisionsSQL = `
+WITH ds AS (
+    SELECT d.action, d.reason_code, i.category, ` + sourceOf + ` AS source,
+        d.reverses IS NOT NULL AS reversal,
+        d.reverses IS NOT NULL AND d.action = 'no_violation'
+            AND (SELECT o.action FROM decisions o WHERE o.id = d.reverses) IN ('remove', 'report') AS restores
+    FROM decisions d
+    JOIN review_items i ON i.id = d.item_id
+    ` + matchKinds + `d.item_id) mk
+    WHERE d.created_at >= $1 AND d.created_at < $2
+)
+SELECT GROUPING(category), GROUPING(source), GROUPING(reason_code),
+    COALESCE(category, ''), COALESCE(source, ''), COALESCE(reason_code, ''), action,
+    count(*), count(*) FILTER (WHERE reversal), count(*) FILTER (WHERE restores)
+FROM ds
+GROUP BY GROUPING SETS ((action), (category, action), (source, action), (reason_code, action))`
+
+// TransparencyReport computes the report of period p as of now (see
+// moderation.TransparencyReport and moderation.ReportCounts for what each
+// number counts). Both queries read one snapshot, so the numbers agree
+// with each other. Returns ErrInvalid for an invalid period or one that
+// has not ended by now (its open backlog at the end is not known yet).
+func (r *Reports) TransparencyReport(ctx context.Context, p moderation.ReportPeriod, now time.Time) (moderation.TransparencyReport, error) {
+	rep := moderation.TransparencyReport{Period: p, GeneratedAt: now,
+		ByCategory: []moderation.ReportGroup{}, BySource: []moderation.ReportGroup{}, ByReason: []moderation.ReasonCount{}}
+	if err := p.Validate(); err != nil {
+		return rep, fmt.Errorf("computing the transparency report: %w", err)
+	}
+	if p.To.After(now) {
+		return rep, fmt.Errorf("computing the transparency report: the period ends at %s, after now (%s); a report covers a period that has ended: %w",
+			p.To.Format(time.RFC3339), now.UTC().Format(time.RFC3339), moderation.ErrInvalid)
+	}
+	cats := map[string]*moderation.ReportCounts{}
+	srcs := map[string]*moderation.ReportCounts{}
+	reasons := map[string]*moderation.ActionCounts{}
+	group := func(m map[string]*moderation.ReportCounts, key string) *moderation.ReportCounts {
+		if m[key] == nil {
+			m[key] = &moderation.ReportCounts{}
+		}
+		return m[key]
+	}
+	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, reportItemsSQL, p.From, p.To)
+		if err != nil {
+			return err
+		}
+		var gCat, gSrc int32
+		var cat, src string
+		var c moderation.ReportCounts
+		var pcts []int64
+		var maxUS *int64
+		_, err = pgx.ForEachRow(rows, []any{&gCat, &gSrc, &cat, &src, &c.Flagged, &c.Decided, &c.SLAMet, &c.SLAMissed,
+			&c.OpenAtEnd, &c.OverdueAtEnd, &pcts, &maxUS}, func() error {
+			dst := &rep.Total
+			switch {
+			case gCat == 0:
+				dst = group(cats, cat)
+			case gSrc == 0:
+				dst = group(srcs, src)
+			}
+			dst.Flagged, dst.Decided, dst.SLAMet, dst.SLAMissed = c.Flagged, c.Decided, c.SLAMet, c.SLAMissed
+			dst.OpenAtEnd, dst.OverdueAtEnd = c.OpenAtEnd, c.OverdueAtEnd
+			dst.TimeToAction = moderation.TimeToAction{Items: c.Decided}
+			if len(pcts) == 3 && maxUS != nil {
+				dst.TimeToAction.P50 = time.Duration(pcts[0]) * time.Microsecond
+				dst.TimeToAction.P90 = time.Duration(pcts[1]) * time.Microsecond
+				dst.TimeToAction.P99 = time.Duration(pcts[2]) * time.Microsecond
+				dst.TimeToAction.Max = time.Duration(*maxUS) * time.Microsecond
+			}
+			pcts, maxUS = nil, nil
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, reportDecisionsSQL, p.From, p.To)
+		if err != nil {
+			return err
+		}
+		var gReason int32
+		var reason, action string
+		var n, reversals, restored int64
+		_, err = pgx.ForEachRow(rows, []any{&gCat, &gSrc, &gReason, &cat, &src, &reason, &action, &n, &reversals, &restored}, func() error {
+			a := moderation.Action(action)
+			var dst *moderation.ReportCounts
+			switch {
+			case gReason == 0:
+				if reasons[reason] == nil {
+					reasons[reason] = &moderation.ActionCounts{}
+				}
+				reasons[reason].Add(a, n)
+				return nil
+			case gCat == 0:
+				dst = group(cats, cat)
+			case gSrc == 0:
+				dst = group(srcs, src)
+			default:
+				dst = &rep.Total
+			}
+			dst.Decisions.Add(a, n)
+			if a == moderation.ActionReport {
+				dst.Referrals += n
+			}
+			dst.Reversals += reversals
+			dst.Restored += restored
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return rep, fmt.Errorf("computing the transparency report: %w", interpretError(err))
+	}
+	for _, k := range sortedKeys(cats) {
+		rep.ByCategory = append(rep.ByCategory, moderation.ReportGroup{Key: k, ReportCounts: *cats[k]})
+	}
+	order := []string{moderation.SourceKeyword, moderation.SourceHashBank, moderation.SourceBoth, moderation.SourceNoneMatched}
+	for _, k := range sortedKeys(srcs) {
+		if !slices.Contains(order, k) {
+			order = append(order, k)
+		}
+	}
+	for _, k := range order {
+		if c := srcs[k]; c != nil {
+			rep.BySource = append(rep.BySource, moderation.ReportGroup{Key: k, ReportCounts: *c})
+		}
+	}
+	for _, k := range sortedKeys(reasons) {
+		rep.ByReason = append(rep.ByReason, moderation.ReasonCount{Code: k, Decisions: *reasons[k]})
+	}
+	return rep, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, strings.Compare)
+	return keys
+}
+
+// ExportDecisions calls fn with every decision made in p (created at or
+// after From and before To), in decision id order, as the rows arrive
+// from the server: nothing is held in memory but the row at hand. An
+// error from fn stops the export and is returned. Returns ErrInvalid for
+// an invalid period.
+func (r *Reports) ExportDecisions(ctx context.Context, p moderation.ReportPeriod, fn func(moderation.DecisionRecord) error) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("exporting decisions: %w", err)
+	}
+	rows, err := r.pool.Query(ctx, `
+SELECT d.id, d.item_id, i.post_id, i.category, d.action, d.reason_code, u.username, d.created_at,
+    i.flagged_at, d.sla_deadline, d.reverses
+FROM decisions d
+JOIN review_items i ON i.id = d.item_id
+JOIN users u ON u.id = d.actor_id
+WHERE d.created_at >= $1 AND d.created_at < $2
+ORDER BY d.id`, p.From, p.To)
+	if err != nil {
+		return fmt.Errorf("exporting decisions: %w", interpretError(err))
+	}
+	var rec moderation.DecisionRecord
+	var action string
+	_, err = pgx.ForEachRow(rows, []any{&rec.DecisionID, &rec.ItemID, &rec.PostID, &rec.Category, &action, &rec.ReasonCode,
+		&rec.Actor, &rec.DecidedAt, &rec.FlaggedAt, &rec.SLADeadline, &rec.Reverses}, func() error {
+		rec.Action = moderation.Action(action)
+		err := fn(rec)
+		rec.Reverses = nil
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("exporting decisions: %w", interpretError(err))
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+)
+
+// TestTransparencyReport: every number of the report over a seeded
+// history with events before, at and after both bounds of the period:
+// exact nearest-rank percentiles, SLA met, missed and open-overdue at the
+// end, reversals and restorations, decisions outside the period not
+// counted, rows by category and source adding up to the total.
+func TestTransparencyReport(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	fx := moderationtest.SeedReport(t, s.Pool)
+	got, err := postgres.NewReports(s.Pool).TransparencyReport(context.Background(), fx.Period, fx.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Total, fx.Want.Total) {
+		t.Errorf("total\n got %+v\nwant %+v", got.Total, fx.Want.Total)
+	}
+	for name, pair := range map[string][2][]moderation.ReportGroup{
+		"by category": {got.ByCategory, fx.Want.ByCategory},
+		"by source":   {got.BySource, fx.Want.BySource},
+	} {
+		if len(pair[0]) != len(pair[1]) {
+			t.Errorf("%s: got %d rows %+v, want %d", name, len(pair[0]), pair[0], len(pair[1]))
+			continue
+		}
+		for i := range pair[1] {
+			if !reflect.DeepEqual(pair[0][i], pair[1][i]) {
+				t.Errorf("%s row %d\n got %+v\nwant %+v", name, i, pair[0][i], pair[1][i])
+			}
+		}
+	}
+	if !reflect.DeepEqual(got.ByReason, fx.Want.ByReason) {
+		t.Errorf("by reason\n got %+v\nwant %+v", got.ByReason, fx.Want.ByReason)
+	}
+	if !got.Period.From.Equal(fx.Period.From) || !got.Period.To.Equal(fx.Period.To) || !got.GeneratedAt.Equal(fx.Now) {
+		t.Errorf("period %+v generated %v", got.Period, got.GeneratedAt)
+	}
+}
+
+// TestTransparencyReportEmptyAndInvalid: a period without activity gives
+// zeros (and empty, not null, lists); a period that has not ended, or is
+// inverted or too long, is refused.
+func TestTransparencyReportEmptyAndInvalid(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	r := postgres.NewReports(s.Pool)
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	p := moderation.ReportPeriod{From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	got, err := r.TransparencyReport(ctx, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != (moderation.ReportCounts{}) || got.ByCategory == nil || len(got.ByCategory) != 0 || got.BySource == nil || got.ByReason == nil {
+		t.Errorf("empty report %+v", got)
+	}
+	for _, bad := range []moderation.ReportPeriod{
+		{From: p.From, To: now.Add(time.Second)}, // not ended
+		{From: p.To, To: p.From},
+		{From: p.From, To: p.From},
+		{From: p.From.Add(-48 * time.Hour), To: p.To},
+	} {
+		if _, err := r.TransparencyReport(ctx, bad, now); !errors.Is(err, moderation.ErrInvalid) {
+			t.Errorf("period %v – %v: err %v, want ErrInvalid", bad.From, bad.To, err)
+		}
+	}
+}
+
+// TestExportDecisions: exactly the decisions made in the window (the one
+// at its start included, the one at its end not), in id order, with their
+// item's fields; an error from the callback stops the export.
+func TestExportDecisions(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	fx := moderationtest.SeedReport(t, s.Pool)
+	ctx := context.Background()
+	r := postgres.NewReports(s.Pool)
+	var got []moderation.DecisionRecord
+	if err := r.ExportDecisions(ctx, fx.Period, func(d moderation.DecisionRecord) error {
+		got = append(got, d)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, d := range got {
+		ids = append(ids, d.DecisionID)
+		if !fx.Period.Contains(d.DecidedAt) || d.Actor != "lead-1" || d.PostID == "" || d.Category == "" || d.FlaggedAt.IsZero() {
+			t.Errorf("record %+v", d)
+		}
+	}
+	if !slices.Equal(ids, fx.Decisions) {
+		t.Fatalf("exported decisions %v, want %v", ids, fx.Decisions)
+	}
+	// The first is item A's removal: on time, not a reversal; the next
+	// reverses it.
+	a, rev := got[0], got[1]
+	if a.PostID != fx.HostilePostID || a.Action != moderation.ActionRemove || a.ReasonCode != "TC-1" || !a.WithinSLA() || a.Reverses != nil ||
+		rev.Reverses == nil || *rev.Reverses != a.DecisionID || rev.Action != moderation.ActionReport {
+		t.Errorf("first records %+v %+v", a, rev)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := r.ExportDecisions(ctx, fx.Period, func(moderation.DecisionRecord) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("callback error: %v after %d rows", err, n)
+	}
+	if err := r.ExportDecisions(ctx, moderation.ReportPeriod{From: fx.Period.To, To: fx.Period.From}, nil); !errors.Is(err, moderation.ErrInvalid) {
+		t.Errorf("inverted window: %v", err)
+	}
+}

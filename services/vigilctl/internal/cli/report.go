@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
+	"github.com/vigil-moderation/vigil/services/moderation/report"
+)
+
+func reportCommand() Command {
+	return Command{
+		Name:    "report",
+		Summary: "auditors' reports from the database (transparency)",
+		Run: func(ctx context.Context, env Env, args []string) error {
+			return subcommand(ctx, env, "report", args, []Command{
+				{Name: "transparency", Summary: "the transparency report of a period (Markdown, CSV or JSON)", Run: reportTransparency},
+			})
+		},
+	}
+}
+
+// reportTransparency renders the transparency report of a period through
+// package report, exactly as GET /api/v1/reports/transparency does.
+func reportTransparency(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "report transparency", "Usage: vigilctl report transparency --from DATE --to DATE [--format markdown|csv|json] [-o FILE]\n\n"+
+		"The transparency report of the period [from, to): items flagged and decided, decisions by\n"+
+		"action, referrals to law enforcement, reversals and restorations, time to action (p50, p90,\n"+
+		"p99, max), SLA met and missed, items open and overdue at the end; in total, by category, by\n"+
+		"detection source and by reason code (docs/reports.md defines each number). Dates are\n"+
+		"RFC 3339 or YYYY-MM-DD (midnight UTC); the period is at most 366 days and must have ended.\n"+
+		"Markdown is the publishable report.")
+	dbURL := databaseFlag(fs)
+	from := fs.String("from", "", "start of the period, inclusive: RFC 3339 or YYYY-MM-DD (required)")
+	to := fs.String("to", "", "end of the period, exclusive: RFC 3339 or YYYY-MM-DD (required)")
+	format := fs.String("format", string(moderation.FormatMarkdown), "markdown, csv or json")
+	out := fs.String("o", "", "write the report to this file instead of standard output")
+	if err := parse(fs, env, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs, "report transparency"); err != nil {
+		return err
+	}
+	p, err := moderation.ParseReportPeriod(*from, *to)
+	if err != nil {
+		return fmt.Errorf("report transparency: %w", err)
+	}
+	f, err := moderation.ParseReportFormat(*format, moderation.FormatMarkdown)
+	if err != nil {
+		return fmt.Errorf("report transparency: %w", err)
+	}
+	pool, err := postgres.Connect(ctx, *dbURL, 1)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := postgres.NewReports(pool).TransparencyReport(ctx, p, env.now())
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := report.Write(&b, f, rep); err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := env.Stdout.Write(b.Bytes())
+		return err
+	}
+	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("report transparency: writing the report: %w", err)
+	}
+	fmt.Fprintf(env.Stderr, "wrote %s (%s, %d bytes)\n", *out, f, b.Len())
+	return nil
+}
