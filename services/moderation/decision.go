@@ -360,8 +360,34 @@ func ValidBankName(name string) bool {
 // BulkResult says what a cluster decision did.
 type BulkResult struct {
 	Decisions []Decision `json:"decisions"`
-	// Skipped are items of the cluster another reviewer holds.
+	// Skipped are the items asked for that were not decided: held by
+	// another reviewer, in the leads queue for a non-lead, being claimed
+	// at that moment, or (items listed by id) no longer undecided in the
+	// cluster.
 	Skipped []int64 `json:"skipped"`
+}
+
+// CheckClusterItems validates the item ids a cluster decision is limited
+// to (nil: no limit): at least one, at most MaxClusterDecision, each
+// positive and listed once. Errors wrap ErrInvalid.
+func CheckClusterItems(ids []int64) error {
+	if ids == nil {
+		return nil
+	}
+	if len(ids) == 0 || len(ids) > MaxClusterDecision {
+		return fmt.Errorf("item_ids must list 1 to %d items (leave it out to decide the whole cluster): %w", MaxClusterDecision, ErrInvalid)
+	}
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if id <= 0 {
+			return fmt.Errorf("item_ids: %d is not an item id: %w", id, ErrInvalid)
+		}
+		if seen[id] {
+			return fmt.Errorf("item_ids: item %d is listed twice: %w", id, ErrInvalid)
+		}
+		seen[id] = true
+	}
+	return nil
 }
 
 // MaxClusterDecision bounds the items one cluster decision covers.

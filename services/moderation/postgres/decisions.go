@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,13 +146,20 @@ UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease
 // DecideCluster applies one decision to every undecided item of cluster k
 // (whose media matched the bank entry k): pending items, escalated ones
 // when canEscalated, and items claimed by actor (or whose lease ran out).
-// Items another reviewer holds, or that are being claimed at this moment,
-// are skipped and listed. Each item gets its own decision, audit event and
-// outbox message, in one transaction. Returns ErrNotFound when no
-// undecided item matched the entry.
-func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput) (moderation.BulkResult, error) {
+// With only (moderation.CheckClusterItems) it decides just those of them,
+// so that a moderator's confirmation of what they saw is not stretched to
+// copies queued since; listed items no longer undecided in the cluster are
+// skipped. Items another reviewer holds, or that are being claimed at this
+// moment, are skipped too, and every skipped item is listed. Each item
+// gets its own decision, audit event and outbox message, in one
+// transaction. Returns ErrNotFound when no undecided item matched the
+// entry.
+func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput, only []int64) (moderation.BulkResult, error) {
 	now := r.now()
 	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}}
+	if err := moderation.CheckClusterItems(only); err != nil {
+		return res, fmt.Errorf("deciding cluster %s: %w", k, err)
+	}
 	var all []int64
 	if err := r.pool.QueryRow(ctx, `
 SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM review_items
@@ -161,6 +169,9 @@ WHERE status IN ('pending', 'escalated', 'claimed') AND `+clusterMembers,
 	}
 	if len(all) == 0 {
 		return res, fmt.Errorf("no undecided item matched entry %q of bank %s: %w", k.Entry, k.Bank, moderation.ErrNotFound)
+	}
+	if only != nil {
+		all = limitTo(all, only, &res.Skipped)
 	}
 	if len(all) > moderation.MaxClusterDecision {
 		all = all[:moderation.MaxClusterDecision]
@@ -229,12 +240,28 @@ WHERE id = ANY($1)`, ids, escalate, actor.ID, now, string(in.Action))
 				res.Skipped = append(res.Skipped, id)
 			}
 		}
+		slices.Sort(res.Skipped)
 		return nil
 	})
 	if err != nil {
 		return moderation.BulkResult{}, fmt.Errorf("deciding cluster %s: %w", k, interpretError(err))
 	}
 	return res, nil
+}
+
+// limitTo returns the ids of members (sorted) that only lists, and
+// appends to skipped those of only that are not members.
+func limitTo(members, only []int64, skipped *[]int64) []int64 {
+	var kept []int64
+	for _, id := range only {
+		if _, found := slices.BinarySearch(members, id); found {
+			kept = append(kept, id)
+		} else {
+			*skipped = append(*skipped, id)
+		}
+	}
+	slices.Sort(kept)
+	return kept
 }
 
 // Decisions lists decisions in id order.

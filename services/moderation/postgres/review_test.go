@@ -409,11 +409,28 @@ FROM (SELECT id, CASE WHEN id = 7 THEN 'other' ELSE 'b' END AS bank, CASE WHEN i
 		other.ID, f.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.reviews.DecideCluster(ctx, mod, false, e1, moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"})
+	remove := moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"}
+	// Limited to the items listed: 2 is decided; 1 is held by the other
+	// moderator and 7 is not of this cluster, both skipped; 3 and 4 are
+	// not touched.
+	res, err := f.reviews.DecideCluster(ctx, mod, false, e1, remove, []int64{7, 2, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Decisions) != 3 || fmt.Sprint(res.Skipped) != "[1]" {
+	if len(res.Decisions) != 1 || res.Decisions[0].ItemID != 2 || fmt.Sprint(res.Skipped) != "[1 7]" {
+		t.Fatalf("cluster decision limited to 7, 2, 1: %+v, skipped %v", res.Decisions, res.Skipped)
+	}
+	for _, bad := range [][]int64{{}, {2, 2}, {0}, make([]int64, moderation.MaxClusterDecision+1)} {
+		if _, err := f.reviews.DecideCluster(ctx, mod, false, e1, remove, bad); !errors.Is(err, moderation.ErrInvalid) {
+			t.Fatalf("item_ids %v: %v, want ErrInvalid", bad[:min(len(bad), 3)], err)
+		}
+	}
+	// The rest of the cluster: 3 and 4; 1 is still held.
+	res, err = f.reviews.DecideCluster(ctx, mod, false, e1, remove, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Decisions) != 2 || fmt.Sprint(res.Skipped) != "[1]" {
 		t.Fatalf("cluster decision: %d decisions, skipped %v", len(res.Decisions), res.Skipped)
 	}
 	var outbox int
@@ -425,7 +442,7 @@ FROM (SELECT id, CASE WHEN id = 7 THEN 'other' ELSE 'b' END AS bank, CASE WHEN i
 		t.Fatalf("item 7 (same entry id, other bank) is %q (%v), want pending", status, err)
 	}
 	if _, err := f.reviews.DecideCluster(ctx, mod, false, moderation.ClusterKey{Bank: "b", Entry: "e3"},
-		moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"}); !errors.Is(err, moderation.ErrNotFound) {
+		remove, nil); !errors.Is(err, moderation.ErrNotFound) {
 		t.Fatalf("unknown cluster: %v", err)
 	}
 }

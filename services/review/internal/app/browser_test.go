@@ -337,7 +337,8 @@ func TestBrowserEscalationNote(t *testing.T) {
 // image (a hash-bank match) is told how many other undecided posts carry
 // it, can list them (their text inert, hidden characters as markers, media
 // blurred) and decides them all at once after a confirmation giving the
-// count. The copy another moderator holds is skipped and said so; a
+// count. The copy another moderator holds is skipped and said so, and a
+// copy queued after the confirmation is left for someone to see; a
 // decision the server refuses is shown and decides nothing; the decisions
 // and their audit events are on record, and the next item comes up.
 func TestBrowserClusterDecision(t *testing.T) {
@@ -491,6 +492,11 @@ func TestBrowserClusterDecision(t *testing.T) {
 			t.Errorf("confirmation reads %q, want %q in it", confirm, want)
 		}
 	}
+	// A copy queued after the confirmation was shown is not decided with
+	// the others: nobody saw it.
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{copyOf("cluster-late", "queued meanwhile", at.Add(5*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(`#clusters .cluster-yes`)); err != nil {
 		t.Fatalf("confirming: %v", err)
 	}
@@ -536,13 +542,18 @@ func TestBrowserClusterDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	removed := outcome{"decided", "remove", "TC-1", "e2e-admin"}
+	// The late copy has no decision (submit-and-next may have claimed it
+	// since).
+	if late := got["cluster-late"]; late.action != "" || late.status == "decided" {
+		t.Errorf("cluster-late, queued after the confirmation: %+v, want it undecided", late)
+	}
 	for post, want := range map[string]outcome{"cluster-0": removed, "cluster-1": removed, "cluster-2": removed, "cluster-held": {status: "claimed"}} {
 		if got[post] != want {
 			t.Errorf("%s: %+v, want %+v", post, got[post], want)
 		}
 	}
-	if n != 4 {
-		t.Errorf("%d rows of decisions or undecided items of the cluster, want 4 (one decision each, none for the held copy)", n)
+	if n != 5 {
+		t.Errorf("%d rows of decisions or undecided items of the cluster, want 5 (one decision each, none for the held copy and the late one)", n)
 	}
 	var audited []string
 	if err := schema.Pool.QueryRow(ctx, `SELECT COALESCE(array_agg(subject ORDER BY subject), '{}') FROM audit_events

@@ -42,7 +42,7 @@ type Reviews interface {
 	Decisions(ctx context.Context, f moderation.DecisionFilter) ([]moderation.Decision, error)
 	Clusters(ctx context.Context, limit int) ([]moderation.Cluster, error)
 	ClusterItems(ctx context.Context, k moderation.ClusterKey) ([]moderation.Item, error)
-	DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput) (moderation.BulkResult, error)
+	DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput, only []int64) (moderation.BulkResult, error)
 	Stats(ctx context.Context, since time.Time) (moderation.Stats, error)
 	Media(ctx context.Context, itemID int64, mediaID string) (moderation.MediaBlob, error)
 	RecordMediaView(ctx context.Context, actor moderation.User, itemID int64, mediaID, sha string) error

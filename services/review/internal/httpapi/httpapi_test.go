@@ -717,9 +717,19 @@ SELECT id, 'bank:b:e/1:m1', 'terrorist_content', 4, 'b', 'e/1', 'pdq', id, 'm1',
 		t.Fatalf("cluster b:e/1: %+v", members)
 	}
 	e.must(e.do(mod, "GET", "/api/v1/clusters/b:e2", nil), 404)
+	// Limited to what the moderator confirmed: one member and an item of
+	// no cluster (skipped); then the rest of the cluster.
 	var bulk moderation.BulkResult
+	first := members.Items[0].ID
+	for _, bad := range []any{[]int64{}, []int64{first, first}, []int64{-1}, "2"} {
+		e.must(e.do(mod, "POST", "/api/v1/clusters/b:e%2F1/decision", map[string]any{"action": "remove", "reason_code": "TC-1", "item_ids": bad}), 400)
+	}
+	e.must(e.do(mod, "POST", "/api/v1/clusters/b:e%2F1/decision", map[string]any{"action": "remove", "reason_code": "TC-1", "item_ids": []int64{99, first}}), 200).decode(t, &bulk)
+	if len(bulk.Decisions) != 1 || bulk.Decisions[0].ItemID != first || fmt.Sprint(bulk.Skipped) != "[99]" {
+		t.Fatalf("bulk limited to items 99 and %d: %+v", first, bulk)
+	}
 	e.must(e.do(mod, "POST", "/api/v1/clusters/b:e%2F1/decision", map[string]string{"action": "remove", "reason_code": "TC-1"}), 200).decode(t, &bulk)
-	if len(bulk.Decisions) != 3 || len(bulk.Skipped) != 0 {
+	if len(bulk.Decisions) != 2 || len(bulk.Skipped) != 0 {
 		t.Fatalf("bulk %+v", bulk)
 	}
 	e.must(e.do(lead, "POST", "/api/v1/items/2/hold", map[string]string{"reason": "court order 7"}), 201)

@@ -165,6 +165,14 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, a *auth) error {
 	return nil
 }
 
+// clusterDecisionRequest is a decision for a cluster's items: all of its
+// undecided ones, or only those of ItemIDs (the ones the moderator saw
+// and confirmed).
+type clusterDecisionRequest struct {
+	moderation.DecisionInput
+	ItemIDs []int64 `json:"item_ids"`
+}
+
 type decisionAndClaimRequest struct {
 	moderation.DecisionInput
 	Next claimRequest `json:"next"`
@@ -281,11 +289,20 @@ func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) 
 	if err != nil {
 		return err
 	}
-	in, err := s.decisionInput(w, r)
-	if err != nil {
+	if err := params(r).err; err != nil {
 		return err
 	}
-	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), k, in)
+	var req clusterDecisionRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.DecisionInput.Validate(s.ReasonCodes); err != nil {
+		return err
+	}
+	if err := moderation.CheckClusterItems(req.ItemIDs); err != nil {
+		return err
+	}
+	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), k, req.DecisionInput, req.ItemIDs)
 	if err != nil {
 		return err
 	}

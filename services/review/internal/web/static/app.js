@@ -290,22 +290,26 @@ function clusterView(item, bank, entry) {
     confirmBox.querySelector("p").replaceChildren(plain(text));
     q(".cluster-yes").textContent = "Confirm: decide " + plural(n, "post");
     result.textContent = "";
-    pending = input;
+    // Only what the confirmation names: copies queued meanwhile wait for
+    // someone to see them.
+    pending = { input: { ...input, item_ids: items.filter((it) => !skipReason(it)).map((it) => it.id) },
+      excluded: skipped.map((it) => it.id) };
     confirmBox.hidden = false;
     q(".cluster-yes").focus();
   });
   q(".cluster-yes").addEventListener("click", async () => {
     if (!pending) return;
-    const input = pending;
+    const { input, excluded } = pending;
     cancel();
     busy(true);
     try {
       const r = await api("POST", clusterPath(bank, entry) + "/decision", input);
       let text = "Cluster " + label + ": decided " + plural(r.decisions.length, "post") + " as " + input.action + " (" + input.reason_code + ")";
-      const late = r.decisions.filter((d) => !known.has(d.item_id)).length;
-      if (late) text += ", " + late + " of them queued after the confirmation";
-      text += r.skipped.length ? "; skipped " + r.skipped.length + ": " + r.skipped.map((id) =>
-        "#" + id + " (" + ((known.has(id) && skipReason(known.get(id))) || "held by another reviewer or busy") + ")").join(", ") + "." : "; none skipped.";
+      // Skipped: those the confirmation left out, and those the server
+      // could not decide (taken or decided by someone else meanwhile).
+      const skipped = [...new Set([...excluded, ...r.skipped])].sort((a, b) => a - b);
+      text += skipped.length ? "; skipped " + skipped.length + ": " + skipped.map((id) =>
+        "#" + id + " (" + ((known.has(id) && skipReason(known.get(id))) || "taken or decided by someone else meanwhile") + ")").join(", ") + "." : "; none skipped.";
       loadPrecision();
       if (r.decisions.some((d) => d.item_id === item.id)) {
         // The item on screen was decided with the rest: on to the next,
