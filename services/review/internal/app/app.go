@@ -30,10 +30,14 @@ import (
 // Config is vigil-review's configuration.
 type Config struct {
 	DatabaseURL string
-	HTTPAddr    string
-	LogLevel    string
-	LogFormat   string
-	Migrate     bool
+	// ReportsDatabaseURL, if set, is where transparency reports and
+	// decision exports read (a streaming replica), so that their long
+	// snapshots stay off the queue's primary.
+	ReportsDatabaseURL string
+	HTTPAddr           string
+	LogLevel           string
+	LogFormat          string
+	Migrate            bool
 
 	Lease             time.Duration
 	LeaseSweep        time.Duration
@@ -73,6 +77,7 @@ type Config struct {
 // Flags registers the configuration flags on fs.
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", "postgres://vigil:vigil@127.0.0.1:5432/vigil?sslmode=disable", "PostgreSQL URL of the review queue")
+	fs.StringVar(&c.ReportsDatabaseURL, "reports-database-url", "", "PostgreSQL URL transparency reports and decision exports read from, e.g. a streaming replica (their snapshots, held for the whole report or export, slow claims on the primary); the review queue's database when empty")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the API, the UI, /healthz, /readyz and /metrics")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
@@ -162,6 +167,15 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if err := postgres.CheckFlush(ctx, pool); err != nil {
 		return err
 	}
+	reportsPool := pool
+	if cfg.ReportsDatabaseURL != "" {
+		// Not a readiness check: moderators can work while the replica
+		// is away; only the reports answer with errors then.
+		if reportsPool, err = postgres.Connect(ctx, cfg.ReportsDatabaseURL, 4); err != nil {
+			return fmt.Errorf("reports database: %w", err)
+		}
+		defer reportsPool.Close()
+	}
 	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease, ActionActor: actionActor})
 	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock,
 		Hasher: password.NewHasher(password.HasherOptions{Concurrency: cfg.PasswordConcurrency, MaxWait: cfg.PasswordWait})})
@@ -201,7 +215,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since, Rule: rule})
 		},
 		PrecisionThreshold: cfg.PrecisionThreshold, PrecisionMinDecided: cfg.PrecisionMinDecided,
-		Reports: postgres.NewReports(pool),
+		Reports: postgres.NewReports(reportsPool),
 	}
 	api.Register(mux)
 	web.Register(mux)

@@ -138,15 +138,21 @@ func message(t *testing.T, p moderation.Post) kafkago.Message {
 
 func startReview(ctx context.Context, t *testing.T, dbURL string) string {
 	t.Helper()
+	return startReviewWith(ctx, t, app.Config{DatabaseURL: dbURL})
+}
+
+// startReviewWith runs vigil-review with cfg on a free port, as
+// e2e-admin's bootstrap, and returns its base URL.
+func startReviewWith(ctx context.Context, t *testing.T, cfg app.Config) string {
+	t.Helper()
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	cfg.HTTPAddr, cfg.LogLevel, cfg.LogFormat = "127.0.0.1:0", "warn", "text"
+	cfg.BootstrapAdmin, cfg.PrecisionThreshold = "e2e-admin:e2e-admin-password", 0.5
+	cfg.Ready = func(a string) { ready <- a }
 	go func() {
-		done <- app.RunConfig(ctx, app.Config{
-			DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", LogLevel: "warn", LogFormat: "text",
-			BootstrapAdmin: "e2e-admin:e2e-admin-password", PrecisionThreshold: 0.5,
-			Ready: func(a string) { ready <- a },
-		}, io.Discard)
+		done <- app.RunConfig(ctx, cfg, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
