@@ -9,5 +9,5 @@ package cli
 //	banks  (banks.go): import hash lists
 //	users  (users.go): add, disable, reset-password, token
 //	audit  (audit.go): verify the audit chain
-//	report (report.go): transparency reports
+//	report (report.go): transparency reports, decision exports
 var registered = []func() Command{hashCommand, rulesCommand, banksCommand, usersCommand, auditCommand, reportCommand}

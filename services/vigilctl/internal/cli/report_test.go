@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,5 +77,64 @@ func TestReportTransparency(t *testing.T) {
 		if c.want != "unexpected arguments" && !errors.Is(err, moderation.ErrInvalid) {
 			t.Errorf("%v: %v is not ErrInvalid", c.args, err)
 		}
+	}
+}
+
+// TestReportDecisions: the CSV export of a seeded window, to stdout or a
+// file, has the header and one row per decision of the window, with the
+// spreadsheet formula in a post id defused; refused windows write
+// nothing, and no file.
+func TestReportDecisions(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	fx := moderationtest.SeedReport(t, s.Pool)
+	run := func(args ...string) (string, string, error) {
+		var out, errb bytes.Buffer
+		env := Env{Getenv: func(string) string { return "" }, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
+		err := Run(context.Background(), append([]string{"vigilctl", "report", "decisions", "--database-url=" + s.URL}, args...), env)
+		return out.String(), errb.String(), err
+	}
+	out, errOut, err := run("--from", "2026-01-01", "--to", "2026-02-01")
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")
+	if lines[0] != strings.Join(report.DecisionColumns, ",") || len(lines) != 1+len(fx.Decisions) {
+		t.Fatalf("export: header %q and %d rows, want %d rows", lines[0], len(lines)-1, len(fx.Decisions))
+	}
+	for i, id := range fx.Decisions {
+		if !strings.HasPrefix(lines[1+i], fmt.Sprint(id)+",") {
+			t.Errorf("row %d is %q, want decision %d", i+1, lines[1+i], id)
+		}
+	}
+	if !strings.Contains(out, `"'`+strings.ReplaceAll(fx.HostilePostID, `"`, `""`)+`"`) {
+		t.Errorf("the formula post id %q is not defused in\n%s", fx.HostilePostID, out)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "decisions.csv")
+	if got, errOut, err := run("--from", "2026-01-01", "--to", "2026-02-01", "-o", file); err != nil || got != "" ||
+		!strings.Contains(errOut, fmt.Sprintf("wrote %s (%d decisions)", file, len(fx.Decisions))) {
+		t.Fatalf("-o: %v %q %q", err, got, errOut)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != out {
+		t.Errorf("file differs from stdout: %v", err)
+	}
+	// An empty window: the header alone.
+	if got, _, err := run("--from", "2020-01-01", "--to", "2020-02-01"); err != nil || got != strings.Join(report.DecisionColumns, ",")+"\r\n" {
+		t.Errorf("empty window: %v %q", err, got)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	if _, _, err := run("--from", "2026-02-01", "--to", "2026-01-01", "-o", bad); !errors.Is(err, moderation.ErrInvalid) {
+		t.Errorf("inverted window: %v, want ErrInvalid", err)
+	}
+	// A database that is not there: no file, not even a partial one.
+	var outb, errb bytes.Buffer
+	env := Env{Getenv: func(string) string { return "" }, Stdin: strings.NewReader(""), Stdout: &outb, Stderr: &errb}
+	if err := Run(context.Background(), []string{"vigilctl", "report", "decisions", "--database-url=postgres://nobody@127.0.0.1:1/none",
+		"--from", "2026-01-01", "--to", "2026-02-01", "-o", bad}, env); err == nil {
+		t.Error("export from a database that is not there succeeded")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("files left in the output directory: %v, want decisions.csv alone", entries)
 	}
 }
