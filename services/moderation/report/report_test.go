@@ -5,13 +5,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 	"github.com/vigil-moderation/vigil/services/moderation/report"
 )
 
@@ -20,20 +19,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the curr
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	moderationtest.Golden(t, *update, name, got)
 }
 
 // sample is a report with every kind of row, a category that tries to

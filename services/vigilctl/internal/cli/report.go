@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,14 @@ func reportCommand() Command {
 	}
 }
 
+// periodFlags registers --from and --to (of the period or window, as what
+// says) and returns the function reading them once parsed.
+func periodFlags(fs *flag.FlagSet, what string) func() (moderation.ReportPeriod, error) {
+	from := fs.String("from", "", "start of the "+what+", inclusive: RFC 3339 or YYYY-MM-DD (required)")
+	to := fs.String("to", "", "end of the "+what+", exclusive: RFC 3339 or YYYY-MM-DD (required)")
+	return func() (moderation.ReportPeriod, error) { return moderation.ParseReportPeriod(*from, *to) }
+}
+
 // reportTransparency renders the transparency report of a period through
 // package report, exactly as GET /api/v1/reports/transparency does.
 func reportTransparency(ctx context.Context, env Env, args []string) error {
@@ -39,8 +48,7 @@ func reportTransparency(ctx context.Context, env Env, args []string) error {
 		"RFC 3339 or YYYY-MM-DD (midnight UTC); the period is at most 366 days and must have ended.\n"+
 		"Markdown is the publishable report.")
 	dbURL := databaseFlag(fs)
-	from := fs.String("from", "", "start of the period, inclusive: RFC 3339 or YYYY-MM-DD (required)")
-	to := fs.String("to", "", "end of the period, exclusive: RFC 3339 or YYYY-MM-DD (required)")
+	period := periodFlags(fs, "period")
 	format := fs.String("format", string(moderation.FormatMarkdown), "markdown, csv or json")
 	out := fs.String("o", "", "write the report to this file instead of standard output")
 	if err := parse(fs, env, args); err != nil {
@@ -49,7 +57,7 @@ func reportTransparency(ctx context.Context, env Env, args []string) error {
 	if err := noArgs(fs, "report transparency"); err != nil {
 		return err
 	}
-	p, err := moderation.ParseReportPeriod(*from, *to)
+	p, err := period()
 	if err != nil {
 		return fmt.Errorf("report transparency: %w", err)
 	}
@@ -92,8 +100,7 @@ func reportDecisions(ctx context.Context, env Env, args []string) (err error) {
 		"\"Decision export\"), cells defused against spreadsheet formulas. Dates are RFC 3339 or\n"+
 		"YYYY-MM-DD (midnight UTC); the window is at most 366 days.")
 	dbURL := databaseFlag(fs)
-	from := fs.String("from", "", "start of the window, inclusive: RFC 3339 or YYYY-MM-DD (required)")
-	to := fs.String("to", "", "end of the window, exclusive: RFC 3339 or YYYY-MM-DD (required)")
+	period := periodFlags(fs, "window")
 	out := fs.String("o", "", "write the CSV to this file instead of standard output")
 	if err := parse(fs, env, args); err != nil {
 		return err
@@ -101,7 +108,7 @@ func reportDecisions(ctx context.Context, env Env, args []string) (err error) {
 	if err := noArgs(fs, "report decisions"); err != nil {
 		return err
 	}
-	p, err := moderation.ParseReportPeriod(*from, *to)
+	p, err := period()
 	if err != nil {
 		return fmt.Errorf("report decisions: %w", err)
 	}

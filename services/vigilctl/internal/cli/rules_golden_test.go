@@ -8,13 +8,13 @@ import (
 	"flag"
 	"image/png"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/demoimage"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -22,20 +22,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the curr
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	moderationtest.Golden(t, *update, name, got)
 }
 
 func runCLI(t *testing.T, stdin string, args ...string) (string, string, error) {
