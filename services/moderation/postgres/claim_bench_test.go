@@ -76,7 +76,8 @@ func (r *result) cpuPerOp() time.Duration { return r.cpu / time.Duration(max(r.n
 // arrival times (open loop, latency counted from the intended start), at
 // half of Vigil's saturated submit-and-next rate in all, the same offered
 // load for every contender; then Vigil and the bare loop again at a
-// quarter of it.
+// quarter of it. Human pace: the same 50 moderators, each taking about a
+// second per item (VIGIL_BENCH_THINK_MS), the load of people at work.
 //
 // The bare table carries review_items' storage parameters (its autovacuum
 // settings, migration 0006). The paced runs of Vigil log where the group
@@ -85,7 +86,9 @@ func (r *result) cpuPerOp() time.Duration { return r.cpu / time.Duration(max(r.n
 // Only under VIGIL_BENCH=1 (make bench). VIGIL_BENCH_CLAIM_ITEMS (default
 // 1,000,000), VIGIL_BENCH_SECONDS (default 20 per contender and mode) and
 // VIGIL_BENCH_WORKERS (50) scale it; VIGIL_BENCH_PACED_RATE fixes the
-// paced rate (per second) instead.
+// paced rate (per second) instead; VIGIL_BENCH_THINK_MS sets the human
+// pace's mean time per item, and VIGIL_BENCH_THINK_ONLY=1 runs that
+// mode alone.
 func TestBenchClaims(t *testing.T) {
 	if os.Getenv("VIGIL_BENCH") != "1" {
 		t.Skip("set VIGIL_BENCH=1 to run the claim benchmark")
@@ -293,6 +296,42 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 	for _, v := range variants {
 		vigil = append(vigil, v.name)
 	}
+	label := fmt.Sprintf("%dk-%dmods", items/1000, workers)
+	if items >= 1_000_000 {
+		label = fmt.Sprintf("%dM-%dmods", items/1_000_000, workers)
+	}
+	// At the pace of people: each moderator looks at an item for
+	// VIGIL_BENCH_THINK_MS on average (default 1,000 ms, exponentially
+	// distributed, far faster than a real review) before the next, so the
+	// 50 offer workers per second in all. This is the load the p99 claim
+	// target describes: many moderators at once, each waiting for the
+	// next item, not a machine saturating the queue.
+	humanPace := func() {
+		think := time.Duration(benchEnvInt("VIGIL_BENCH_THINK_MS", 1000)) * time.Millisecond
+		human := float64(workers) / think.Seconds()
+		hum := runRounds(t, []contender{bare, claimDecide, decideNext}, dur, func(c contender, d time.Duration) (int64, []time.Duration) {
+			var stop func() []postgres.OpTrace
+			if c.name != "skip-locked-bare" {
+				stop = postgres.TraceGroupCommit(reviews)
+			}
+			n, lats := runPaced(t, workers, d, human, c.op)
+			if stop != nil {
+				logTraces(t, c.name+" (human pace)", stop())
+			}
+			return n, lats
+		})
+		for _, name := range []string{"claim-decide", "decide-next"} {
+			for _, p := range []float64{0.99, 0.5} {
+				vl, bl := pct(hum[name].lats, p), pct(hum["skip-locked-bare"].lats, p)
+				fmt.Printf("BENCH review/%s-p%d-think-%dms-%s %.2f ms vs skip-locked-bare %.2f ms ratio %.2f (%d claims)\n",
+					name, int(p*100), think.Milliseconds(), label, ms(vl), ms(bl), float64(bl)/float64(vl), len(hum[name].lats))
+			}
+		}
+	}
+	if os.Getenv("VIGIL_BENCH_THINK_ONLY") == "1" {
+		humanPace()
+		return
+	}
 	sat := runRounds(t, saturated, dur, func(c contender, d time.Duration) (int64, []time.Duration) {
 		if c.run != nil {
 			return c.run(t, d)
@@ -331,10 +370,6 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 		t.Fatalf("audit chain after the benchmark: %+v %v", br, err)
 	}
 
-	label := fmt.Sprintf("%dk-%dmods", items/1000, workers)
-	if items >= 1_000_000 {
-		label = fmt.Sprintf("%dM-%dmods", items/1_000_000, workers)
-	}
 	for _, name := range vigil {
 		v := sat[name]
 		for _, other := range []string{"skip-locked-bare", "river-fetch", "river-client"} {
@@ -374,6 +409,7 @@ ORDER BY severity DESC, sla_deadline, flagged_at, id LIMIT 1 FOR UPDATE SKIP LOC
 		return runPaced(t, workers, d, rate/2, c.op)
 	})
 	printPaced(low, rate/2, label, []string{"claim-decide", "decide-next"})
+	humanPace()
 }
 
 // printPaced prints the paced runs' percentiles of the Vigil contenders
