@@ -44,7 +44,10 @@ const (
 // earlier one exists). An item whose status is decided counts as open at
 // the end only through its decisions. The first final decision is then
 // found per candidate; percentile_disc is exact and nearest-rank, over
-// whole microseconds.
+// whole microseconds. Candidates that count in no number (a reversal
+// after the end of an item decided before it) are dropped before
+// grouping, so events after the period add no empty category or source
+// row: the report of a past period is the same whenever it is run.
 const reportItemsSQL = `
 WITH cand AS (
     SELECT id FROM review_items WHERE flagged_at >= $1 AND flagged_at < $2
@@ -82,6 +85,7 @@ SELECT GROUPING(category), GROUPING(source), COALESCE(category, ''), COALESCE(so
     percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY tta_us) FILTER (WHERE decided_in),
     max(tta_us) FILTER (WHERE decided_in)
 FROM facts
+WHERE flagged_in OR decided_in OR open_at_end
 GROUP BY GROUPING SETS ((), (category), (source))`
 
 // reportDecisionsSQL counts the decisions made in the period ($1, $2) by
@@ -110,7 +114,7 @@ GROUP BY GROUPING SETS ((action), (category, action), (source, action), (reason_
 // with each other. Returns ErrInvalid for an invalid period or one that
 // has not ended by now (its open backlog at the end is not known yet).
 func (r *Reports) TransparencyReport(ctx context.Context, p moderation.ReportPeriod, now time.Time) (moderation.TransparencyReport, error) {
-	rep := moderation.TransparencyReport{Period: p, GeneratedAt: now,
+	rep := moderation.TransparencyReport{Period: p, GeneratedAt: now.UTC(), // reports show times in UTC
 		ByCategory: []moderation.ReportGroup{}, BySource: []moderation.ReportGroup{}, ByReason: []moderation.ReasonCount{}}
 	if err := p.Validate(); err != nil {
 		return rep, fmt.Errorf("computing the transparency report: %w", err)

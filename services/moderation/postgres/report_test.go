@@ -68,6 +68,12 @@ func TestTransparencyReportEmptyAndInvalid(t *testing.T) {
 	if got.Total != (moderation.ReportCounts{}) || got.ByCategory == nil || len(got.ByCategory) != 0 || got.BySource == nil || got.ByReason == nil {
 		t.Errorf("empty report %+v", got)
 	}
+	// Generated on a clock in another zone (vigilctl uses the local one):
+	// still shown in UTC, as every time of a report.
+	cet := time.FixedZone("CET", 3600)
+	if got, err := r.TransparencyReport(ctx, p, now.In(cet)); err != nil || got.GeneratedAt.Location() != time.UTC || !got.GeneratedAt.Equal(now) {
+		t.Errorf("generated at %v (%v), want %v in UTC", got.GeneratedAt, err, now)
+	}
 	for _, bad := range []moderation.ReportPeriod{
 		{From: p.From, To: now.Add(time.Second)}, // not ended
 		{From: p.To, To: p.From},
@@ -121,5 +127,54 @@ func TestExportDecisions(t *testing.T) {
 	}
 	if err := r.ExportDecisions(ctx, moderation.ReportPeriod{From: fx.Period.To, To: fx.Period.From}, nil); !errors.Is(err, moderation.ErrInvalid) {
 		t.Errorf("inverted window: %v", err)
+	}
+}
+
+// TestTransparencyReportStable: a report of a past period gives the same
+// report whenever it is run (docs/reports.md): events after the period
+// (a reversal of an item decided before it, in a category with no other
+// activity; a new item and its decision) add no rows and change no
+// number.
+func TestTransparencyReportStable(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	fx := moderationtest.SeedReport(t, s.Pool)
+	r := postgres.NewReports(s.Pool)
+	before, err := r.TransparencyReport(ctx, fx.Period, fx.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An item flagged and removed in 2025, its removal reversed in
+	// February 2026, after the period; and one flagged and decided then.
+	if _, err := s.Pool.Exec(ctx, `
+WITH u AS (SELECT id FROM users WHERE username = 'lead-1'),
+old AS (
+    INSERT INTO review_items (post_id, platform, author_id, post_created_at, flagged_at, category, severity, sla_deadline, status)
+    VALUES ('late-1', 'p', 'a', '2025-06-01Z', '2025-06-01Z', 'violent_threat', 3, '2025-06-01T04:00:00Z', 'decided') RETURNING id),
+m AS (INSERT INTO review_matches (item_id, match_key, bank, entry_id, hash_type, distance, category, severity)
+    SELECT id, 'bank:b9:e9', 'b9', 'e9', 'pdq', 1, 'violent_threat', 3 FROM old),
+d1 AS (
+    INSERT INTO decisions (item_id, actor_id, action, reason_code, created_at, sla_deadline)
+    SELECT old.id, u.id, 'remove', 'VT-1', '2025-06-01T01:00:00Z', '2025-06-01T04:00:00Z' FROM old, u RETURNING id, item_id)
+INSERT INTO decisions (item_id, actor_id, action, reason_code, reverses, created_at, sla_deadline)
+SELECT d1.item_id, u.id, 'no_violation', 'NV-1', d1.id, '2026-02-10Z', '2025-06-01T04:00:00Z' FROM d1, u`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool.Exec(ctx, `
+WITH u AS (SELECT id FROM users WHERE username = 'lead-1'),
+i AS (
+    INSERT INTO review_items (post_id, platform, author_id, post_created_at, flagged_at, category, severity, sla_deadline, status)
+    VALUES ('late-2', 'p', 'a', '2026-02-11Z', '2026-02-11Z', 'violent_threat', 3, '2026-02-11T04:00:00Z', 'decided') RETURNING id)
+INSERT INTO decisions (item_id, actor_id, action, reason_code, created_at, sla_deadline)
+SELECT i.id, u.id, 'remove', 'VT-1', '2026-02-11T01:00:00Z', '2026-02-11T04:00:00Z' FROM i, u`); err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.TransparencyReport(ctx, fx.Period, fx.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the report changed with events after its period\nbefore %+v\n after %+v", before, after)
 	}
 }

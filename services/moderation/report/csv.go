@@ -6,23 +6,41 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
 // SafeCell defuses s for spreadsheets: a cell whose first character other
-// than spaces is =, +, -, @, a tab or a carriage return would be read as
-// a formula (formula or CSV injection), so it gets a single quote in
-// front and is shown as text. Post ids, categories and usernames come
-// from outside Vigil's control; this is applied to every cell, numbers
-// included (only a negative number changes).
+// than whitespace is =, +, -, @, a tab or a carriage return, or the
+// full-width or small form of =, +, - or @ (spreadsheets in East Asian
+// locales read ＝ as =), would be read as a formula (formula or CSV
+// injection), so it gets a single quote in front and is shown as text.
+// Post ids, categories and usernames come from outside Vigil's control;
+// this is applied to every cell, numbers included (only a negative number
+// changes).
 func SafeCell(s string) string {
-	t := strings.TrimLeft(s, " ")
-	if t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
+	if formulaLike(s) {
 		return "'" + s
 	}
 	return s
 }
+
+// formulaLike reports whether a spreadsheet could read s as a formula:
+// whether its first character other than whitespace (any Unicode space,
+// not only ' ') is one of formulaStarts.
+func formulaLike(s string) bool {
+	t := strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) && r != '\t' && r != '\r' })
+	r, _ := utf8.DecodeRuneInString(t)
+	return t != "" && strings.ContainsRune(formulaStarts, r)
+}
+
+// formulaStarts are the characters that start a formula: =, +, -, @, tab
+// and carriage return, and the full-width (U+FF1D, U+FF0B, U+FF0D,
+// U+FF20) and small (U+FE66, U+FE62, U+FE63, U+FE6B) forms of the first
+// four.
+const formulaStarts = "=+-@\t\r\uFF1D\uFF0B\uFF0D\uFF20\uFE66\uFE62\uFE63\uFE6B"
 
 // CSVWriter is a csv.Writer whose every cell goes through SafeCell.
 type CSVWriter struct {

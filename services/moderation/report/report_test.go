@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
@@ -109,7 +110,7 @@ func TestCSV(t *testing.T) {
 	}
 	for _, rec := range recs {
 		for _, c := range rec {
-			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			if startsFormula(c) {
 				t.Errorf("cell %q would be run as a formula", c)
 			}
 		}
@@ -164,6 +165,22 @@ func TestSafeCell(t *testing.T) {
 		"'already":             "'already",
 		"terrorist_content":    "terrorist_content",
 		"2026-01-01T00:00:00Z": "2026-01-01T00:00:00Z",
+		// Full-width and small forms: East Asian spreadsheets read ＝ as =.
+		"＝HYPERLINK(\"http://evil.example\")": "'＝HYPERLINK(\"http://evil.example\")",
+		"＋1":                                  "'＋1",
+		"－1":                                  "'－1",
+		"＠SUM(1)":                             "'＠SUM(1)",
+		"﹦1":                                  "'﹦1",
+		"﹢1":                                  "'﹢1",
+		"﹣1":                                  "'﹣1",
+		"﹫x":                                  "'﹫x",
+		// Leading whitespace of every kind, not only spaces.
+		"\n=1+1":      "'\n=1+1",
+		"\u00a0=1+1":  "'\u00a0=1+1",
+		"\u3000＝1+1":  "'\u3000＝1+1",
+		" \v\f@x":     "' \v\f@x",
+		"\u3000plain": "\u3000plain",
+		"ｘ＝1":         "ｘ＝1",
 	} {
 		if got := report.SafeCell(in); got != want {
 			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
@@ -215,10 +232,24 @@ func TestFilenames(t *testing.T) {
 	}
 }
 
-// FuzzSafeCell: a defused cell never starts (after spaces) with a formula
-// character, and is the input itself or the input behind one quote.
+// startsFormula is the test's own statement of what a spreadsheet may run:
+// a first character other than whitespace that is =, +, -, @, a tab, a
+// carriage return, or a full-width or small form of the first four.
+func startsFormula(s string) bool {
+	for _, r := range s {
+		if unicode.IsSpace(r) && r != '\t' && r != '\r' {
+			continue
+		}
+		return strings.ContainsRune("=+-@\t\r＝＋－＠﹦﹢﹣﹫", r)
+	}
+	return false
+}
+
+// FuzzSafeCell: a defused cell never starts (after whitespace) with a
+// formula character, and is the input itself or the input behind one
+// quote.
 func FuzzSafeCell(f *testing.F) {
-	for _, s := range []string{"", "=1+1", " -2", "@x", "\t=", "plain", "'=x"} {
+	for _, s := range []string{"", "=1+1", " -2", "@x", "\t=", "plain", "'=x", "＝1", "\u3000＋1", "\n@x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -226,8 +257,11 @@ func FuzzSafeCell(f *testing.F) {
 		if got != s && got != "'"+s {
 			t.Fatalf("SafeCell(%q) = %q", s, got)
 		}
-		if c := strings.TrimLeft(got, " "); c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		if startsFormula(got) {
 			t.Fatalf("SafeCell(%q) = %q still starts a formula", s, got)
+		}
+		if got == s && startsFormula(s) {
+			t.Fatalf("SafeCell(%q) left a formula alone", s)
 		}
 	})
 }

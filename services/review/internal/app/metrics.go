@@ -62,10 +62,18 @@ func registerWriteStats(reg prometheus.Registerer, reviews *postgres.Reviews) {
 	)
 }
 
+// statusWriter records the status code of a response. It unwraps to the
+// server's writer, so that handlers' http.ResponseControllers still reach
+// Flush and SetWriteDeadline through it (the decisions export streams and
+// moves its write deadline on; without Unwrap both fail with
+// http.ErrNotSupported and the server's write timeout cuts the export).
 type statusWriter struct {
 	http.ResponseWriter
 	code int
 }
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
