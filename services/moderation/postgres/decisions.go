@@ -150,7 +150,10 @@ UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease
 // so that a moderator's confirmation of what they saw is not stretched to
 // copies queued since; listed items no longer undecided in the cluster are
 // skipped. Items another reviewer holds, or that are being claimed at this
-// moment, are skipped too, and every skipped item is listed. Each item
+// moment, are skipped too, and every skipped item is listed. At most
+// MaxClusterDecision items are considered, the first by id (without only,
+// the rest of a larger cluster is neither decided nor listed: decide
+// again for them). Each item
 // gets its own decision, audit event and outbox message, in one
 // transaction. Returns ErrNotFound when no undecided item matched the
 // entry.

@@ -27,6 +27,9 @@ import (
 	"github.com/vigil-moderation/vigil/services/review/internal/web"
 )
 
+// reportConns bounds the reports and decision exports running at once.
+const reportConns = 4
+
 // Config is vigil-review's configuration.
 type Config struct {
 	DatabaseURL string
@@ -167,15 +170,21 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if err := postgres.CheckFlush(ctx, pool); err != nil {
 		return err
 	}
-	reportsPool := pool
-	if cfg.ReportsDatabaseURL != "" {
-		// Not a readiness check: moderators can work while the replica
-		// is away; only the reports answer with errors then.
-		if reportsPool, err = postgres.Connect(ctx, cfg.ReportsDatabaseURL, 4); err != nil {
-			return fmt.Errorf("reports database: %w", err)
-		}
-		defer reportsPool.Close()
+	// Reports and exports get a pool of their own, on the replica if one
+	// is named: an export holds its connection (and a snapshot) as long
+	// as its client reads, so at most reportConns of them run at once
+	// and the rest wait, without taking the claims' connections. Not a
+	// readiness check: moderators can work while the replica is away;
+	// only the reports answer with errors then.
+	reportsURL := cfg.ReportsDatabaseURL
+	if reportsURL == "" {
+		reportsURL = cfg.DatabaseURL
 	}
+	reportsPool, err := postgres.Connect(ctx, reportsURL, reportConns)
+	if err != nil {
+		return fmt.Errorf("reports database: %w", err)
+	}
+	defer reportsPool.Close()
 	reviews := postgres.NewReviews(pool, postgres.ReviewOptions{Clock: clock, Lease: cfg.Lease, ActionActor: actionActor})
 	users := postgres.NewUsers(pool, postgres.UserOptions{Clock: clock,
 		Hasher: password.NewHasher(password.HasherOptions{Concurrency: cfg.PasswordConcurrency, MaxWait: cfg.PasswordWait})})
