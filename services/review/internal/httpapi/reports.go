@@ -31,6 +31,10 @@ const exportFlushRows = 256
 // deadline on instead, and only a client that stops reading is cut.
 const exportIdle = time.Minute
 
+// reportTime is how long a transparency report may take to compute and
+// send.
+const reportTime = 5 * time.Minute
+
 // period reads and validates the from and to parameters.
 func period(q *query) (moderation.ReportPeriod, error) {
 	from, to := q.str("from", 64), q.str("to", 64)
@@ -64,6 +68,9 @@ func (s *Server) transparencyReport(w http.ResponseWriter, r *http.Request, _ *a
 	if s.Reports == nil {
 		return errors.New("reports are not configured")
 	}
+	// A year's report can take longer than the server's write timeout to
+	// compute; give it reportTime from now instead of from the request.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(reportTime))
 	rep, err := s.Reports.TransparencyReport(r.Context(), p, s.Clock.Now())
 	if err != nil {
 		return err
