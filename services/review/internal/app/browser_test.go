@@ -646,3 +646,207 @@ func flagged(id, text string, at time.Time, m moderation.Match) moderation.Flag 
 		FlaggedAt: at,
 	}
 }
+
+// TestBrowserReportsPanel: an auditor gets the Reports panel (a
+// moderator does not), shows January 2026 of the report fixture and sees
+// its numbers; a category and a reason code holding markup are shown as
+// text; a period with from after to is refused by the page without a
+// request; the download links carry the period and serve attachments.
+func TestBrowserReportsPanel(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	fx := moderationtest.SeedReport(t, schema.Pool)
+	// One item of December 2025 with a hostile category and reason code:
+	// outside January, whose numbers stay the fixture's.
+	const hostileCategory = `<img src=x onerror="document.title='pwned'">hate`
+	const hostileReason = `<b>TC-9</b>`
+	dec := time.Date(2025, 12, 5, 0, 0, 0, 0, time.UTC)
+	if _, err := schema.Pool.Exec(ctx, `
+WITH i AS (
+  INSERT INTO review_items (post_id, platform, author_id, post_created_at, flagged_at, category, severity, sla_deadline, status)
+  VALUES ('hostile-category', 'p', 'a', $1::timestamptz, $1::timestamptz, $2, 3, $1::timestamptz + interval '1 hour', 'decided') RETURNING id)
+INSERT INTO decisions (item_id, actor_id, action, reason_code, created_at, sla_deadline)
+SELECT i.id, (SELECT id FROM users WHERE username = 'lead-1'), 'remove', $3, $1::timestamptz + interval '10 minutes', $1::timestamptz + interval '1 hour' FROM i`,
+		dec, hostileCategory, hostileReason); err != nil {
+		t.Fatalf("seeding the hostile item: %v", err)
+	}
+	users := postgres.NewUsers(schema.Pool, postgres.UserOptions{})
+	for _, u := range []struct {
+		name string
+		role moderation.Role
+	}{{"aud", moderation.RoleAuditor}, {"mod", moderation.RoleModerator}} {
+		if _, err := users.Create(ctx, "test", u.name, u.name+"-password-long", []moderation.Role{u.role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := startReview(ctx, t, schema.URL)
+
+	// A moderator: no panel.
+	if err := chromedp.Do(ctx, signIn(base, "mod", "mod-password-long")); err != nil {
+		t.Fatalf("signing in as a moderator: %v", err)
+	}
+	if shown := run(ctx, t, chromedp.Evaluate[bool](`!document.getElementById('reports-panel').hidden`)); shown {
+		t.Error("a moderator is shown the Reports panel")
+	}
+
+	// An auditor: the panel, with the last full month as the default.
+	err := chromedp.Do(ctx,
+		chromedp.Click(`#logout`),
+		chromedp.WaitVisible(`#login`),
+		chromedp.SendKeys(`#login input[name=username]`, "aud"),
+		chromedp.SendKeys(`#login input[name=password]`, "aud-password-long"),
+		chromedp.Click(`#login button`),
+		chromedp.WaitVisible(`#reports-panel`),
+	)
+	if err != nil {
+		t.Fatalf("signing in as an auditor: %v", err)
+	}
+	now := time.Now().UTC()
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := run(ctx, t, chromedp.Value(`#report-form input[name=from]`))
+	to := run(ctx, t, chromedp.Value(`#report-form input[name=to]`))
+	// (Unless the month turned between the page's clock and this one.)
+	if to != month.Format(time.DateOnly) && to != month.AddDate(0, -1, 0).Format(time.DateOnly) || from == "" {
+		t.Errorf("default period %s to %s, want the last full month", from, to)
+	}
+
+	// Requests for reports, counted from here on.
+	run(ctx, t, chromedp.Evaluate[bool](`(() => {
+		window.reportRequests = 0;
+		const f = window.fetch;
+		window.fetch = (url, ...rest) => { if (String(url).includes('/reports/')) window.reportRequests++; return f(url, ...rest); };
+		return true; })()`))
+	setPeriod := func(from, to string) chromedp.Action[chromedp.Void] {
+		// Date inputs take their value as YYYY-MM-DD; the input event is
+		// what a user's typing fires.
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(f => { f.querySelector('[name=from]').value = %q; f.querySelector('[name=to]').value = %q;
+			f.dispatchEvent(new Event('input', {bubbles: true})); })(document.getElementById('report-form'))`, from, to))
+	}
+
+	// From after to: refused by the page, no request made.
+	if err := chromedp.Do(ctx, setPeriod("2026-02-01", "2026-01-01"), chromedp.Click(`#report-form button`)); err != nil {
+		t.Fatalf("asking for a reversed period: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('report-msg').classList.contains('error')`))
+	if msg := run(ctx, t, chromedp.Text(`#report-msg`)); !strings.Contains(msg, "From (2026-02-01) must be before To (2026-01-01)") {
+		t.Errorf("a reversed period is refused with %q", msg)
+	}
+	if n := run(ctx, t, chromedp.Evaluate[int](`window.reportRequests`)); n != 0 {
+		t.Errorf("a reversed period made %d requests, want none", n)
+	}
+	if shown := run(ctx, t, chromedp.Evaluate[bool](`!document.getElementById('report-downloads').hidden`)); shown {
+		t.Error("download links offered for a reversed period")
+	}
+	// A period not ended yet, the same.
+	tomorrow := now.AddDate(0, 0, 1).Format(time.DateOnly)
+	if err := chromedp.Do(ctx, setPeriod(now.AddDate(0, 0, -7).Format(time.DateOnly), tomorrow), chromedp.Click(`#report-form button`)); err != nil {
+		t.Fatalf("asking for a period in the future: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('report-msg').textContent.includes('in the future')`))
+	if n := run(ctx, t, chromedp.Evaluate[int](`window.reportRequests`)); n != 0 {
+		t.Errorf("a period in the future made %d requests, want none", n)
+	}
+
+	// A page whose clock runs ahead lets it through; the server, on its
+	// own clock, refuses, and the page shows its message.
+	err = chromedp.Do(ctx,
+		chromedp.Evaluate[chromedp.Void](`(now => { window.realNow = now; Date.now = () => now() + 3 * 86400e3; })(Date.now)`),
+		setPeriod(now.AddDate(0, 0, -7).Format(time.DateOnly), tomorrow),
+		chromedp.Click(`#report-form button`),
+	)
+	if err != nil {
+		t.Fatalf("asking for a period in the future with the page's clock ahead: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('report-msg').textContent.startsWith('The server refused the report: ')`))
+	if msg := run(ctx, t, chromedp.Text(`#report-msg`)); !strings.Contains(msg, "a report covers a period that has ended") {
+		t.Errorf("the server's refusal is shown as %q, want its message", msg)
+	}
+	if shown := run(ctx, t, chromedp.Evaluate[bool](`!document.getElementById('report').hidden`)); shown {
+		t.Error("a report is shown after the server refused the period")
+	}
+	run(ctx, t, chromedp.Evaluate[chromedp.Void](`Date.now = window.realNow`))
+
+	// January 2026: the fixture's numbers.
+	if err := chromedp.Do(ctx, setPeriod("2026-01-01", "2026-02-01"), chromedp.Click(`#report-form button`)); err != nil {
+		t.Fatalf("showing January: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`!document.getElementById('report').hidden && document.getElementById('report-title').textContent.startsWith('From 2026-01-01 up to 2026-02-01')`))
+	if msg := run(ctx, t, chromedp.Text(`#report-msg`)); msg != "" {
+		t.Errorf("after showing January the panel says %q", msg)
+	}
+	summary := run(ctx, t, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('#report-summary tr')].map(tr => [tr.cells[0].textContent, tr.cells[1].textContent]))`))
+	w := fx.Want.Total
+	for label, want := range map[string]string{
+		"Items flagged":                fmt.Sprint(w.Flagged),
+		"Items decided":                fmt.Sprint(w.Decided),
+		"Decisions: no violation":      fmt.Sprint(w.Decisions.NoViolation),
+		"Referrals to law enforcement": fmt.Sprint(w.Referrals),
+		"Reversals":                    fmt.Sprint(w.Reversals),
+		"Restored (removal reversed)":  fmt.Sprint(w.Restored),
+		"Time to action p50":           "40 min",
+		"Time to action p90":           "2 h",
+		"SLA missed":                   fmt.Sprint(w.SLAMissed),
+		"Open and overdue at end":      fmt.Sprint(w.OverdueAtEnd),
+	} {
+		if summary[label] != want {
+			t.Errorf("summary %q shows %q, want %q", label, summary[label], want)
+		}
+	}
+	if w.TimeToAction.P50 != 40*time.Minute || w.TimeToAction.P90 != 2*time.Hour {
+		t.Fatalf("the fixture changed: p50 %s, p90 %s", w.TimeToAction.P50, w.TimeToAction.P90)
+	}
+	row := func(table, key string) []string {
+		t.Helper()
+		return run(ctx, t, chromedp.Evaluate[[]string](fmt.Sprintf(`(tr => tr ? [...tr.cells].map(c => c.textContent) : [])([...document.querySelectorAll('#%s tbody tr')].find(tr => tr.cells[0].textContent === %q))`, table, key)))
+	}
+	// category, flagged, decided, remove, no violation, escalate, report,
+	// referrals, reversals, restored, p50, p90, p99, max, SLA met, SLA
+	// missed, open at end, overdue at end.
+	if got, want := strings.Join(row("report-categories", "hate"), "|"), "hate|2|2|1|1|0|0|0|0|0|1 h|1 h 30 min|1 h 30 min|1 h 30 min|2|0|2|2"; got != want {
+		t.Errorf("category hate shown as %s, want %s", got, want)
+	}
+	if got, want := strings.Join(row("report-sources", moderation.SourceHashBank), "|"), "hash_bank|2|1|0|0|1|1|1|0|0|2 h|2 h|2 h|2 h|0|1|1|1"; got != want {
+		t.Errorf("source hash_bank shown as %s, want %s", got, want)
+	}
+	if got, want := strings.Join(row("report-reasons", "TC-1"), "|"), "TC-1|2|0|0|1"; got != want {
+		t.Errorf("reason TC-1 shown as %s, want %s", got, want)
+	}
+	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#report-categories tbody tr').length`)); n != len(fx.Want.ByCategory) {
+		t.Errorf("%d category rows, want %d", n, len(fx.Want.ByCategory))
+	}
+
+	// The downloads: plain links to the API with the period.
+	hrefs := run(ctx, t, chromedp.Evaluate[[]string](`['report-markdown', 'report-csv', 'report-export'].map(id => document.getElementById(id).getAttribute('href'))`))
+	wantHrefs := []string{
+		"/api/v1/reports/transparency?from=2026-01-01&to=2026-02-01&format=markdown",
+		"/api/v1/reports/transparency?from=2026-01-01&to=2026-02-01&format=csv",
+		"/api/v1/decisions/export?from=2026-01-01&to=2026-02-01",
+	}
+	if !slices.Equal(hrefs, wantHrefs) {
+		t.Errorf("download links %q, want %q", hrefs, wantHrefs)
+	}
+	for _, id := range []string{"report-markdown", "report-export"} {
+		got := run(ctx, t, chromedp.Evaluate[string](fmt.Sprintf(`fetch(document.getElementById(%q).href).then(r => r.status + ' ' + r.headers.get('Content-Disposition'))`, id), chromedp.EvalAwaitPromise))
+		if !strings.HasPrefix(got, "200 attachment; filename=") {
+			t.Errorf("%s serves %q, want a 200 attachment", id, got)
+		}
+	}
+
+	// December 2025: the hostile category and reason code, as text.
+	if err := chromedp.Do(ctx, setPeriod("2025-12-01", "2026-01-01"), chromedp.Click(`#report-form button`)); err != nil {
+		t.Fatalf("showing December: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`!document.getElementById('report').hidden && document.getElementById('report-title').textContent.startsWith('From 2025-12-01')`))
+	if got := row("report-categories", hostileCategory); len(got) < 4 || got[1] != "1" || got[3] != "1" {
+		t.Errorf("hostile category row %q, want it as text, flagged 1 and removed 1", got)
+	}
+	if got := row("report-reasons", hostileReason); len(got) < 2 || got[1] != "1" {
+		t.Errorf("hostile reason code row %q, want it as text with one removal", got)
+	}
+	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#report td *, #report th *, #report img, #report b').length`)); n != 0 {
+		t.Errorf("report data made %d elements", n)
+	}
+	if title := run(ctx, t, chromedp.Title()); title == "pwned" {
+		t.Error("a script from a category ran")
+	}
+}

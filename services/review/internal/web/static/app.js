@@ -1,5 +1,6 @@
-// Minimal moderator page. It only calls the JSON API; the server enforces
-// every rule (roles, leases, CSRF, blurring), so nothing here is trusted.
+// Minimal moderator (and auditor) page. It only calls the JSON API; the
+// server enforces every rule (roles, leases, CSRF, blurring), so nothing
+// here is trusted.
 "use strict";
 const $ = (id) => document.getElementById(id);
 let csrf = "", current = null, canPrecision = false, me = null, reasonCodes = [];
@@ -41,11 +42,15 @@ async function start() {
     canPrecision = me.permissions.includes("rules:read");
     $("precision-panel").hidden = !canPrecision;
     loadPrecision();
+    startReports();
     const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
     // Unless a claim made meanwhile already put an item on screen.
     if (claimed.items.length && !current) show(claimed.items[0]);
   } catch (e) {
     $("login").hidden = false; $("desk").hidden = true; $("logout").hidden = true;
+    // Signed out: nothing of the last user's panels stays on screen.
+    canPrecision = false; $("precision-panel").hidden = true;
+    resetReports();
   }
 }
 
@@ -363,6 +368,232 @@ async function loadPrecision() {
     }));
   } catch (e) { say(e.message); }
 }
+
+// Reports: the transparency report of a period for roles with
+// stats:read (auditors, leads, rule engineers, admins), and links to its
+// Markdown and CSV and to the decisions export. The period is half-open,
+// [from, to), in whole UTC days; the page checks it as the server will
+// (which still does and has the last word) and shows the server's
+// message when it refuses. Category names and reason codes come from
+// outside and are inserted as text.
+
+const reportMaxDays = 366; // moderation.MaxReportPeriod
+const dayMs = 24 * 3600 * 1000;
+let reportSeq = 0;
+
+// isoDay is the YYYY-MM-DD of ms (a UTC midnight).
+function isoDay(ms) { return new Date(ms).toISOString().slice(0, 10); }
+
+// dayMsOf reads a date input's YYYY-MM-DD as that day's midnight UTC, or
+// NaN.
+function dayMsOf(s) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3]) : NaN;
+}
+
+// periodProblem says what is wrong with [from, to), or "". A report's
+// period must have ended; an export's may run into the future.
+function periodProblem(from, to, ended) {
+  const f = dayMsOf(from), t = dayMsOf(to);
+  if (isNaN(f) || isNaN(t)) return "Choose both dates, From and To.";
+  if (f >= t) return "From (" + from + ") must be before To (" + to + "); To is exclusive: for one day, To is the day after.";
+  const days = Math.round((t - f) / dayMs);
+  if (days > reportMaxDays) return "The period is " + days + " days long: at most " + reportMaxDays + ".";
+  if (ended && t > Date.now()) {
+    return "To (" + to + ") is in the future: a report covers a period that has ended (To at the latest " + isoDay(Math.floor(Date.now() / dayMs) * dayMs) + ").";
+  }
+  return "";
+}
+
+function reportQuery(from, to) { return "from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to); }
+
+// duration shows seconds in the two largest units (3 h, 1 h 30 min,
+// 40 min); null (nothing decided) as a dash.
+function duration(sec) {
+  if (sec === null || sec === undefined) return "–";
+  if (sec < 60) return (Math.round(sec * 10) / 10) + " s";
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  let rest = Math.round(sec);
+  const parts = [];
+  for (const [name, n] of units) {
+    if (parts.length === 2) break;
+    const q = Math.floor(rest / n);
+    rest -= q * n;
+    if (q > 0) parts.push(q + " " + name);
+    else if (parts.length) parts.push(null); // a zero in the middle ends it: "1 d", not "1 d 0 h"
+  }
+  return parts.filter((p) => p !== null).join(" ");
+}
+
+function cell(tag, value, title) {
+  const c = document.createElement(tag);
+  if (value instanceof Node) c.append(value); else c.textContent = String(value);
+  if (title) c.title = title;
+  return c;
+}
+
+// The columns of a group's row: label, value from ReportCounts, and a
+// title with the exact seconds for durations.
+const reportColumns = [
+  ["flagged", (c) => c.items_flagged],
+  ["decided", (c) => c.items_decided],
+  ["remove", (c) => c.decisions_by_action.remove],
+  ["no violation", (c) => c.decisions_by_action.no_violation],
+  ["escalate", (c) => c.decisions_by_action.escalate],
+  ["report", (c) => c.decisions_by_action.report],
+  ["referrals", (c) => c.referrals_to_law_enforcement],
+  ["reversals", (c) => c.reversals],
+  ["restored", (c) => c.restored],
+  ["p50", (c) => c.time_to_action.p50_seconds, true],
+  ["p90", (c) => c.time_to_action.p90_seconds, true],
+  ["p99", (c) => c.time_to_action.p99_seconds, true],
+  ["max", (c) => c.time_to_action.max_seconds, true],
+  ["SLA met", (c) => c.sla_met],
+  ["SLA missed", (c) => c.sla_missed],
+  ["open at end", (c) => c.open_at_end],
+  ["overdue at end", (c) => c.open_overdue_at_end],
+];
+
+function valueCell(c, [, get, isDuration]) {
+  const v = get(c);
+  return isDuration ? cell("td", duration(v), v === null ? "" : v + " s") : cell("td", v);
+}
+
+// groupTable fills table with one row per group (a category or a
+// detection source), its key as text.
+function groupTable(table, keyName, groups) {
+  const head = document.createElement("tr");
+  head.append(cell("th", keyName), ...reportColumns.map(([label]) => cell("th", label)));
+  table.tHead.replaceChildren(head);
+  table.tBodies[0].replaceChildren(...groups.map((g) => {
+    const tr = document.createElement("tr");
+    tr.dataset.key = g.key;
+    tr.append(cell("td", plain(g.key)), ...reportColumns.map((col) => valueCell(g, col)));
+    return tr;
+  }));
+  if (!groups.length) {
+    const tr = document.createElement("tr");
+    const td = cell("td", "nothing in this period");
+    td.colSpan = reportColumns.length + 1;
+    tr.append(td);
+    table.tBodies[0].append(tr);
+  }
+}
+
+function showReport(r) {
+  const t = r.total, tta = t.time_to_action;
+  const day = (s) => (s.endsWith("T00:00:00Z") ? s.slice(0, 10) : s);
+  $("report-title").textContent = "From " + day(r.period.from) + " up to " + day(r.period.to) + " (exclusive), UTC; generated " +
+    r.generated_at.replace("T", " ").replace(/\.\d+/, "").replace(/Z$/, " UTC");
+  const rows = [
+    ["Items flagged", t.items_flagged],
+    ["Items decided", t.items_decided],
+    ["Decisions: remove", t.decisions_by_action.remove],
+    ["Decisions: no violation", t.decisions_by_action.no_violation],
+    ["Decisions: escalate", t.decisions_by_action.escalate],
+    ["Decisions: report to law enforcement", t.decisions_by_action.report],
+    ["Referrals to law enforcement", t.referrals_to_law_enforcement],
+    ["Reversals", t.reversals],
+    ["Restored (removal reversed)", t.restored],
+    ["Time to action p50", tta.p50_seconds, true],
+    ["Time to action p90", tta.p90_seconds, true],
+    ["Time to action p99", tta.p99_seconds, true],
+    ["Time to action max", tta.max_seconds, true],
+    ["SLA met", t.sla_met],
+    ["SLA missed", t.sla_missed],
+    ["Open at end", t.open_at_end],
+    ["Open and overdue at end", t.open_overdue_at_end],
+  ];
+  $("report-summary").tBodies[0].replaceChildren(...rows.map(([label, v, isDuration]) => {
+    const tr = document.createElement("tr");
+    tr.append(cell("th", label), isDuration ? cell("td", duration(v), v === null ? "" : v + " s") : cell("td", v));
+    return tr;
+  }));
+  groupTable($("report-categories"), "category", r.by_category || []);
+  groupTable($("report-sources"), "detection source", r.by_detection_source || []);
+  const reasons = $("report-reasons");
+  const head = document.createElement("tr");
+  head.append(...["reason code", "remove", "no violation", "escalate", "report"].map((h) => cell("th", h)));
+  reasons.tHead.replaceChildren(head);
+  reasons.tBodies[0].replaceChildren(...(r.decisions_by_reason_code || []).map((x) => {
+    const tr = document.createElement("tr");
+    const a = x.decisions_by_action;
+    tr.append(cell("td", plain(x.reason_code)), cell("td", a.remove), cell("td", a.no_violation), cell("td", a.escalate), cell("td", a.report));
+    return tr;
+  }));
+  $("report").hidden = false;
+}
+
+function reportSay(text, error) {
+  $("report-msg").textContent = text;
+  $("report-msg").className = error ? "error" : "";
+}
+
+// reportLinks points the download links at the period in the form, or
+// hides them while it is not one the server would accept.
+function reportLinks() {
+  const { from, to } = reportPeriod();
+  const q = reportQuery(from, to);
+  const reportOK = !periodProblem(from, to, true), exportOK = !periodProblem(from, to, false);
+  $("report-markdown").href = "/api/v1/reports/transparency?" + q + "&format=markdown";
+  $("report-csv").href = "/api/v1/reports/transparency?" + q + "&format=csv";
+  $("report-export").href = "/api/v1/decisions/export?" + q;
+  $("report-markdown").parentElement.hidden = $("report-csv").parentElement.hidden = !reportOK;
+  $("report-downloads-period").textContent = from + " up to " + to + " (exclusive)";
+  $("report-downloads").hidden = !exportOK;
+}
+
+// startReports shows the panel to users with stats:read, with the last
+// full calendar month (UTC) as the period, and forgets an earlier user's
+// report.
+function startReports() {
+  const can = me.permissions.includes("stats:read");
+  resetReports();
+  $("reports-panel").hidden = !can;
+  if (!can) return;
+  const field = (name) => $("report-form").querySelector("[name=" + name + "]"), now = new Date();
+  if (!field("from").value && !field("to").value) {
+    field("to").value = isoDay(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    field("from").value = isoDay(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  }
+  reportLinks();
+}
+
+// resetReports hides the panel and forgets the report on screen (and
+// any still loading): at sign-out, before the next user.
+function resetReports() {
+  reportSeq++;
+  $("reports-panel").hidden = true;
+  $("report").hidden = true;
+  for (const id of ["report-summary", "report-categories", "report-sources", "report-reasons"]) $(id).tBodies[0].replaceChildren();
+  reportSay("");
+}
+
+// reportPeriod is the period in the form, as the inputs' YYYY-MM-DD.
+function reportPeriod() {
+  const f = $("report-form");
+  return { from: f.querySelector("[name=from]").value, to: f.querySelector("[name=to]").value };
+}
+
+$("report-form").addEventListener("input", () => { reportLinks(); reportSay(""); });
+$("report-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const { from, to } = reportPeriod();
+  const problem = periodProblem(from, to, true);
+  const seq = ++reportSeq;
+  if (problem) { $("report").hidden = true; reportSay(problem, true); return; }
+  reportSay("Loading the report of " + from + " up to " + to + "…");
+  try {
+    const r = await api("GET", "/api/v1/reports/transparency?" + reportQuery(from, to));
+    if (seq !== reportSeq) return; // a later Show, or another user, since
+    showReport(r);
+    reportSay("");
+  } catch (e) {
+    if (seq !== reportSeq) return;
+    $("report").hidden = true;
+    reportSay("The server refused the report: " + e.message, true);
+  }
+});
 
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
