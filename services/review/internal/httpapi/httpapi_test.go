@@ -941,3 +941,24 @@ func TestAdminRevokesUserToken(t *testing.T) {
 		t.Errorf("no audit event of ada revoking bot's token among %+v", evs)
 	}
 }
+
+// TestWrongTypeNamesField: a body field of the wrong JSON type is a 400
+// naming the field by its JSON path and the type wanted, never the Go
+// type it decodes into.
+func TestWrongTypeNamesField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	mod := e.session(e.user("mo", moderation.RoleModerator))
+	for _, c := range []struct{ path, body, want string }{
+		{"/api/v1/clusters/b:e1/decision", `{"action":"remove","reason_code":"TC-1","item_ids":"2"}`, "item_ids: got string, want an array of integers"},
+		{"/api/v1/clusters/b:e1/decision", `{"action":"remove","reason_code":"TC-1","item_ids":["2"]}`, "item_ids: got string, want an integer"},
+		{"/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1","next":{"count":"1"}}`, "next.count: got string, want an integer"},
+		{"/api/v1/queue/claim", `{"count":true}`, "count: got bool, want an integer"},
+	} {
+		r := e.do(mod, "POST", c.path, c.body)
+		if r.status != 400 || !strings.Contains(string(r.body), c.want) || strings.Contains(string(r.body), "Go ") ||
+			strings.Contains(string(r.body), "Request") {
+			t.Errorf("POST %s %s: %d %s, want 400 saying %q", c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+}

@@ -29,8 +29,12 @@ async function start() {
   try {
     me = await api("GET", "/api/v1/me");
     csrf = me.csrf_token || "";
-    // Before the desk shows: an item's forms need them.
-    const rc = await api("GET", "/api/v1/reason-codes");
+    // Before the desk shows: an item's forms need them. Signed in all
+    // the same if they fail to load (the server checks every decision).
+    const rc = await api("GET", "/api/v1/reason-codes").catch((e) => {
+      say("Loading the reason codes failed: " + e.message);
+      return { reason_codes: [] };
+    });
     reasonCodes = rc.reason_codes;
     $("reasons").replaceChildren(...reasonOptions());
     $("who").textContent = me.user.username + " (" + me.user.roles.join(", ") + ")";
@@ -156,7 +160,12 @@ const clusterMax = 1000;
 // The id is BANK:ENTRY as one path segment (an entry id may hold '/').
 function clusterPath(bank, entry) { return "/api/v1/clusters/" + encodeURIComponent(bank + ":" + entry); }
 
+// clusterLoad numbers the loads: only the latest one shows its clusters
+// (the same item can be shown twice, each show starting a load).
+let clusterLoad = 0;
+
 async function loadClusters(item) {
+  const load = ++clusterLoad;
   const seen = new Set();
   for (const m of item.matches) {
     const id = m.bank + ":" + m.entry;
@@ -164,7 +173,7 @@ async function loadClusters(item) {
     seen.add(id);
     try {
       const c = await api("GET", clusterPath(m.bank, m.entry));
-      if (current !== item) return;
+      if (current !== item || load !== clusterLoad) return;
       const view = clusterView(item, m.bank, m.entry);
       if (view.update(c.items) > 0) $("clusters").append(view.box);
     } catch (e) {
