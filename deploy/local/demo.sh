@@ -44,7 +44,8 @@ start() {
 		die "$REVIEW_ADDR is taken; set VIGIL_DEMO_REVIEW_ADDR"
 	start_one vigil-review "$BIN/vigil-review" --http-addr "$REVIEW_ADDR" --bootstrap-admin "$DEMO_LOGIN"
 	start_one vigil-ingest "$BIN/vigil-ingest" --http-addr "$INGEST_ADDR" --rules-dir "$REPO_ROOT/rules" --banks-dir "$REPO_ROOT/rules/banks"
-	start_one vigil-firehose "$BIN/vigil-firehose" --rate 20 --match-rate 0.03
+	# Four copies of one banked picture first: a cluster to decide at once.
+	start_one vigil-firehose "$BIN/vigil-firehose" --rate 20 --match-rate 0.03 --banked-burst 4
 	log "waiting for flagged demo posts to reach the review queue"
 	local n=0
 	for _ in $(seq 120); do

@@ -23,6 +23,10 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/observe"
 )
 
+// maxBankedBurst bounds --banked-burst well under the bank guard's
+// minimum of 20 matches per entry before it judges a share.
+const maxBankedBurst = 10
+
 // Config is vigil-firehose's configuration.
 type Config struct {
 	KafkaBrokers string
@@ -32,6 +36,7 @@ type Config struct {
 	MatchRate    float64
 	ImageRate    float64
 	BankedRate   float64
+	BankedBurst  int
 	Seed         uint64
 	Platform     string
 	LogLevel     string
@@ -50,6 +55,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&c.MatchRate, "match-rate", 0.03, "share of posts that match the demo rules (0..1)")
 	fs.Float64Var(&c.ImageRate, "image-rate", 0.1, "share of posts with an inline picture that is not in the demo bank (0..1)")
 	fs.Float64Var(&c.BankedRate, "banked-image-rate", 0.002, "share of posts with an inline picture from the demo bank, which match by hash (0..1)")
+	fs.IntVar(&c.BankedBurst, "banked-burst", 0, fmt.Sprintf("the first this many posts each carry a copy of one demo-bank picture, so a cluster is queued at once (0..%d)", maxBankedBurst))
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed: the same seed gives the same posts (0 = a new seed each run)")
 	fs.StringVar(&c.Platform, "platform", "demo", "platform name put in every post")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level")
@@ -65,6 +71,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if v < 0 || v > 1 {
 			return fmt.Errorf("%s %v: want 0..1", name, v)
 		}
+	}
+	if c.BankedBurst < 0 || c.BankedBurst > maxBankedBurst {
+		return fmt.Errorf("banked-burst %d: want 0..%d (more copies of one picture would approach the bank guard's minimum of matches, and the guard could quarantine the demo entry)", c.BankedBurst, maxBankedBurst)
 	}
 	if c.Rate < 0 {
 		return fmt.Errorf("rate %v: must not be negative", c.Rate)
@@ -102,7 +111,8 @@ func produce(ctx context.Context, log *slog.Logger, c Config, brokers []string, 
 	}
 	w := kafka.NewWriter(brokers, c.PostsTopic)
 	defer w.Close()
-	g := gen.New(gen.Options{Seed: c.Seed, MatchRate: c.MatchRate, ImageRate: c.ImageRate, BankedImageRate: c.BankedRate, Platform: c.Platform})
+	g := gen.New(gen.Options{Seed: c.Seed, MatchRate: c.MatchRate, ImageRate: c.ImageRate, BankedImageRate: c.BankedRate,
+		BankedBurst: c.BankedBurst, Platform: c.Platform})
 	// Writes are synchronous: one chunk per round trip. As fast as possible
 	// means large chunks; a paced run sends 10 ms worth at a time (at
 	// least 100), so high rates are reachable and low ones stay smooth.

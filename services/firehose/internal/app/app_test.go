@@ -50,7 +50,7 @@ func TestProducesValidPosts(t *testing.T) {
 }
 
 func TestRejectsBadRates(t *testing.T) {
-	for _, args := range [][]string{{"--match-rate", "2"}, {"--rate", "-1"}, {"--image-rate", "-0.1"}} {
+	for _, args := range [][]string{{"--match-rate", "2"}, {"--rate", "-1"}, {"--image-rate", "-0.1"}, {"--banked-burst", "11"}, {"--banked-burst", "-1"}} {
 		err := app.Run(context.Background(), append([]string{"vigil-firehose"}, args...), func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("%v: accepted", args)

@@ -30,6 +30,11 @@ type Options struct {
 	// well under the bank guard's share (0.5% of media per entry), or the
 	// guard quarantines the demo entries as a suspected bad bank.
 	BankedImageRate float64
+	// BankedBurst is how many of the first posts each carry a copy of the
+	// same demo-bank picture, PNG or JPEG (re-uploads of one known image),
+	// so that a cluster is in the review queue at once. Keep it under the
+	// bank guard's minimum of matches (20) before it judges a share.
+	BankedBurst int
 	// Platform names the source platform in every post.
 	Platform string
 	// Now is the clock for created_at.
@@ -143,6 +148,8 @@ func (g *Generator) Next() moderation.Post {
 	author := g.rnd.IntN(100000)
 	var media []moderation.Media
 	switch r := g.rnd.Float64(); {
+	case g.n <= uint64(max(g.opts.BankedBurst, 0)):
+		media = g.image(id, 0, true)
 	case r < g.opts.BankedImageRate:
 		media = g.image(id, g.rnd.IntN(demoimage.Count), true)
 	case r < g.opts.BankedImageRate+g.opts.ImageRate:
