@@ -37,6 +37,7 @@ func WithBanks(s *hashbank.Set) Option { return func(e *Engine) { e.banks = s } 
 func WithGuard(g *hashbank.Guard) Option { return func(e *Engine) { e.guard = g } }
 
 // New returns an engine over a compiled rule set and the given options.
+// A nil rule set matches no text: an engine of hash banks alone.
 func New(rules *ruleset.Set, opts ...Option) *Engine {
 	e := &Engine{rules: rules}
 	for _, o := range opts {
@@ -64,11 +65,14 @@ type Image struct {
 // image's bank matches in image order. It returns an error only when ctx is done or hashing
 // fails on a decoded image, which is a bug rather than bad input.
 func (e *Engine) Evaluate(ctx context.Context, p moderation.Post, images ...Image) (moderation.Verdict, error) {
-	v := moderation.Verdict{PostID: p.ID, RuleVersion: e.rules.Version()}
+	v := moderation.Verdict{PostID: p.ID}
 	if err := ctx.Err(); err != nil {
 		return v, err
 	}
-	v.Matches = e.rules.Match(p.Text, p.Lang, nil)
+	if e.rules != nil {
+		v.RuleVersion = e.rules.Version()
+		v.Matches = e.rules.Match(p.Text, p.Lang, nil)
+	}
 	if e.banks == nil || len(images) == 0 {
 		return v, nil
 	}

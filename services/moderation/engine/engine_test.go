@@ -84,3 +84,27 @@ func TestEvaluateWithoutBanksIgnoresImages(t *testing.T) {
 		t.Fatalf("verdict %+v, err %v", v, err)
 	}
 }
+
+// TestEvaluateBanksAlone: an engine without rules (nil) matches images
+// against its banks and no text.
+func TestEvaluateBanksAlone(t *testing.T) {
+	t.Parallel()
+	banks, err := hashbank.LoadDir(filepath.Join("..", "..", "..", "rules", "banks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := hashbank.NewSet(banks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := moderation.Post{ID: "p", Text: "we will attack the parade", Lang: "en"}
+	v, err := engine.New(nil, engine.WithBanks(set)).Evaluate(context.Background(), post, engine.Image{MediaID: "m", Decoded: decoded(t, 0)})
+	if err != nil || !v.Flagged() || v.RuleVersion != 0 {
+		t.Fatalf("verdict %+v, err %v; want the banked picture matched", v, err)
+	}
+	for _, m := range v.Matches {
+		if m.Bank == "" {
+			t.Fatalf("text matched without rules: %+v", m)
+		}
+	}
+}
