@@ -21,6 +21,12 @@ func demoEngine(t *testing.T) *engine.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return engine.New(rules, engine.WithBanks(demoBanks(t)))
+}
+
+// demoBanks is the repository's demo hash banks.
+func demoBanks(t *testing.T) *hashbank.Set {
+	t.Helper()
 	banks, err := hashbank.LoadDir(filepath.Join("..", "..", "..", "rules", "banks"))
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +35,7 @@ func demoEngine(t *testing.T) *engine.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return engine.New(rules, engine.WithBanks(set))
+	return set
 }
 
 func decoded(t *testing.T, i int) imagehash.Decoded {
@@ -89,16 +95,8 @@ func TestEvaluateWithoutBanksIgnoresImages(t *testing.T) {
 // against its banks and no text.
 func TestEvaluateBanksAlone(t *testing.T) {
 	t.Parallel()
-	banks, err := hashbank.LoadDir(filepath.Join("..", "..", "..", "rules", "banks"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := hashbank.NewSet(banks)
-	if err != nil {
-		t.Fatal(err)
-	}
 	post := moderation.Post{ID: "p", Text: "we will attack the parade", Lang: "en"}
-	v, err := engine.New(nil, engine.WithBanks(set)).Evaluate(context.Background(), post, engine.Image{MediaID: "m", Decoded: decoded(t, 0)})
+	v, err := engine.New(nil, engine.WithBanks(demoBanks(t))).Evaluate(context.Background(), post, engine.Image{MediaID: "m", Decoded: decoded(t, 0)})
 	if err != nil || !v.Flagged() || v.RuleVersion != 0 {
 		t.Fatalf("verdict %+v, err %v; want the banked picture matched", v, err)
 	}

@@ -153,10 +153,9 @@ UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease
 // moment, are skipped too, and every skipped item is listed. At most
 // MaxClusterDecision items are considered, the first by id (without only,
 // the rest of a larger cluster is neither decided nor listed: decide
-// again for them). Each item
-// gets its own decision, audit event and outbox message, in one
-// transaction. Returns ErrNotFound when no undecided item matched the
-// entry.
+// again for them). Each item gets its own decision, audit event and
+// outbox message, in one transaction. Returns ErrNotFound when no
+// undecided item matched the entry.
 func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput, only []int64) (moderation.BulkResult, error) {
 	now := r.now()
 	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}}

@@ -299,9 +299,6 @@ func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) 
 	if err := req.DecisionInput.Validate(s.ReasonCodes); err != nil {
 		return err
 	}
-	if err := moderation.CheckClusterItems(req.ItemIDs); err != nil {
-		return err
-	}
 	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), k, req.DecisionInput, req.ItemIDs)
 	if err != nil {
 		return err
