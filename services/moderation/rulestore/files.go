@@ -21,7 +21,7 @@ func IsRuleFile(name string) bool {
 // ReadDir reads every rule file under dir (recursively, sorted by path),
 // skipping subdirectories named banks and testdata, exactly the files
 // ruleset.LoadDir compiles. Names are slash-separated paths relative to
-// dir, as they are published.
+// dir, as they are published (dir may be one rule file: its base name).
 func ReadDir(dir string) ([]moderation.RuleFile, error) {
 	var files []moderation.RuleFile
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -45,6 +45,9 @@ func ReadDir(dir string) ([]moderation.RuleFile, error) {
 		rel, err := filepath.Rel(dir, path)
 		if err != nil {
 			return err
+		}
+		if path == dir { // dir is one rule file
+			rel = filepath.Base(path)
 		}
 		files = append(files, moderation.RuleFile{Name: filepath.ToSlash(rel), Data: b})
 		return nil

@@ -119,7 +119,7 @@ func entryLine(path, id string) int {
 	return 1
 }
 
-// validateDir checks every rule file under dir and every hash-bank file in
+// validateDir checks every rule file under dir (or the rule file dir) and every hash-bank file in
 // dir/banks (or banksDir), returning the compiled rules (nil if invalid),
 // the bank set (nil if none or invalid) and the problems.
 func validateDir(dir, banksDir string) (*ruleset.Set, *hashbank.Set, []problem, error) {
@@ -131,7 +131,11 @@ func validateDir(dir, banksDir string) (*ruleset.Set, *hashbank.Set, []problem, 
 	if len(files) == 0 {
 		probs = append(probs, problem{File: dir, Line: 1, Col: 1, Msg: "no rule files (*.yaml, *.yml)"})
 	}
-	set, err := rulestore.Compile(files, 0, dir)
+	prefix := dir
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		prefix = filepath.Dir(dir) // one rule file, named by its base name
+	}
+	set, err := rulestore.Compile(files, 0, prefix)
 	if err != nil {
 		probs = append(probs, splitErrors(err, "")...)
 		set = nil
@@ -187,24 +191,29 @@ func loadBanks(dir string) (*hashbank.Set, []problem) {
 	return set, nil
 }
 
-// defaultBanks is DIR/banks: the layout of rules/.
+// defaultBanks is DIR/banks, the layout of rules/; a single rule file
+// has no banks unless the flag names them.
 func defaultBanks(rulesDir, banksFlag string) string {
 	if banksFlag != "" {
 		return banksFlag
+	}
+	if fi, err := os.Stat(rulesDir); err == nil && !fi.IsDir() {
+		return ""
 	}
 	return filepath.Join(rulesDir, "banks")
 }
 
 func runRulesValidate(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "rules validate", "Usage: vigilctl rules validate [--banks DIR] DIR\n\n"+
-		"Parses every rule file under DIR and every hash-bank file in DIR/banks, and prints\n"+
-		"each problem as file:line:col: message. Exits 1 if there is any.")
+	fs := newFlags(env, "rules validate", "Usage: vigilctl rules validate [--banks DIR] DIR|FILE\n\n"+
+		"Parses every rule file under DIR and every hash-bank file in DIR/banks (or one rule\n"+
+		"FILE, with banks only if --banks names them), and prints each problem as\n"+
+		"file:line:col: message. Exits 1 if there is any.")
 	banksDir := fs.String("banks", "", "hash-bank directory (default DIR/banks)")
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("rules validate: want one rules directory, got %d arguments", fs.NArg())
+		return fmt.Errorf("rules validate: want one rules directory or file, got %d arguments", fs.NArg())
 	}
 	dir := fs.Arg(0)
 	set, banks, probs, err := validateDir(dir, defaultBanks(dir, *banksDir))

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"image/png"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,41 @@ func TestRulesValidateGolden(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, "", "rules", "validate"); err == nil || errors.Is(err, ErrFailed) {
 		t.Errorf("no directory: %v, want a usage error", err)
+	}
+}
+
+// One rule file validates alone, its problems named by its own path and
+// no banks looked for beside it unless --banks names them.
+func TestRulesValidateFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("rules:\n  - id: x\n    pattern: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCLI(t, "", "rules", "validate", bad)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("bad file: err %v, want ErrFailed; stderr %s", err, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], bad+":3:") {
+		t.Errorf("bad file: problems %q, want one at %s:3", lines, bad)
+	}
+
+	files, err := filepath.Glob("testdata/rules/valid/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("valid rule files: %v %v", files, err)
+	}
+	out, errOut, err = runCLI(t, "", "rules", "validate", files[0])
+	if err != nil || out != "" || !strings.Contains(errOut, ", 0 hash banks") {
+		t.Errorf("valid file: err %v, out %q, stderr %q, want ok without banks", err, out, errOut)
+	}
+	out, errOut, err = runCLI(t, "", "rules", "validate", "--banks", "testdata/rules/valid/banks", files[0])
+	if err != nil || out != "" || strings.Contains(errOut, ", 0 hash banks") {
+		t.Errorf("valid file with --banks: err %v, out %q, stderr %q, want its banks", err, out, errOut)
+	}
+	// A version replaces every rule, so publishing one file is refused.
+	if _, _, err := runCLI(t, "", "rules", "publish", "-m", "one file", "--author", "ann", files[0]); err == nil || !strings.Contains(err.Error(), "is a file") {
+		t.Errorf("publish one file: %v, want a refusal", err)
 	}
 }
 

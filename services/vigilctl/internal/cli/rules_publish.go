@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -44,6 +45,10 @@ func runRulesPublish(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("rules publish: --author is required ($USER is not set)")
 	}
 	dir := fs.Arg(0)
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		// A version replaces every rule: one file would drop the others.
+		return fmt.Errorf("rules publish: %s is a file: publish the whole rules directory", dir)
+	}
 	files, err := rulestore.ReadDir(dir)
 	if err != nil {
 		return err
