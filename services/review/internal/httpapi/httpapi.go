@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
@@ -391,7 +392,68 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	if dec.More() {
 		return invalid("trailing data after the JSON body")
 	}
+	if path := nulField(reflect.ValueOf(v), ""); path != "" {
+		return invalid(fmt.Sprintf("malformed JSON body: %s: a string holds a NUL character", path))
+	}
 	return nil
+}
+
+// plainText says whether s can reach Postgres as text: valid UTF-8 without
+// NUL, which text columns refuse (a 500 otherwise, not the client's 400).
+func plainText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// nulField returns the JSON path of the first string in v holding a NUL
+// ("" if none). JSON's decoder already replaces invalid UTF-8, so NUL,
+// written \u0000, is the one character a decoded body can carry that
+// Postgres text refuses.
+func nulField(v reflect.Value, path string) string {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return ""
+		}
+		return nulField(v.Elem(), path)
+	case reflect.String:
+		if strings.ContainsRune(v.String(), 0) {
+			return strings.TrimPrefix(path, ".")
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if p := nulField(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			k := fmt.Sprint(iter.Key().Interface())
+			if strings.ContainsRune(k, 0) {
+				return strings.TrimPrefix(path, ".") + " (a key)"
+			}
+			if p := nulField(iter.Value(), path+"."+k); p != "" {
+				return p
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if p := nulField(v.Field(i), path+"."+name); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // jsonKind names the JSON a Go type decodes from.
@@ -433,6 +495,8 @@ func params(r *http.Request, allowed ...string) *query {
 			q.fail(fmt.Sprintf("query parameter %q given more than once", name))
 		case len(vs[0]) > 256:
 			q.fail(fmt.Sprintf("query parameter %q is longer than 256 bytes", name))
+		case !plainText(vs[0]):
+			q.fail(fmt.Sprintf("query parameter %q must be UTF-8 text without NUL characters", name))
 		}
 	}
 	return q

@@ -962,3 +962,35 @@ func TestWrongTypeNamesField(t *testing.T) {
 		}
 	}
 }
+
+// Postgres text refuses NUL and invalid UTF-8: such input is the client's
+// 400, naming the field, never a 500.
+func TestNULAndInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	admin := e.session(e.user("admin", moderation.RoleAdmin, moderation.RoleLead, moderation.RoleModerator))
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/api/v1/queue?category=%00", "", `query parameter \"category\" must be UTF-8 text`},
+		{"GET", "/api/v1/queue?category=%ff", "", `query parameter \"category\" must be UTF-8 text`},
+		{"GET", "/api/v1/decisions?actor=a%00b", "", `query parameter \"actor\" must be UTF-8 text`},
+		{"GET", "/api/v1/audit?actor=%c3", "", `query parameter \"actor\" must be UTF-8 text`},
+		{"POST", "/api/v1/items/1/decision", `{"action":"remove","reason_code":"TC-1","note":"a\u0000b"}`, "note: a string holds a NUL character"},
+		{"POST", "/api/v1/items/1/hold", `{"reason":"\u0000"}`, "reason: a string holds a NUL character"},
+		{"POST", "/api/v1/users", `{"username":"new","password":"a-long-pass\u0000word","roles":["lead"]}`, "password: a string holds a NUL character"},
+		{"POST", "/api/v1/tokens", `{"name":"x","scopes":["queue:read\u0000"]}`, "scopes[0]: a string holds a NUL character"},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		r := e.do(admin, c.method, c.path, body)
+		if r.status != 400 || !strings.Contains(string(r.body), c.want) {
+			t.Errorf("%s %s %s: %d %s, want 400 saying %q", c.method, c.path, c.body, r.status, r.body, c.want)
+		}
+	}
+	// Sign-in too: a NUL in the username is refused before any lookup.
+	r := e.do(cred{}, "POST", "/api/v1/login", `{"username":"ro\u0000ot","password":"whatever-it-is"}`)
+	if r.status != 400 || !strings.Contains(string(r.body), "username: a string holds a NUL character") {
+		t.Errorf("login with a NUL: %d %s, want 400", r.status, r.body)
+	}
+}
