@@ -79,6 +79,26 @@ const (
 	SourceNoneMatched = "none"                   // no match recorded
 )
 
+// DetectionSource names the engines behind matches: SourceKeyword when
+// only keyword rules (RuleID set) matched, SourceHashBank when only hash
+// banks (Bank set) did, SourceBoth, or SourceNoneMatched.
+func DetectionSource(matches []Match) string {
+	var kw, hb bool
+	for _, m := range matches {
+		kw = kw || m.RuleID != ""
+		hb = hb || m.Bank != ""
+	}
+	switch {
+	case kw && hb:
+		return SourceBoth
+	case hb:
+		return SourceHashBank
+	case kw:
+		return SourceKeyword
+	}
+	return SourceNoneMatched
+}
+
 // ActionCounts counts decisions by their action.
 type ActionCounts struct {
 	Remove      int64 `json:"remove"`
@@ -179,7 +199,11 @@ type ReportGroup struct {
 // ReasonCount counts the decisions of the period that cited one reason
 // code, by action.
 type ReasonCount struct {
-	Code      string       `json:"reason_code"`
+	Code string `json:"reason_code"`
+	// Title is the code's title in the reason codes given to
+	// TitleReasons: empty without them, or for a code no longer in them.
+	// Operator text, escaped by every rendering.
+	Title     string       `json:"title"`
 	Decisions ActionCounts `json:"decisions_by_action"`
 }
 
@@ -191,7 +215,9 @@ type ReasonCount struct {
 // of its matches) and by detection source (SourceKeyword…). Decisions are
 // counted when they were made, items when they were flagged or first
 // decided, as each ReportCounts field says; the open backlog is as of the
-// period's end.
+// period's end. Groups are what was recorded at the time (an item's
+// category and source at its first flag, at its decisions), so a later
+// re-flag moves no past number (docs/reports.md).
 type TransparencyReport struct {
 	Period      ReportPeriod  `json:"period"`
 	GeneratedAt time.Time     `json:"generated_at"`
@@ -203,13 +229,23 @@ type TransparencyReport struct {
 	ByReason []ReasonCount `json:"decisions_by_reason_code"`
 }
 
+// TitleReasons sets the title of every reason code of ByReason from
+// codes (the configured reason codes, as ParseReasonCodes reads them). A
+// code not in codes, one retired since it was cited, keeps an empty title.
+func (r *TransparencyReport) TitleReasons(codes ReasonCodes) {
+	for i := range r.ByReason {
+		rc, _ := codes.Lookup(r.ByReason[i].Code)
+		r.ByReason[i].Title = rc.Title
+	}
+}
+
 // DecisionRecord is one decision as a decisions export lists it: the
 // decision with the item it is about.
 type DecisionRecord struct {
 	DecisionID  int64
 	ItemID      int64
 	PostID      string
-	Category    string
+	Category    string // the item's when decided (its category may rise later)
 	Action      Action
 	ReasonCode  string
 	Actor       string // username

@@ -89,3 +89,30 @@ func FuzzParseReportPeriod(f *testing.F) {
 		}
 	})
 }
+
+func TestDetectionSource(t *testing.T) {
+	t.Parallel()
+	kw := moderation.Match{RuleID: "r1"}
+	hb := moderation.Match{Bank: "b", EntryID: "e"}
+	for want, ms := range map[string][]moderation.Match{
+		moderation.SourceNoneMatched: nil,
+		moderation.SourceKeyword:     {kw, kw},
+		moderation.SourceHashBank:    {hb},
+		moderation.SourceBoth:        {hb, kw},
+	} {
+		if got := moderation.DetectionSource(ms); got != want {
+			t.Errorf("DetectionSource(%+v) = %q, want %q", ms, got, want)
+		}
+	}
+}
+
+// TestTitleReasons: each reason code gets its configured title; one no
+// longer configured keeps none.
+func TestTitleReasons(t *testing.T) {
+	t.Parallel()
+	r := moderation.TransparencyReport{ByReason: []moderation.ReasonCount{{Code: "TC-1"}, {Code: "OLD-1", Title: "stale"}}}
+	r.TitleReasons(moderation.DefaultReasonCodes)
+	if r.ByReason[0].Title != "Terrorist propaganda or recruitment" || r.ByReason[1].Title != "" {
+		t.Errorf("titles %+v", r.ByReason)
+	}
+}

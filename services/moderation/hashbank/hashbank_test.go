@@ -87,10 +87,21 @@ func TestBankValidation(t *testing.T) {
 		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: "abc"}}},
 		{Name: "x", HashType: "phash", Entries: []Entry{{ID: "a", Hash: pdq}}},
 		{Name: "x", HashType: "phash", Severity: 9},
+		// Text Postgres refuses, or that cannot name a cluster or be shown.
+		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a\x00b", Hash: pdq}}},
+		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a\nb", Hash: pdq}}},
+		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: strings.Repeat("i", 257), Hash: pdq}}},
+		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, Source: "\xff"}}},
+		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, Category: "t\x00c"}}},
+		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, ExternalID: "e\x01"}}},
+		{Name: "x", HashType: "pdq", Source: "s\x00"},
 	} {
 		if err := b.Validate(); !errors.Is(err, moderation.ErrInvalid) {
 			t.Errorf("%+v: %v", b, err)
 		}
+	}
+	if err := (Bank{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "gifct:ü-1", Hash: pdq, Source: "Tech Against Terrorism", ExternalID: strings.Repeat("e", 256)}}}).Validate(); err != nil {
+		t.Errorf("printable UTF-8 labels: %v", err)
 	}
 	if err := (Bank{Name: "x"}).Validate(); !errors.Is(err, moderation.ErrInvalid) || !strings.Contains(err.Error(), "'# type: pdq' line") {
 		t.Errorf("bank without a type: %v, want a hint at the # type: line", err)

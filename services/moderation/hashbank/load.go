@@ -178,9 +178,11 @@ func ParseCSV(r io.Reader, name string) (Bank, error) {
 	return b.withDefaults()
 }
 
-// LineError is a problem on one line of a bank file; Err wraps
-// moderation.ErrInvalid. LoadFile sets File, so that it reads
-// FILE:LINE: message, the form editors jump to.
+// LineError is a problem on one line of a bank file (or of a file
+// vigilctl banks import reads); Err says what, and wraps
+// moderation.ErrInvalid when this package's parsers return it. LoadFile
+// sets File, so that it reads FILE:LINE: message, the form editors jump
+// to.
 type LineError struct {
 	File string
 	Line int
@@ -195,6 +197,15 @@ func (e *LineError) Error() string {
 }
 
 func (e *LineError) Unwrap() error { return e.Err }
+
+// HeaderHint says what to do about a JSON-lines bank file whose first
+// line is not its header line but got ("an entry"): the header line
+// expected, an example naming bank, the hash types. Shared by the bank
+// loader and vigilctl banks import, which reads bank files too.
+func HeaderHint(got, bank string) string {
+	return fmt.Sprintf(`expected the bank header line {"bank": ..., "type": ...} first; got %s; `+
+		`add a first line such as {"bank":%q,"type":"pdq"} (type one of %v; docs/hashing.md)`, got, bank, imagehash.Types())
+}
 
 // ParseJSONL reads a bank in the JSON-lines format; see ParseCSV. The
 // first line must be the header: it alone names the hash type. Errors
@@ -235,9 +246,7 @@ func ParseJSONL(r io.Reader, name string) (Bank, error) {
 				case hasID || hasHash:
 					got = "an entry"
 				}
-				return b, bad(line, `expected the bank header line {"bank": ..., "type": ...} first; got %s; `+
-					`add a first line such as {"bank":%q,"type":"pdq"} (type one of %v; docs/hashing.md)`,
-					got, name, imagehash.Types())
+				return b, bad(line, "%s", HeaderHint(got, name))
 			}
 			var h Header
 			h.Bank = name

@@ -28,14 +28,25 @@ func NewQueue(pool *pgxpool.Pool) *Queue { return &Queue{pool: pool} }
 const enqueueItemSQL = `
 INSERT INTO review_items (post_id, platform, author_id, author_handle, text, lang, url,
     post_created_at, flagged_at, category, severity, sla_deadline,
-    source_topic, source_partition, source_offset)
+    source_topic, source_partition, source_offset, detection_source, flagged_category, flagged_detection_source)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::text, $11,
     $9::timestamptz + COALESCE((SELECT sla FROM category_slas WHERE category = $10::text), interval '24 hours'),
-    $12, $13, $14)
+    $12, $13, $14, $15::text, $10::text, $15::text)
 ON CONFLICT (post_id) DO UPDATE SET
     category = CASE WHEN EXCLUDED.severity > review_items.severity THEN EXCLUDED.category ELSE review_items.category END,
     severity = GREATEST(review_items.severity, EXCLUDED.severity),
-    sla_deadline = LEAST(review_items.sla_deadline, EXCLUDED.sla_deadline)`
+    sla_deadline = LEAST(review_items.sla_deadline, EXCLUDED.sla_deadline),
+    detection_source = ` + unionSource + `
+`
+
+// unionSource is the detection source of an item re-flagged by the
+// matches of EXCLUDED (the kinds of both, as moderation.DetectionSource
+// over all their matches). An item without one (written before migration
+// 0008) keeps NULL: item_detection_source reads its matches.
+const unionSource = `CASE WHEN review_items.detection_source IS NULL THEN NULL
+        WHEN EXCLUDED.detection_source IN (review_items.detection_source, 'none') THEN review_items.detection_source
+        WHEN review_items.detection_source = 'none' THEN EXCLUDED.detection_source
+        ELSE 'keyword_rule+hash_bank' END`
 
 const enqueueMatchSQL = `
 INSERT INTO review_matches (item_id, match_key, rule_id, rule_version, category, severity, spans,
@@ -67,7 +78,8 @@ func (q *Queue) Enqueue(ctx context.Context, flags []moderation.Flag) error {
 		p := f.Post
 		sev, cat := f.Verdict.Top()
 		b.Queue(enqueueItemSQL, p.ID, p.Platform, p.Author.ID, p.Author.Handle, p.Text, p.Lang, p.URL,
-			p.CreatedAt, f.FlaggedAt, cat, int16(sev), f.Source.Topic, f.Source.Partition, f.Source.Offset)
+			p.CreatedAt, f.FlaggedAt, cat, int16(sev), f.Source.Topic, f.Source.Partition, f.Source.Offset,
+			moderation.DetectionSource(f.Verdict.Matches))
 		for _, e := range f.Evidence {
 			if e.SHA256 != "" && e.Bytes != nil {
 				b.Queue(enqueueBlobSQL, e.SHA256, e.MIME, e.Bytes, int64(len(e.Bytes)), e.Width, e.Height)

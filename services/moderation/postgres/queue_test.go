@@ -62,6 +62,16 @@ func TestEnqueueIsIdempotentAndMergesMatches(t *testing.T) {
 	if want := at.Add(2 * time.Hour); !it.SLADeadline.Equal(want) {
 		t.Errorf("sla deadline %v, want %v", it.SLADeadline, want)
 	}
+	// What reports group by: the detection source now (both engines), and
+	// what the item was at its first flag (docs/reports.md).
+	var src, flaggedCat, flaggedSrc string
+	if err := s.Pool.QueryRow(ctx, `SELECT detection_source, flagged_category, flagged_detection_source FROM review_items WHERE id = $1`,
+		it.ID).Scan(&src, &flaggedCat, &flaggedSrc); err != nil {
+		t.Fatal(err)
+	}
+	if src != moderation.SourceBoth || flaggedCat != "hate" || flaggedSrc != moderation.SourceKeyword {
+		t.Errorf("detection source %q, flagged as %q %q; want %q, hate %q", src, flaggedCat, flaggedSrc, moderation.SourceBoth, moderation.SourceKeyword)
+	}
 	for _, m := range it.Matches {
 		if m.RuleID == "r1" && (m.RuleVersion != 3 || len(m.Spans) != 1 || m.Spans[0] != (moderation.Span{Start: 0, End: 4})) {
 			t.Errorf("keyword match round-tripped as %+v", m)

@@ -22,19 +22,16 @@ type Reports struct {
 // NewReports returns Reports over pool.
 func NewReports(pool *pgxpool.Pool) *Reports { return &Reports{pool: pool} }
 
-// matchKinds, followed by an item id expression and ") mk", joins
-// whether any of the item's matches is a keyword rule's (mk.kw) and any a
-// hash bank's (mk.hb); sourceOf names the combination as
-// moderation.SourceKeyword and its siblings do. The id is taken from the
-// candidate or decision row, not from review_items, so the planner runs
-// the lateral join once per row counted, not once per item in the table.
-const (
-	matchKinds = `CROSS JOIN LATERAL (
-        SELECT bool_or(m.rule_id IS NOT NULL) AS kw, bool_or(m.bank IS NOT NULL) AS hb
-        FROM review_matches m WHERE m.item_id = `
-	sourceOf = `CASE WHEN mk.kw AND mk.hb THEN 'keyword_rule+hash_bank' WHEN mk.hb THEN 'hash_bank'
-        WHEN mk.kw THEN 'keyword_rule' ELSE 'none' END`
-)
+// Reports group by what was recorded when it happened (migration 0008),
+// so that re-flagging an item (which can raise its category and add
+// matches) never moves a past period's numbers: a decision by the
+// category and detection source its item had when the decision was
+// recorded (decisions.category and detection_source); an item flagged, or
+// open at the end, by the category and detection source it had at its
+// first flag (review_items.flagged_category and flagged_detection_source);
+// an item decided by its first final decision's. Items written without
+// the flag-time columns (by a writer older than the migration) fall back
+// to their current category and detection source.
 
 // reportItemsSQL computes the item-based numbers ($1 = from, $2 = to) in
 // total, by category and by source. The candidates are a superset of the
@@ -44,10 +41,13 @@ const (
 // earlier one exists). An item whose status is decided counts as open at
 // the end only through its decisions. The first final decision is then
 // found per candidate; percentile_disc is exact and nearest-rank, over
-// whole microseconds. Candidates that count in no number (a reversal
-// after the end of an item decided before it) are dropped before
-// grouping, so events after the period add no empty category or source
-// row: the report of a past period is the same whenever it is run.
+// whole microseconds. Each item gives two rows to group: its flag (flagged
+// in, open at the end) under its flag-time category and source, and its
+// first final decision (decided in, SLA, time to action) under the
+// decision's. Rows that count in no number (a reversal after the end of
+// an item decided before it) are dropped before grouping, so events after
+// the period add no empty category or source row: the report of a past
+// period is the same whenever it is run.
 const reportItemsSQL = `
 WITH cand AS (
     SELECT id FROM review_items WHERE flagged_at >= $1 AND flagged_at < $2
@@ -59,7 +59,9 @@ WITH cand AS (
     SELECT d.item_id FROM decisions d JOIN review_items i ON i.id = d.item_id
     WHERE d.created_at >= $2 AND d.action <> 'escalate' AND i.flagged_at < $2
 ), facts AS (
-    SELECT i.category, ` + sourceOf + ` AS source,
+    SELECT COALESCE(i.flagged_category, i.category) AS flag_category,
+        COALESCE(i.flagged_detection_source, i.detection_source, item_detection_source(i.id)) AS flag_source,
+        f.category AS decision_category, f.detection_source AS decision_source,
         i.flagged_at >= $1 AND i.flagged_at < $2 AS flagged_in,
         f.created_at >= $1 AND f.created_at < $2 AS decided_in,
         f.created_at <= f.sla_deadline AS met,
@@ -69,11 +71,16 @@ WITH cand AS (
     FROM cand c
     JOIN review_items i ON i.id = c.id
     LEFT JOIN LATERAL (
-        SELECT d.created_at, d.sla_deadline FROM decisions d
+        SELECT d.created_at, d.sla_deadline, d.category, d.detection_source FROM decisions d
         WHERE d.item_id = i.id AND d.action <> 'escalate'
         ORDER BY d.created_at, d.id LIMIT 1
     ) f ON true
-    ` + matchKinds + `c.id) mk
+), keyed AS (
+    SELECT k.* FROM facts CROSS JOIN LATERAL (VALUES
+        (flag_category, flag_source, flagged_in, open_at_end, deadline_passed, false, NULL::boolean, NULL::bigint),
+        (decision_category, decision_source, false, false, false, decided_in, met, tta_us)
+    ) k(category, source, flagged_in, open_at_end, deadline_passed, decided_in, met, tta_us)
+    WHERE k.flagged_in OR k.decided_in OR k.open_at_end
 )
 SELECT GROUPING(category), GROUPING(source), COALESCE(category, ''), COALESCE(source, ''),
     count(*) FILTER (WHERE flagged_in),
@@ -84,22 +91,20 @@ SELECT GROUPING(category), GROUPING(source), COALESCE(category, ''), COALESCE(so
     count(*) FILTER (WHERE open_at_end AND deadline_passed),
     percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY tta_us) FILTER (WHERE decided_in),
     max(tta_us) FILTER (WHERE decided_in)
-FROM facts
-WHERE flagged_in OR decided_in OR open_at_end
+FROM keyed
 GROUP BY GROUPING SETS ((), (category), (source))`
 
 // reportDecisionsSQL counts the decisions made in the period ($1, $2) by
-// action, in total, by category, by source and by reason code. The
-// reversed decision's action is looked up for reversals only.
+// action, in total, by category, by source and by reason code, grouped by
+// what each decision recorded of its item. The reversed decision's action
+// is looked up for reversals only.
 const reportDecisionsSQL = `
 WITH ds AS (
-    SELECT d.action, d.reason_code, i.category, ` + sourceOf + ` AS source,
+    SELECT d.action, d.reason_code, d.category, d.detection_source AS source,
         d.reverses IS NOT NULL AS reversal,
         d.reverses IS NOT NULL AND d.action = 'no_violation'
             AND (SELECT o.action FROM decisions o WHERE o.id = d.reverses) IN ('remove', 'report') AS restores
     FROM decisions d
-    JOIN review_items i ON i.id = d.item_id
-    ` + matchKinds + `d.item_id) mk
     WHERE d.created_at >= $1 AND d.created_at < $2
 )
 SELECT GROUPING(category), GROUPING(source), GROUPING(reason_code),
@@ -242,7 +247,7 @@ func (r *Reports) ExportDecisions(ctx context.Context, p moderation.ReportPeriod
 		return fmt.Errorf("exporting decisions: %w", err)
 	}
 	rows, err := r.pool.Query(ctx, `
-SELECT d.id, d.item_id, i.post_id, i.category, d.action, d.reason_code, u.username, d.created_at,
+SELECT d.id, d.item_id, i.post_id, d.category, d.action, d.reason_code, u.username, d.created_at,
     i.flagged_at, d.sla_deadline, d.reverses
 FROM decisions d
 JOIN review_items i ON i.id = d.item_id

@@ -178,3 +178,101 @@ SELECT i.id, u.id, 'remove', 'VT-1', '2026-02-11T01:00:00Z', '2026-02-11T04:00:0
 		t.Errorf("the report changed with events after its period\nbefore %+v\n after %+v", before, after)
 	}
 }
+
+// TestTransparencyReportStableAcrossReflag: re-flagging items after the
+// period (the same posts matched again, by a hash bank in a more severe
+// category) raises their current category and adds matches, yet moves no
+// number of the period's report nor the category of its exported
+// decisions: decisions count under what their item was when decided,
+// items flagged or open at the end under what they were when first
+// flagged. A decision after the re-flag records the raised category and
+// both sources.
+func TestTransparencyReportStableAcrossReflag(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	q := postgres.NewQueue(f.s.Pool)
+	mod := f.user(t, "mod", moderation.RoleModerator)
+	at := f.clock.Now().Add(-time.Hour) // 10 January 2026
+	spam := moderation.Match{RuleID: "spam-1", RuleVersion: 1, Category: "spam", Severity: moderation.SeverityLow}
+	if err := q.Enqueue(ctx, []moderation.Flag{flag("decided", at, spam), flag("open", at, spam)}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := f.reviews.Claim(ctx, mod, moderation.ClaimFilter{Count: 1})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %+v", err, claimed)
+	}
+	if _, err := f.reviews.Decide(ctx, mod, false, claimed[0].ID, moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "SPAM-1"}); err != nil {
+		t.Fatal(err)
+	}
+	period := moderation.ReportPeriod{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r := postgres.NewReports(f.s.Pool)
+	before, err := r.TransparencyReport(ctx, period, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.ByCategory) != 1 || before.ByCategory[0].Key != "spam" || before.ByCategory[0].Flagged != 2 || before.ByCategory[0].OpenAtEnd != 1 ||
+		before.ByCategory[0].Decisions.Remove != 1 || len(before.BySource) != 1 || before.BySource[0].Key != moderation.SourceKeyword {
+		t.Fatalf("report before the re-flag %+v", before)
+	}
+	exported := func() []string {
+		t.Helper()
+		var cats []string
+		if err := r.ExportDecisions(ctx, period, func(d moderation.DecisionRecord) error {
+			cats = append(cats, d.Category)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return cats
+	}
+	if got := exported(); !slices.Equal(got, []string{"spam"}) {
+		t.Fatalf("exported categories %v before the re-flag", got)
+	}
+
+	// In February both posts are seen again and match a banked image.
+	img := moderation.Match{Bank: "b", EntryID: "e1", HashType: "pdq", Distance: 3, MediaID: "m1",
+		Category: "terrorist_content", Severity: moderation.SeverityCritical, Hash: "ab"}
+	later := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
+	if err := q.Enqueue(ctx, []moderation.Flag{flag("decided", later, img), flag("open", later, img)}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := q.List(ctx, moderation.ItemFilter{})
+	if err != nil || len(items) != 2 {
+		t.Fatalf("items %v %+v", err, items)
+	}
+	for _, it := range items {
+		if it.Category != "terrorist_content" || len(it.Matches) != 2 {
+			t.Fatalf("re-flagged item %+v", it)
+		}
+	}
+	after, err := r.TransparencyReport(ctx, period, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the re-flag changed the past report\nbefore %+v\n after %+v", before, after)
+	}
+	if got := exported(); !slices.Equal(got, []string{"spam"}) {
+		t.Errorf("exported categories %v after the re-flag, want [spam]", got)
+	}
+
+	// The open item decided now records what it is now.
+	f.clock.Advance(30 * 24 * time.Hour)
+	claimed, err = f.reviews.Claim(ctx, mod, moderation.ClaimFilter{Count: 1})
+	if err != nil || len(claimed) != 1 || claimed[0].PostID != "open" {
+		t.Fatalf("claim: %v %+v", err, claimed)
+	}
+	d, err := f.reviews.Decide(ctx, mod, false, claimed[0].ID, moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat, src string
+	if err := f.s.Pool.QueryRow(ctx, `SELECT category, detection_source FROM decisions WHERE id = $1`, d.ID).Scan(&cat, &src); err != nil {
+		t.Fatal(err)
+	}
+	if cat != "terrorist_content" || src != moderation.SourceBoth {
+		t.Errorf("decision after the re-flag recorded %s %s, want terrorist_content %s", cat, src, moderation.SourceBoth)
+	}
+}

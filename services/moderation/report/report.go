@@ -69,9 +69,9 @@ func JSON(w io.Writer, r moderation.TransparencyReport) error {
 // csvHeader names the columns of the CSV rendering. Every row carries the
 // period; section is total, category, detection_source or reason_code,
 // key names the category, source or code. Reason-code rows fill only the
-// decisions_* columns.
+// title (the code's, when known) and the decisions_* columns.
 var csvHeader = []string{
-	"period_from", "period_to", "section", "key",
+	"period_from", "period_to", "section", "key", "title",
 	"items_flagged", "items_decided",
 	"decisions_remove", "decisions_no_violation", "decisions_escalate", "decisions_report",
 	"referrals_to_law_enforcement", "reversals", "restored",
@@ -94,7 +94,7 @@ func CSV(w io.Writer, r moderation.TransparencyReport) error {
 			}
 			return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 		}
-		_ = cw.Write([]string{from, to, section, key,
+		_ = cw.Write([]string{from, to, section, key, "",
 			itoa(c.Flagged), itoa(c.Decided),
 			itoa(c.Decisions.Remove), itoa(c.Decisions.NoViolation), itoa(c.Decisions.Escalate), itoa(c.Decisions.Report),
 			itoa(c.Referrals), itoa(c.Reversals), itoa(c.Restored),
@@ -111,7 +111,7 @@ func CSV(w io.Writer, r moderation.TransparencyReport) error {
 	for _, rc := range r.ByReason {
 		d := rc.Decisions
 		cells := make([]string, len(csvHeader))
-		copy(cells, []string{from, to, "reason_code", rc.Code, "", "", itoa(d.Remove), itoa(d.NoViolation), itoa(d.Escalate), itoa(d.Report)})
+		copy(cells, []string{from, to, "reason_code", rc.Code, rc.Title, "", "", itoa(d.Remove), itoa(d.NoViolation), itoa(d.Escalate), itoa(d.Report)})
 		_ = cw.Write(cells)
 	}
 	if err := cw.Flush(); err != nil {
@@ -123,7 +123,9 @@ func CSV(w io.Writer, r moderation.TransparencyReport) error {
 // Markdown writes r as the publishable report: title, period, generation
 // time, a summary, tables by category, detection source and reason code,
 // and the definitions of every number. Text from the data (categories,
-// reason codes) is escaped, so it renders as text.
+// reason codes and their titles) is escaped, so it renders as text. When
+// no reason code has a title (the report was made without the reason
+// codes: TitleReasons), a line under the table says so.
 func Markdown(w io.Writer, r moderation.TransparencyReport) error {
 	b := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
@@ -178,17 +180,22 @@ func Markdown(w io.Writer, r moderation.TransparencyReport) error {
 				c.SLAMet, c.SLAMissed, c.OpenAtEnd, c.OverdueAtEnd)
 		}
 	}
-	groups("By category", "Category", "An item's category is that of its most severe match.", r.ByCategory)
+	groups("By category", "Category", "An item's category is that of its most severe match, as recorded when it was flagged or decided (see the definitions).", r.ByCategory)
 	groups("By detection source", "Source", "What flagged the item: keyword rules only (keyword\\_rule), hash banks of known images only (hash\\_bank), both, or none recorded (none). Every item is in exactly one row.", r.BySource)
 
 	p("\n## Decisions by reason code\n\n")
 	if len(r.ByReason) == 0 {
 		p("None in the period.\n")
 	} else {
-		p("| Reason code | Remove | Report | No violation | Escalate | Total |\n|---|---:|---:|---:|---:|---:|\n")
+		p("| Reason code | Title | Remove | Report | No violation | Escalate | Total |\n|---|---|---:|---:|---:|---:|---:|\n")
+		titled := false
 		for _, rc := range r.ByReason {
 			d := rc.Decisions
-			p("| %s | %d | %d | %d | %d | %d |\n", escape(rc.Code), d.Remove, d.Report, d.NoViolation, d.Escalate, d.Total())
+			titled = titled || rc.Title != ""
+			p("| %s | %s | %d | %d | %d | %d | %d |\n", escape(rc.Code), escape(rc.Title), d.Remove, d.Report, d.NoViolation, d.Escalate, d.Total())
+		}
+		if !titled {
+			p("\nTitles not shown: the report was generated without the list of reason codes.\n")
 		}
 	}
 	p("\n## Definitions\n\n%s", definitions)
@@ -209,6 +216,7 @@ const definitions = `- The period is half-open: it includes its start and exclud
 - **Time to action** (TTA in the tables): for the items decided, the time from flagging to the first final decision. Percentiles are exact nearest-rank values: the time of a real item, the smallest such that at least that share of the items took no longer.
 - **SLA met / missed**: items decided, split by whether the first final decision came at or before the item's SLA deadline (set per category when the item was flagged) or after it.
 - **Open at end**: items flagged before the end of the period without a final decision before it; **overdue at end**: those of them whose SLA deadline had passed by the end.
+- **Category and detection source** are those recorded at the time: decisions (and the items decided, by their first final decision) count under what their item was when the decision was made; items flagged and items open at the end under what they were when first flagged. A post flagged again later, under another category or by another engine, changes no report of a past period.
 `
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -54,8 +54,8 @@ func sample() moderation.TransparencyReport {
 			{Key: moderation.SourceBoth, ReportCounts: fast},
 		},
 		ByReason: []moderation.ReasonCount{
-			{Code: "ESC-1", Decisions: moderation.ActionCounts{Escalate: 1}},
-			{Code: "=1+1", Decisions: moderation.ActionCounts{Remove: 2, Report: 2}},
+			{Code: "ESC-1", Title: "Unsure: needs a lead's judgement", Decisions: moderation.ActionCounts{Escalate: 1}},
+			{Code: "=1+1", Title: "@SUM(A1)|<i>x</i>", Decisions: moderation.ActionCounts{Remove: 2, Report: 2}},
 		},
 	}
 }
@@ -77,6 +77,17 @@ func TestMarkdownGolden(t *testing.T) {
 	if !bytes.Contains(got, []byte(`| hate\|\<b\>bold\</b\> \*x\* | 1 |`)) {
 		t.Errorf("hostile category not escaped:\n%s", got)
 	}
+	if !bytes.Contains(got, []byte(`| =1+1 | @SUM(A1)\|\<i\>x\</i\> | 2 |`)) || bytes.Contains(got, []byte("Titles not shown")) {
+		t.Errorf("reason-code title not escaped, or said missing:\n%s", got)
+	}
+	// Without the reason codes (vigilctl without --reason-codes), the
+	// title column is empty and a line says why.
+	untitled := sample()
+	untitled.ByReason = []moderation.ReasonCount{{Code: "ESC-1", Decisions: moderation.ActionCounts{Escalate: 1}}}
+	if got := render(t, moderation.FormatMarkdown, untitled); !bytes.Contains(got, []byte("| ESC-1 |  | 0 |")) ||
+		!bytes.Contains(got, []byte("Titles not shown: the report was generated without the list of reason codes.")) {
+		t.Errorf("report without titles:\n%s", got)
+	}
 	empty := render(t, moderation.FormatMarkdown, moderation.TransparencyReport{Period: sample().Period})
 	if !bytes.Contains(empty, []byte("| Time to action, median (p50) | n/a |")) || bytes.Count(empty, []byte("None in the period.")) != 3 {
 		t.Errorf("empty report:\n%s", empty)
@@ -95,17 +106,17 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("%d records: %v", len(recs), recs)
 	}
 	head := strings.Join(recs[0], ",")
-	if !strings.HasPrefix(head, "period_from,period_to,section,key,items_flagged,items_decided,decisions_remove") {
+	if !strings.HasPrefix(head, "period_from,period_to,section,key,title,items_flagged,items_decided,decisions_remove") {
 		t.Errorf("header %s", head)
 	}
 	total := strings.Join(recs[1], ",")
-	if want := "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,total,,6,3,2,1,1,2,2,2,1,1800,7200,7200,7201.5,2,1,3,1"; total != want {
+	if want := "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,total,,,6,3,2,1,1,2,2,2,1,1800,7200,7200,7201.5,2,1,3,1"; total != want {
 		t.Errorf("total row\n got %s\nwant %s", total, want)
 	}
-	if got := strings.Join(recs[8], ","); got != "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,reason_code,'=1+1,,,2,0,0,2,,,,,,,,,,," {
+	if got := strings.Join(recs[8], ","); got != "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,reason_code,'=1+1,'@SUM(A1)|<i>x</i>,,,2,0,0,2,,,,,,,,,,," {
 		t.Errorf("reason row %s", got)
 	}
-	if recs[5][2] != "detection_source" || recs[5][13] != "" || recs[6][13] != "0.25" {
+	if recs[5][2] != "detection_source" || recs[5][14] != "" || recs[6][14] != "0.25" {
 		t.Errorf("source rows %v %v", recs[5], recs[6])
 	}
 	for _, rec := range recs {
@@ -137,14 +148,15 @@ func TestJSON(t *testing.T) {
 			} `json:"time_to_action"`
 		} `json:"by_category"`
 		ByReason []struct {
-			Code string `json:"reason_code"`
+			Code  string `json:"reason_code"`
+			Title string `json:"title"`
 		} `json:"decisions_by_reason_code"`
 	}
 	if err := json.Unmarshal(render(t, moderation.FormatJSON, sample()), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Total.Flagged != 6 || got.Total.TTA.Items != 3 || got.Total.TTA.P50 == nil || *got.Total.TTA.P50 != 1800 ||
-		*got.Total.TTA.Max != 7201.5 || got.ByCategory[0].TTA.P50 != nil || len(got.ByReason) != 2 || got.Period.To.Month() != 2 {
+		*got.Total.TTA.Max != 7201.5 || got.ByCategory[0].TTA.P50 != nil || len(got.ByReason) != 2 || got.ByReason[0].Title != "Unsure: needs a lead's judgement" || got.Period.To.Month() != 2 {
 		t.Errorf("decoded %+v", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation/demoimage"
 	"github.com/vigil-moderation/vigil/services/moderation/hashbank"
 	"github.com/vigil-moderation/vigil/services/moderation/imagehash"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 )
 
@@ -92,7 +93,7 @@ func TestBanksHotReload(t *testing.T) {
 	e := newEnv(t, 2)
 	store := postgres.NewBankStore(e.schema.Pool, nil)
 	cfg := e.config()
-	cfg.BanksDir = repoRoot(t) + "/rules/banks"
+	cfg.BanksDir = moderationtest.RepoRoot(t) + "/rules/banks"
 	// Every post shows the same picture: keep the bad-entry guard out of it.
 	cfg.BankGuardMinMatches = 1 << 30
 	w := startWorker(t, cfg)

@@ -137,7 +137,7 @@ FROM (SELECT extract(epoch FROM queued_at - post_created_at) AS d FROM review_it
 	mixed, _ := measure(func() {
 		cfg := me.config()
 		cfg.LogLevel = "error"
-		cfg.BanksDir = repoRoot(t) + "/rules/banks"
+		cfg.BanksDir = moderationtest.RepoRoot(t) + "/rules/banks"
 		w := startWorker(t, cfg)
 		waitFor(t, 10*time.Minute, "the worker to consume every post", func() bool {
 			return counter(t, w.reg, "vigil_ingest_posts_consumed_total") >= float64(mn)

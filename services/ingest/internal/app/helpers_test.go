@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -25,12 +24,6 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
-}
 
 // testRules writes two keyword rules, so that a post can be flagged by
 // both: one item with two matches.

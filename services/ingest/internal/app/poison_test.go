@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/demoimage"
 	"github.com/vigil-moderation/vigil/services/moderation/kafka"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 )
 
 func pngBytes(t testing.TB, img image.Image) []byte {
@@ -122,7 +123,7 @@ func TestPoisonMessages(t *testing.T) {
 	}
 
 	cfg := e.config()
-	cfg.BanksDir = repoRoot(t) + "/rules/banks"
+	cfg.BanksDir = moderationtest.RepoRoot(t) + "/rules/banks"
 	cfg.MediaAllowLoopback = true // the test image server; link-local stays refused
 	cfg.MediaAttempts = 1
 	w := startWorker(t, cfg)

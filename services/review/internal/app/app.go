@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -149,7 +148,7 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	codes := moderation.DefaultReasonCodes
 	if cfg.ReasonCodesFile != "" {
-		if codes, err = readReasonCodes(cfg.ReasonCodesFile); err != nil {
+		if codes, err = moderation.ReadReasonCodes(cfg.ReasonCodesFile); err != nil {
 			return err
 		}
 	}
@@ -247,19 +246,6 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	log.Info("vigil-review stopped")
 	return err
-}
-
-func readReasonCodes(path string) (moderation.ReasonCodes, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading reason codes: %w", err)
-	}
-	defer f.Close()
-	codes, err := moderation.ParseReasonCodes(path, f)
-	if err != nil {
-		return nil, fmt.Errorf("reading reason codes: %w", err)
-	}
-	return codes, nil
 }
 
 // bootstrap creates the user:password given to --bootstrap-admin as admin,

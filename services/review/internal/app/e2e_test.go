@@ -39,7 +39,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		"VIGIL_DLQ_TOPIC="+topic+".dlq",
 		"VIGIL_GROUP_ID="+moderationtest.RandomName("g_"),
 		"VIGIL_DATABASE_URL="+schema.URL,
-		"VIGIL_RULES_DIR="+filepath.Join(repoRoot(t), "rules"),
+		"VIGIL_RULES_DIR="+filepath.Join(moderationtest.RepoRoot(t), "rules"),
 		"VIGIL_HTTP_ADDR=127.0.0.1:0",
 	)
 	logs := &strings.Builder{}
@@ -263,22 +263,4 @@ func buildBinary(t *testing.T, pkg string) string {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal(fmt.Errorf("no go.work above the test directory"))
-		}
-		dir = parent
-	}
 }

@@ -619,7 +619,7 @@ func message(err, sentinel error) string {
 
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := errorStatus(err)
-	if status >= 500 {
+	if status >= 500 && status != http.StatusHTTPVersionNotSupported { // 505 is the client's protocol, not a failure
 		s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -22,6 +23,12 @@ type Reports interface {
 	// order, as it is read; an error from fn stops it and is returned.
 	ExportDecisions(ctx context.Context, p moderation.ReportPeriod, fn func(moderation.DecisionRecord) error) error
 }
+
+// errHTTP10Export refuses the decisions export to an HTTP/1.0 client,
+// which could not tell a cut stream from a complete one.
+var errHTTP10Export = &apiError{status: http.StatusHTTPVersionNotSupported, code: "http_version_not_supported",
+	msg: "the decisions export is streamed, and over HTTP/1.0 a cut stream looks complete: " +
+		"use HTTP/1.1 or later, or vigilctl report decisions (which writes the whole file or none)"}
 
 // exportFlushRows is how many export rows are sent to the client at once.
 const exportFlushRows = 256
@@ -53,7 +60,7 @@ func attachment(w http.ResponseWriter, contentType, name string) {
 // transparencyReport serves the transparency report of [from, to) as
 // JSON (the default), CSV or Markdown, rendered by package report exactly
 // as vigilctl report transparency renders it; CSV and Markdown as
-// attachments.
+// attachments. Reason codes carry their titles from s.ReasonCodes.
 func (s *Server) transparencyReport(w http.ResponseWriter, r *http.Request, _ *auth) error {
 	q := params(r, "from", "to", "format")
 	format := q.oneOf("format", string(moderation.FormatJSON), string(moderation.FormatCSV), string(moderation.FormatMarkdown))
@@ -75,6 +82,7 @@ func (s *Server) transparencyReport(w http.ResponseWriter, r *http.Request, _ *a
 	if err != nil {
 		return err
 	}
+	rep.TitleReasons(s.ReasonCodes)
 	var b bytes.Buffer
 	if err := report.Write(&b, f, rep); err != nil {
 		return err
@@ -84,6 +92,9 @@ func (s *Server) transparencyReport(w http.ResponseWriter, r *http.Request, _ *a
 	} else {
 		attachment(w, report.ContentType(f), report.Filename(p, f))
 	}
+	// Its length, so that every client (HTTP/1.0 too) can tell a complete
+	// report from a cut one.
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b.Bytes())
 	return nil
@@ -93,8 +104,13 @@ func (s *Server) transparencyReport(w http.ResponseWriter, r *http.Request, _ *a
 // by row as the database returns them. Errors found before the first row
 // is sent are answered as JSON; after that the response is aborted (the
 // connection is cut without the final chunk), so a client never takes a
-// truncated export for a complete one.
+// truncated export for a complete one. HTTP/1.0 has no chunks: a stream
+// of unknown length ends when the connection closes, so a cut export
+// would look complete there; such requests get 505 instead.
 func (s *Server) exportDecisions(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	if !r.ProtoAtLeast(1, 1) {
+		return errHTTP10Export
+	}
 	p, err := period(params(r, "from", "to"))
 	if err != nil {
 		return err

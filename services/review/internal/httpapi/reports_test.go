@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +24,8 @@ import (
 // TestTransparencyReportEndpoint: the report of a seeded history in each
 // format is exactly what package report renders from the numbers the
 // fixture expects, so the API, vigilctl and the Postgres numbers agree;
-// CSV and Markdown are attachments.
+// CSV and Markdown are attachments. Reason codes carry the titles of the
+// server's reason codes.
 func TestTransparencyReportEndpoint(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -30,6 +33,8 @@ func TestTransparencyReportEndpoint(t *testing.T) {
 	auditor := e.session(e.user("aud", moderation.RoleAuditor))
 	want := fx.Want
 	want.GeneratedAt = e.clock.Now()
+	want.ByReason = slices.Clone(want.ByReason)
+	want.TitleReasons(moderation.DefaultReasonCodes)
 	q := "/api/v1/reports/transparency?from=2026-01-01&to=2026-02-01T00:00:00Z"
 	for _, c := range []struct {
 		format      moderation.ReportFormat
@@ -49,6 +54,9 @@ func TestTransparencyReportEndpoint(t *testing.T) {
 		}
 		if !bytes.Equal(r.body, b.Bytes()) {
 			t.Errorf("format %s:\n got %s\nwant %s", c.format, r.body, b.Bytes())
+		}
+		if !bytes.Contains(r.body, []byte("Terrorist propaganda or recruitment")) {
+			t.Errorf("format %s: no title for TC-1:\n%s", c.format, r.body)
 		}
 		if got := r.header.Get("Content-Type"); got != c.contentType {
 			t.Errorf("format %s: Content-Type %q", c.format, got)
@@ -237,4 +245,43 @@ func TestDecisionsExportStreams(t *testing.T) {
 	if _, err := io.ReadAll(res.Body); err == nil {
 		t.Error("an export failing midway ended like a complete one")
 	}
+}
+
+// TestDecisionsExportRefusesHTTP10: an HTTP/1.0 client (no chunked
+// encoding, so a cut stream would end like a complete one) gets 505 and
+// the API's JSON error pointing to HTTP/1.1 and vigilctl; the
+// transparency report, sent whole with its length, still works over it.
+func TestDecisionsExportRefusesHTTP10(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	tok := e.token(e.user("aud", moderation.RoleAuditor), moderation.PermStatsRead)
+	get10 := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n", path, tok.bearer)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, body
+	}
+	res, body := get10("/api/v1/decisions/export?from=2026-01-01&to=2026-02-01")
+	if res.StatusCode != http.StatusHTTPVersionNotSupported || res.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(string(body), `"code":"http_version_not_supported"`) || !strings.Contains(string(body), "use HTTP/1.1 or later, or vigilctl report decisions") {
+		t.Errorf("HTTP/1.0 export: %d %s", res.StatusCode, body)
+	}
+	if res, body := get10("/api/v1/reports/transparency?from=2026-01-01&to=2026-02-01"); res.StatusCode != 200 || res.ContentLength != int64(len(body)) {
+		t.Errorf("HTTP/1.0 report: %d, length %d for %d bytes", res.StatusCode, res.ContentLength, len(body))
+	}
+	// HTTP/1.1 is served as before.
+	e.must(e.do(tok, "GET", "/api/v1/decisions/export?from=2026-01-01&to=2026-02-01", nil), 200)
 }

@@ -55,12 +55,13 @@ type sharedHash struct {
 	ExternalID string // the hash list's id; a bank file's external_id
 }
 
-type lineError struct {
-	Line int
-	Msg  string
+// badLine is a problem on line n of an import file: a malformed line,
+// skipped with --skip-invalid, or (returned as an error) one that makes
+// the rest of the file unreadable. Shown as FILE:LINE: message, as
+// hashbank reports the lines of bank files.
+func badLine(n int, msg string) *hashbank.LineError {
+	return &hashbank.LineError{Line: n, Err: errors.New(msg)}
 }
-
-func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // importFile is what banks import read from a file.
 type importFile struct {
@@ -70,7 +71,7 @@ type importFile struct {
 	// header is a bank file's bank-level settings; nil for a hash list.
 	header *hashbank.Header
 	good   []sharedHash
-	bad    []lineError
+	bad    []*hashbank.LineError
 }
 
 // hashListColumns are the CSV columns, in order when there is no header.
@@ -92,7 +93,7 @@ var hashListColumns = []string{"hash_type", "hash", "labels", "source", "id"}
 // Every malformed line is reported with its number; good lines are
 // returned. An error is returned only when the file cannot be read, a
 // line is over maxHashListLine, or a header makes the rest unreadable
-// (a *lineError).
+// (a *hashbank.LineError).
 func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile, error) {
 	f := importFile{format: format}
 	var read int64
@@ -101,7 +102,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 		h.Hash = strings.ToLower(strings.TrimSpace(h.Hash))
 		h.Category = strings.ToLower(strings.TrimSpace(h.Category))
 		if err := checkSharedHash(h); err != nil {
-			f.bad = append(f.bad, lineError{h.Line, err.Error()})
+			f.bad = append(f.bad, badLine(h.Line, err.Error()))
 			return
 		}
 		f.good = append(f.good, h)
@@ -174,7 +175,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 			if err != nil {
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
-					f.bad = append(f.bad, lineError{offset + pe.StartLine, pe.Err.Error()})
+					f.bad = append(f.bad, badLine(offset+pe.StartLine, pe.Err.Error()))
 					continue
 				}
 				return importFile{}, err
@@ -214,10 +215,10 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 						cols[c] = i
 					}
 					if _, ok := cols["hash"]; !ok {
-						return f, &lineError{line, "header has no hash column"}
+						return f, badLine(line, "header has no hash column")
 					}
 					if _, ok := cols["hash_type"]; !ok {
-						return f, &lineError{line, "header has no hash_type column (a bank file's header names id and hash)"}
+						return f, badLine(line, "header has no hash_type column (a bank file's header names id and hash)")
 					}
 					continue
 				}
@@ -234,7 +235,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 				continue
 			}
 			if len(rec) < 2 {
-				f.bad = append(f.bad, lineError{line, fmt.Sprintf("%d field(s), want at least hash_type and hash", len(rec))})
+				f.bad = append(f.bad, badLine(line, fmt.Sprintf("%d field(s), want at least hash_type and hash", len(rec))))
 				continue
 			}
 			var labels []string
@@ -264,7 +265,7 @@ func (f *importFile) jsonLine(t []byte, n int, check func(sharedHash)) {
 			ExternalID string `json:"external_id"`
 		}
 		if err := dec.Decode(&e); err != nil {
-			f.bad = append(f.bad, lineError{n, err.Error()})
+			f.bad = append(f.bad, badLine(n, err.Error()))
 			return
 		}
 		check(sharedHash{Line: n, HashType: f.header.Type, Hash: e.Hash, Category: e.Category, Source: e.Source, ID: e.ID, ExternalID: e.ExternalID})
@@ -279,21 +280,21 @@ func (f *importFile) jsonLine(t []byte, n int, check func(sharedHash)) {
 		ID       string   `json:"id"`
 	}
 	if err := dec.Decode(&e); err != nil {
-		f.bad = append(f.bad, lineError{n, err.Error()})
+		f.bad = append(f.bad, badLine(n, err.Error()))
 		return
 	}
 	check(sharedHash{Line: n, HashType: e.HashType, Hash: e.Hash, Labels: e.Labels, Category: e.Category, Source: e.Source, ID: e.ID, ExternalID: e.ID})
 }
 
 // bankCSVHeader reads the "# key: value" lines (comments, from line 1) of
-// a bank file whose header row is at headerLine. Errors are *lineError.
+// a bank file whose header row is at headerLine. Errors are *hashbank.LineError.
 func bankCSVHeader(comments []string, headerLine int) (*hashbank.Header, error) {
 	h := &hashbank.Header{}
 	typeLine := 0
 	for i, c := range comments {
 		before := *h
 		if _, err := h.SetComment(c); err != nil {
-			return nil, &lineError{i + 1, strings.TrimSuffix(err.Error(), ": "+moderation.ErrInvalid.Error())}
+			return nil, badLine(i+1, strings.TrimSuffix(err.Error(), ": "+moderation.ErrInvalid.Error()))
 		}
 		if h.Type != before.Type {
 			typeLine = i + 1
@@ -305,14 +306,14 @@ func bankCSVHeader(comments []string, headerLine int) (*hashbank.Header, error) 
 		}
 	}
 	if h.Type == "" {
-		return nil, &lineError{headerLine, `bank file (header row names id and hash) has no "# type: pdq|phash|dhash|ahash" line before it`}
+		return nil, badLine(headerLine, `bank file (header row names id and hash) has no "# type: pdq|phash|dhash|ahash" line before it`)
 	}
 	return h, checkHeader(h, typeLine, headerLine)
 }
 
 // bankJSONHeader reports whether raw, line n of a JSON-lines file, is a
 // bank file's first line (it has "type" or "bank") and reads it. Errors
-// are *lineError, also for a bank entry where the header should be.
+// are *hashbank.LineError, also for a bank entry where the header should be.
 func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(raw, &probe) != nil {
@@ -328,9 +329,7 @@ func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
 		_, hasHash := probe["hash"]
 		_, hasHashType := probe["hash_type"]
 		if hasID && hasHash && !hasHashType {
-			return nil, false, &lineError{n, `expected the bank header line {"bank": ..., "type": ...} first; got an entry; ` +
-				`a bank file starts with a line such as {"bank":"NAME","type":"pdq"} (docs/hashing.md), ` +
-				`a hash list names "hash_type" on every line`}
+			return nil, false, badLine(n, hashbank.HeaderHint("an entry", "NAME")+`; a hash list names "hash_type" on every line`)
 		}
 		return nil, false, nil
 	}
@@ -338,10 +337,10 @@ func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(h); err != nil {
-		return nil, true, &lineError{n, "bank file header: " + err.Error()}
+		return nil, true, badLine(n, "bank file header: "+err.Error())
 	}
 	if h.Type == "" {
-		return nil, true, &lineError{n, `bank file header has no "type" (pdq, phash, dhash or ahash)`}
+		return nil, true, badLine(n, `bank file header has no "type" (pdq, phash, dhash or ahash)`)
 	}
 	if err := checkSeverity(h.Severity, n); err != nil {
 		return nil, true, err
@@ -354,7 +353,7 @@ func checkSeverity(sev string, line int) error {
 		return nil
 	}
 	if _, err := moderation.ParseSeverity(sev); err != nil {
-		return &lineError{line, fmt.Sprintf("severity %q: want low, medium, high or critical", sev)}
+		return badLine(line, fmt.Sprintf("severity %q: want low, medium, high or critical", sev))
 	}
 	return nil
 }
@@ -365,7 +364,7 @@ func checkSeverity(sev string, line int) error {
 func checkHeader(h *hashbank.Header, typeLine, line int) error {
 	h.Type = strings.ToLower(strings.TrimSpace(h.Type))
 	if imagehash.Bits(h.Type) == 0 {
-		return &lineError{typeLine, fmt.Sprintf("bank type %q: want one of %s", h.Type, strings.Join(imagehash.Types(), ", "))}
+		return badLine(typeLine, fmt.Sprintf("bank type %q: want one of %s", h.Type, strings.Join(imagehash.Types(), ", ")))
 	}
 	b := hashbank.Bank{}
 	err := h.Apply(&b)
@@ -375,7 +374,7 @@ func checkHeader(h *hashbank.Header, typeLine, line int) error {
 	}
 	if err != nil {
 		msg := strings.TrimSuffix(err.Error(), ": "+moderation.ErrInvalid.Error())
-		return &lineError{line, "bank settings: " + strings.TrimPrefix(msg, "bank file: ")}
+		return badLine(line, "bank settings: "+strings.TrimPrefix(msg, "bank file: "))
 	}
 	return nil
 }
@@ -432,6 +431,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func checkSharedHash(h sharedHash) error {
 	if imagehash.Bits(h.HashType) == 0 {
 		return fmt.Errorf("hash type %q: want one of %s", h.HashType, strings.Join(imagehash.Types(), ", "))
+	}
+	if err := hashbank.CheckEntryText(hashbank.Entry{ID: h.ID, Category: h.Category, Source: h.Source, ExternalID: h.ExternalID}); err != nil {
+		return err
 	}
 	// The parsers' errors name the hash and the length wanted.
 	if h.HashType == imagehash.TypePDQ {
@@ -492,8 +494,9 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	bar := newProgress(env.Stderr, "reading "+path, "bytes", size)
 	file, err := parseHashList(f, *format, bar.Set)
 	bar.Done()
-	if le := (*lineError)(nil); errors.As(err, &le) {
-		fmt.Fprintf(env.Stderr, "%s:%d: %s\n", path, le.Line, le.Msg)
+	if le := (*hashbank.LineError)(nil); errors.As(err, &le) {
+		le.File = path
+		fmt.Fprintln(env.Stderr, le)
 		return ErrFailed
 	}
 	if ll := (*longLineError)(nil); errors.As(err, &ll) {
@@ -553,7 +556,8 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		return nil
 	})
 	for _, e := range res.bad {
-		fmt.Fprintf(env.Stderr, "%s:%d: %s\n", path, e.Line, e.Msg)
+		e.File = path
+		fmt.Fprintln(env.Stderr, e)
 	}
 	switch {
 	case errors.Is(err, errNothingToImport) && len(res.bad) > 0 && !*skip:
@@ -577,7 +581,7 @@ type importResult struct {
 	isNew   bool
 	bank    hashbank.Bank
 	entries []hashbank.Entry // new entries
-	bad     []lineError
+	bad     []*hashbank.LineError
 	dup     int
 	labels  map[string]int
 }
@@ -587,7 +591,7 @@ type importResult struct {
 // a built-in category, else the bank's), the source and the source's id.
 // Lines of another hash type than the bank's, and repeated ids, are
 // malformed for this bank and returned with bad.
-func mergeEntries(b *hashbank.Bank, good []sharedHash, bad []lineError, res *importResult) []lineError {
+func mergeEntries(b *hashbank.Bank, good []sharedHash, bad []*hashbank.LineError, res *importResult) []*hashbank.LineError {
 	existing := map[string]bool{}
 	for _, e := range b.Entries {
 		existing[e.ID] = true
@@ -596,7 +600,7 @@ func mergeEntries(b *hashbank.Bank, good []sharedHash, bad []lineError, res *imp
 	res.labels = map[string]int{}
 	for _, h := range good {
 		if h.HashType != b.HashType {
-			bad = append(bad, lineError{h.Line, fmt.Sprintf("hash type %s, but bank %s holds %s hashes", h.HashType, b.Name, b.HashType)})
+			bad = append(bad, badLine(h.Line, fmt.Sprintf("hash type %s, but bank %s holds %s hashes", h.HashType, b.Name, b.HashType)))
 			continue
 		}
 		id := h.ID
@@ -604,7 +608,7 @@ func mergeEntries(b *hashbank.Bank, good []sharedHash, bad []lineError, res *imp
 			id = h.Hash
 		}
 		if l, ok := seen[id]; ok {
-			bad = append(bad, lineError{h.Line, fmt.Sprintf("entry %s repeats line %d", id, l)})
+			bad = append(bad, badLine(h.Line, fmt.Sprintf("entry %s repeats line %d", id, l)))
 			continue
 		}
 		seen[id] = h.Line

@@ -152,10 +152,14 @@ func TestParseHashListMalformedCSV(t *testing.T) {
 		"lone quote":         {"\"\n", 0, 1, "extraneous or missing \" in quoted-field"},
 		"bare quote":         {"pdq,a\"b\nphash,a61d46b9b4557b81\n", 1, 1, "bare \" in non-quoted-field"},
 		"hash named once":    {"phash,xyz\n", 0, 1, "64-bit hash \"xyz\": want 16 hex digits, got 3"},
+		// Postgres text refuses NUL and invalid UTF-8: a line, not a
+		// failed import at the end.
+		"NUL in an id":     {"pdq," + pdqA + ",,gifct,a\x00b\n", 0, 1, "id \"a\\x00b\": want at most 256 bytes of printable UTF-8"},
+		"bad UTF-8 source": {"pdq," + pdqA + ",,\xff\n", 0, 1, "source \"\\xff\": want at most 256 bytes of printable UTF-8"},
 	} {
 		f, err := parseHashList(strings.NewReader(c.in), "csv", func(int64) {})
 		good, bad := f.good, f.bad
-		if err != nil || len(good) != c.good || len(bad) != 1 || bad[0].Line != c.line || bad[0].Msg != c.msg {
+		if err != nil || len(good) != c.good || len(bad) != 1 || bad[0].Line != c.line || bad[0].Err.Error() != c.msg {
 			t.Errorf("%s: %d good, bad %+v, err %v; want %d good and line %d: %s", name, len(good), bad, err, c.good, c.line, c.msg)
 		}
 	}

@@ -40,16 +40,18 @@ func periodFlags(fs *flag.FlagSet, what string) func() (moderation.ReportPeriod,
 // reportTransparency renders the transparency report of a period through
 // package report, exactly as GET /api/v1/reports/transparency does.
 func reportTransparency(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "report transparency", "Usage: vigilctl report transparency --from DATE --to DATE [--format markdown|csv|json] [-o FILE]\n\n"+
+	fs := newFlags(env, "report transparency", "Usage: vigilctl report transparency --from DATE --to DATE [--format markdown|csv|json] [--reason-codes FILE] [-o FILE]\n\n"+
 		"The transparency report of the period [from, to): items flagged and decided, decisions by\n"+
 		"action, referrals to law enforcement, reversals and restorations, time to action (p50, p90,\n"+
 		"p99, max), SLA met and missed, items open and overdue at the end; in total, by category, by\n"+
 		"detection source and by reason code (docs/reports.md defines each number). Dates are\n"+
 		"RFC 3339 or YYYY-MM-DD (midnight UTC); the period is at most 366 days and must have ended.\n"+
-		"Markdown is the publishable report.")
+		"Markdown is the publishable report. With --reason-codes (the file vigil-review is given), each\n"+
+		"reason code carries its title; without it titles are empty.")
 	dbURL := databaseFlag(fs)
 	period := periodFlags(fs, "period")
 	format := fs.String("format", string(moderation.FormatMarkdown), "markdown, csv or json")
+	codesFile := fs.String("reason-codes", "", "file of policy reason codes (CODE [actions] Title, one a line), to title the reason codes")
 	out := fs.String("o", "", "write the report to this file instead of standard output")
 	if err := parse(fs, env, args); err != nil {
 		return err
@@ -65,6 +67,12 @@ func reportTransparency(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("report transparency: %w", err)
 	}
+	var codes moderation.ReasonCodes
+	if *codesFile != "" {
+		if codes, err = moderation.ReadReasonCodes(*codesFile); err != nil {
+			return fmt.Errorf("report transparency: %w", err)
+		}
+	}
 	pool, err := postgres.Connect(ctx, *dbURL, 1)
 	if err != nil {
 		return err
@@ -73,6 +81,9 @@ func reportTransparency(ctx context.Context, env Env, args []string) error {
 	rep, err := postgres.NewReports(pool).TransparencyReport(ctx, p, env.now())
 	if err != nil {
 		return err
+	}
+	if codes != nil {
+		rep.TitleReasons(codes)
 	}
 	var b bytes.Buffer
 	if err := report.Write(&b, f, rep); err != nil {

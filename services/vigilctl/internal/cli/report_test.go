@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,47 @@ func TestReportTransparency(t *testing.T) {
 		if c.want != "unexpected arguments" && !errors.Is(err, moderation.ErrInvalid) {
 			t.Errorf("%v: %v is not ErrInvalid", c.args, err)
 		}
+	}
+
+	// Without --reason-codes the titles are empty and the Markdown says
+	// so; with it each code has its title (escaped like any cell), and a
+	// code missing from the file has none.
+	if out, _, _ := run("--from", "2026-01-01", "--to", "2026-02-01"); !strings.Contains(out, "| TC-1 |  | 2 |") || !strings.Contains(out, "Titles not shown") {
+		t.Errorf("untitled markdown:\n%s", out)
+	}
+	codesFile := filepath.Join(t.TempDir(), "reason-codes.txt")
+	if err := os.WriteFile(codesFile, []byte("# test codes\nTC-1 Terrorist *propaganda*\nNV-1 [no_violation, escalate] =False positive\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := moderation.ReadReasonCodes(codesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	titled := fx.Want
+	titled.ByReason = slices.Clone(titled.ByReason)
+	titled.TitleReasons(codes)
+	for _, f := range []moderation.ReportFormat{moderation.FormatMarkdown, moderation.FormatCSV} {
+		var want bytes.Buffer
+		if err := report.Write(&want, f, titled); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, err := run("--from", "2026-01-01", "--to", "2026-02-01", "--format", string(f), "--reason-codes", codesFile)
+		if err != nil || out != want.String() {
+			t.Errorf("%s with --reason-codes: %v %s\n got %s\nwant %s", f, err, errOut, out, want.String())
+		}
+		if f == moderation.FormatMarkdown && (!strings.Contains(out, `| TC-1 | Terrorist \*propaganda\* | 2 |`) || !strings.Contains(out, "| TC-2 |  |") || strings.Contains(out, "Titles not shown")) {
+			t.Errorf("titled markdown:\n%s", out)
+		}
+		if f == moderation.FormatCSV && !strings.Contains(out, ",reason_code,NV-1,'=False positive,") {
+			t.Errorf("titled CSV:\n%s", out)
+		}
+	}
+	if err := os.WriteFile(codesFile, []byte("tc1 lower case\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := run("--from", "2026-01-01", "--to", "2026-02-01", "--reason-codes", codesFile); !errors.Is(err, moderation.ErrInvalid) ||
+		!strings.Contains(err.Error(), codesFile+":1: reason code") || out != "" {
+		t.Errorf("bad reason-code file: %q %v", out, err)
 	}
 }
 
