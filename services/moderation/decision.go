@@ -54,7 +54,9 @@ const (
 // TopicActions is where decisions are announced, through the outbox.
 const TopicActions = "moderation.actions"
 
-// MaxNoteLen bounds a decision's free-text note (bytes).
+// MaxNoteLen bounds a decision's free-text note, in characters (runes),
+// not bytes: the page's field counts characters, so a note in Arabic or
+// Chinese must not be refused for taking two or three bytes a letter.
 const MaxNoteLen = 4000
 
 // Decision is one reviewer's decision about one item. Decisions are never
@@ -95,8 +97,8 @@ func (in DecisionInput) Validate(codes ReasonCodes) error {
 	if !rc.AppliesTo(in.Action) {
 		return fmt.Errorf("reason code %s does not apply to %s: %w", rc.Code, in.Action, ErrInvalid)
 	}
-	if len(in.Note) > MaxNoteLen || !utf8.ValidString(in.Note) {
-		return fmt.Errorf("note must be valid UTF-8 of at most %d bytes: %w", MaxNoteLen, ErrInvalid)
+	if !utf8.ValidString(in.Note) || utf8.RuneCountInString(in.Note) > MaxNoteLen {
+		return fmt.Errorf("note must be valid UTF-8 of at most %d characters: %w", MaxNoteLen, ErrInvalid)
 	}
 	if in.Action == ActionReport && strings.TrimSpace(in.Note) == "" {
 		return fmt.Errorf("a report to law enforcement needs a note: %w", ErrInvalid)
@@ -334,10 +336,18 @@ func ParseClusterKey(s string) (ClusterKey, error) {
 		return ClusterKey{}, fmt.Errorf("cluster id %q: want BANK:ENTRY (the bank entry its items matched): %w", s, ErrInvalid)
 	case !ValidBankName(bank):
 		return ClusterKey{}, fmt.Errorf("cluster id %q: bank name must be 1 to 64 of a-z 0-9 _ . - starting with a letter or digit: %w", s, ErrInvalid)
-	case entry == "" || len(entry) > MaxEntryID || !utf8.ValidString(entry) || strings.ContainsFunc(entry, unicode.IsControl):
+	case entry == "" || !PrintableText(entry, MaxEntryID):
 		return ClusterKey{}, fmt.Errorf("cluster id %q: entry id must be 1 to %d bytes of printable UTF-8: %w", s, MaxEntryID, ErrInvalid)
 	}
 	return ClusterKey{Bank: bank, Entry: entry}, nil
+}
+
+// PrintableText says whether s is at most max bytes of UTF-8 without
+// control characters: what bank entry ids and labels must be, so that
+// they can name a cluster, be stored as Postgres text (which refuses NUL)
+// and be shown to people.
+func PrintableText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // ValidBankName says whether name can name a hash bank: 1 to 64 of
@@ -360,12 +370,46 @@ func ValidBankName(name string) bool {
 // BulkResult says what a cluster decision did.
 type BulkResult struct {
 	Decisions []Decision `json:"decisions"`
-	// Skipped are the items asked for that were not decided: held by
-	// another reviewer, in the leads queue for a non-lead, being claimed
-	// at that moment, or (items listed by id) no longer undecided in the
-	// cluster.
+	// Skipped are the ids of SkippedItems, in the same order; kept for
+	// clients written before SkippedItems.
 	Skipped []int64 `json:"skipped"`
+	// SkippedItems are the items asked for that were not decided, each
+	// with the reason, in item-id order.
+	SkippedItems []SkippedItem `json:"skipped_items"`
+	// Remaining counts the undecided members beyond MaxClusterDecision
+	// that a decision without item ids did not consider: neither decided
+	// nor skipped. Automation decides again until it is zero.
+	Remaining int `json:"remaining"`
 }
+
+// SkippedItem is an item a cluster decision was asked to decide but did
+// not, and why.
+type SkippedItem struct {
+	ItemID int64      `json:"item_id"`
+	Reason SkipReason `json:"reason"`
+}
+
+// SkipReason says why a cluster decision left an item undecided, so a
+// client can tell what is worth retrying and what is not.
+type SkipReason string
+
+// Skip reasons.
+const (
+	// SkipNotInCluster: the item was listed in the item ids but is not
+	// an undecided member of the cluster, e.g. decided meanwhile, or it
+	// never matched the entry. Deciding again will not decide it.
+	SkipNotInCluster SkipReason = "not_in_cluster"
+	// SkipHeld: another reviewer has claimed the item and their lease is
+	// live. It may be decided once they release it or the lease ends.
+	SkipHeld SkipReason = "held"
+	// SkipLeadsQueue: the item is escalated, in the leads queue, and the
+	// actor lacks PermDecideEscalated. A lead has to decide it.
+	SkipLeadsQueue SkipReason = "leads_queue"
+	// SkipBusy: the item qualified but its row was locked by a
+	// concurrent transaction (a claim or a decision) at that moment, and
+	// a cluster decision does not wait. Deciding again may decide it.
+	SkipBusy SkipReason = "busy"
+)
 
 // CheckClusterItems validates the item ids a cluster decision is limited
 // to (nil: no limit): at least one, at most MaxClusterDecision, each
@@ -476,13 +520,23 @@ type Stats struct {
 	MedianDecideMs float64          `json:"median_time_to_decision_ms"`
 }
 
-// DecisionFilter narrows a listing of decisions.
+// DecisionFilter narrows a listing of decisions. Zero fields do not
+// narrow it.
 type DecisionFilter struct {
 	ItemID  int64
 	ActorID int64
-	Since   time.Time
+	Actor   string // the actor's username
+	Action  Action
+	Since   time.Time // created at or after
+	Until   time.Time // created before
 	AfterID int64
-	Limit   int // 100 when zero, at most 1000
+	// BeforeID keeps decisions of lower ids: with Newest, the next page
+	// starts before the last id of the one shown.
+	BeforeID int64
+	// Newest lists the latest decisions first (id descending) rather
+	// than in id order.
+	Newest bool
+	Limit  int // 100 when zero, at most 1000
 }
 
 // AuditFilter narrows a reading of the audit log.
@@ -491,7 +545,11 @@ type AuditFilter struct {
 	Actor    string
 	Subject  string
 	AfterSeq int64
-	Limit    int // 100 when zero, at most 1000
+	// BeforeSeq keeps events of lower sequence numbers (0: no bound).
+	BeforeSeq int64
+	// Newest lists the latest events first rather than in sequence order.
+	Newest bool
+	Limit  int // 100 when zero, at most 1000
 }
 
 // AuditVerification is the result of re-computing the audit hash chain.

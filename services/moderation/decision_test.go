@@ -35,6 +35,42 @@ func TestDecisionInputValidate(t *testing.T) {
 	}
 }
 
+// TestDecisionNoteLength: the note is bounded in characters, not bytes,
+// as the page's field counts them: 4000 letters of Arabic (two bytes
+// each), CJK (three) or emoji (four) pass, one more does not.
+func TestDecisionNoteLength(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		note string
+		ok   bool
+	}{
+		{"ascii at the limit", strings.Repeat("n", MaxNoteLen), true},
+		{"ascii over", strings.Repeat("n", MaxNoteLen+1), false},
+		{"arabic at the limit", strings.Repeat("م", MaxNoteLen), true},
+		{"arabic over", strings.Repeat("م", MaxNoteLen+1), false},
+		{"cjk at the limit", strings.Repeat("注", MaxNoteLen), true},
+		{"cjk over", strings.Repeat("注", MaxNoteLen+1), false},
+		{"emoji at the limit", strings.Repeat("🚩", MaxNoteLen), true},
+		{"emoji over", strings.Repeat("🚩", MaxNoteLen+1), false},
+		{"mixed at the limit", strings.Repeat("aم注🚩", MaxNoteLen/4), true},
+		{"mixed over", strings.Repeat("aم注🚩", MaxNoteLen/4) + "x", false},
+		{"invalid UTF-8, short", "note \xff", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := DecisionInput{Action: ActionRemove, ReasonCode: "TC-1", Note: c.note}.Validate(DefaultReasonCodes)
+			if c.ok {
+				if err != nil {
+					t.Fatalf("note of %d bytes: %v, want it accepted", len(c.note), err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "at most 4000 characters") {
+				t.Fatalf("note of %d bytes: %v, want ErrInvalid saying at most 4000 characters", len(c.note), err)
+			}
+		})
+	}
+}
+
 func TestParseReasonCodes(t *testing.T) {
 	codes, err := ParseReasonCodes("codes.txt", strings.NewReader(`
 # policy reasons

@@ -12,7 +12,8 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// ReadAudit returns audit events in sequence order.
+// ReadAudit returns audit events in sequence order, or the latest first
+// when f.Newest.
 func ReadAudit(ctx context.Context, pool *pgxpool.Pool, f moderation.AuditFilter) ([]moderation.AuditEvent, error) {
 	var where []string
 	var args []any
@@ -21,6 +22,9 @@ func ReadAudit(ctx context.Context, pool *pgxpool.Pool, f moderation.AuditFilter
 		where = append(where, cond+" $"+strconv.Itoa(len(args)))
 	}
 	add("seq >", f.AfterSeq)
+	if f.BeforeSeq != 0 {
+		add("seq <", f.BeforeSeq)
+	}
 	if f.Action != "" {
 		add("action =", f.Action)
 	}
@@ -33,10 +37,14 @@ func ReadAudit(ctx context.Context, pool *pgxpool.Pool, f moderation.AuditFilter
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
+	order := "seq"
+	if f.Newest {
+		order = "seq DESC"
+	}
 	args = append(args, f.Limit)
 	rows, err := pool.Query(ctx, `
 SELECT seq, at, actor, action, subject, details::text, prev_hash, hash FROM audit_events
-WHERE `+strings.Join(where, " AND ")+` ORDER BY seq LIMIT $`+strconv.Itoa(len(args)), args...)
+WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit log: %w", interpretError(err))
 	}
@@ -62,7 +70,8 @@ type AuditLog struct{ pool *pgxpool.Pool }
 // NewAuditLog returns an AuditLog over pool.
 func NewAuditLog(pool *pgxpool.Pool) *AuditLog { return &AuditLog{pool: pool} }
 
-// Read returns audit events in sequence order.
+// Read returns audit events in sequence order, or the latest first when
+// f.Newest.
 func (a *AuditLog) Read(ctx context.Context, f moderation.AuditFilter) ([]moderation.AuditEvent, error) {
 	return ReadAudit(ctx, a.pool, f)
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -148,17 +149,19 @@ UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease
 // when canEscalated, and items claimed by actor (or whose lease ran out).
 // With only (moderation.CheckClusterItems) it decides just those of them,
 // so that a moderator's confirmation of what they saw is not stretched to
-// copies queued since; listed items no longer undecided in the cluster are
-// skipped. Items another reviewer holds, or that are being claimed at this
-// moment, are skipped too, and every skipped item is listed. At most
-// MaxClusterDecision items are considered, the first by id (without only,
-// the rest of a larger cluster is neither decided nor listed: decide
-// again for them). Each item gets its own decision, audit event and
-// outbox message, in one transaction. Returns ErrNotFound when no
-// undecided item matched the entry.
+// copies queued since. Every item asked for and not decided is listed
+// with its reason (moderation.SkipReason): listed but no longer undecided
+// in the cluster, held by another reviewer, in the leads queue for an
+// actor who may not decide it, or locked by a concurrent claim or
+// decision at this moment (a cluster decision does not wait). At most
+// MaxClusterDecision items are considered, the first by id; without only,
+// the members beyond are counted in Remaining (decide again for them).
+// Each item gets its own decision, audit event and outbox message, in one
+// transaction. Returns ErrNotFound when no undecided item matched the
+// entry.
 func (r *Reviews) DecideCluster(ctx context.Context, actor moderation.User, canEscalated bool, k moderation.ClusterKey, in moderation.DecisionInput, only []int64) (moderation.BulkResult, error) {
 	now := r.now()
-	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}}
+	res := moderation.BulkResult{Decisions: []moderation.Decision{}, Skipped: []int64{}, SkippedItems: []moderation.SkippedItem{}}
 	if err := moderation.CheckClusterItems(only); err != nil {
 		return res, fmt.Errorf("deciding cluster %s: %w", k, err)
 	}
@@ -172,10 +175,16 @@ WHERE status IN ('pending', 'escalated', 'claimed') AND `+clusterMembers,
 	if len(all) == 0 {
 		return res, fmt.Errorf("no undecided item matched entry %q of bank %s: %w", k.Entry, k.Bank, moderation.ErrNotFound)
 	}
+	var skipped []moderation.SkippedItem
 	if only != nil {
-		all = limitTo(all, only, &res.Skipped)
+		var strangers []int64
+		all, strangers = limitTo(all, only)
+		for _, id := range strangers {
+			skipped = append(skipped, moderation.SkippedItem{ItemID: id, Reason: moderation.SkipNotInCluster})
+		}
 	}
 	if len(all) > moderation.MaxClusterDecision {
+		res.Remaining = len(all) - moderation.MaxClusterDecision
 		all = all[:moderation.MaxClusterDecision]
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
@@ -201,7 +210,21 @@ ORDER BY id FOR UPDATE SKIP LOCKED`, all, actor.ID, canEscalated, now)
 		if err != nil {
 			return err
 		}
-		done := map[int64]bool{}
+		done := make(map[int64]bool, len(targets))
+		for _, t := range targets {
+			done[t.ItemID] = true
+		}
+		var rest []int64
+		for _, id := range all {
+			if !done[id] {
+				rest = append(rest, id)
+			}
+		}
+		why, err := skipReasons(ctx, tx, rest, actor.ID, canEscalated, now)
+		if err != nil {
+			return err
+		}
+		skipped = append(skipped, why...)
 		for i := range targets {
 			t := &targets[i]
 			err := tx.QueryRow(ctx, `
@@ -211,7 +234,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			if err != nil {
 				return err
 			}
-			done[t.ItemID] = true
 		}
 		ids := make([]int64, 0, len(targets))
 		for _, t := range targets {
@@ -237,36 +259,83 @@ WHERE id = ANY($1)`, ids, escalate, actor.ID, now, string(in.Action))
 			}
 			res.Decisions = append(res.Decisions, t.Decision)
 		}
-		for _, id := range all {
-			if !done[id] {
-				res.Skipped = append(res.Skipped, id)
-			}
-		}
-		slices.Sort(res.Skipped)
 		return nil
 	})
 	if err != nil {
 		return moderation.BulkResult{}, fmt.Errorf("deciding cluster %s: %w", k, interpretError(err))
 	}
+	slices.SortFunc(skipped, func(a, b moderation.SkippedItem) int { return cmp.Compare(a.ItemID, b.ItemID) })
+	for _, s := range skipped {
+		res.Skipped = append(res.Skipped, s.ItemID)
+		res.SkippedItems = append(res.SkippedItems, s)
+	}
 	return res, nil
 }
 
-// limitTo returns the ids of members (sorted) that only lists, and
-// appends to skipped those of only that are not members.
-func limitTo(members, only []int64, skipped *[]int64) []int64 {
-	var kept []int64
+// limitTo returns the ids of members (sorted) that only lists, and those
+// of only that are not members.
+func limitTo(members, only []int64) (kept, strangers []int64) {
 	for _, id := range only {
 		if _, found := slices.BinarySearch(members, id); found {
 			kept = append(kept, id)
 		} else {
-			*skipped = append(*skipped, id)
+			strangers = append(strangers, id)
 		}
 	}
 	slices.Sort(kept)
-	return kept
+	return kept, strangers
 }
 
-// Decisions lists decisions in id order.
+// skipReasons says why each of ids, undecided members of a cluster that
+// DecideCluster's locking select did not return, was left out. It reads
+// the rows as committed now, without waiting for their locks: a row that
+// no longer qualifies says why (that select's conditions, in reverse),
+// and one that still qualifies was locked by a concurrent transaction, so
+// it is busy. A row that is gone is no longer in the cluster.
+func skipReasons(ctx context.Context, tx pgx.Tx, ids []int64, actorID int64, canEscalated bool, now time.Time) ([]moderation.SkippedItem, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `
+SELECT id, status, queue,
+    status = 'claimed' AND claimed_by IS DISTINCT FROM $2 AND NOT COALESCE(lease_expires_at <= $3, false)
+FROM review_items WHERE id = ANY($1)`, ids, actorID, now)
+	if err != nil {
+		return nil, err
+	}
+	why := make(map[int64]moderation.SkipReason, len(ids))
+	var id int64
+	var status, queue string
+	var held bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &status, &queue, &held}, func() error {
+		switch st := moderation.Status(status); {
+		case st != moderation.StatusPending && st != moderation.StatusClaimed && st != moderation.StatusEscalated:
+			why[id] = moderation.SkipNotInCluster
+		case (st == moderation.StatusEscalated || queue == moderation.QueueLeads) && !canEscalated:
+			why[id] = moderation.SkipLeadsQueue
+		case held:
+			why[id] = moderation.SkipHeld
+		default:
+			why[id] = moderation.SkipBusy
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]moderation.SkippedItem, 0, len(ids))
+	for _, id := range ids {
+		reason, ok := why[id]
+		if !ok {
+			reason = moderation.SkipNotInCluster
+		}
+		out = append(out, moderation.SkippedItem{ItemID: id, Reason: reason})
+	}
+	return out, nil
+}
+
+// Decisions lists decisions in id order, or the latest first when
+// f.Newest.
 func (r *Reviews) Decisions(ctx context.Context, f moderation.DecisionFilter) ([]moderation.Decision, error) {
 	var where []string
 	var args []any
@@ -280,15 +349,31 @@ func (r *Reviews) Decisions(ctx context.Context, f moderation.DecisionFilter) ([
 	if f.ActorID != 0 {
 		add("d.actor_id = ?", f.ActorID)
 	}
+	if f.Actor != "" {
+		add("u.username = ?", f.Actor)
+	}
+	if f.Action != "" {
+		add("d.action = ?", string(f.Action))
+	}
 	if !f.Since.IsZero() {
 		add("d.created_at >= ?", f.Since)
 	}
+	if !f.Until.IsZero() {
+		add("d.created_at < ?", f.Until)
+	}
 	add("d.id > ?", f.AfterID)
+	if f.BeforeID != 0 {
+		add("d.id < ?", f.BeforeID)
+	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
+	order := "d.id"
+	if f.Newest {
+		order = "d.id DESC"
+	}
 	args = append(args, f.Limit)
-	return r.decisions(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY d.id LIMIT $"+strconv.Itoa(len(args)), args...)
+	return r.decisions(ctx, "WHERE "+strings.Join(where, " AND ")+" ORDER BY "+order+" LIMIT $"+strconv.Itoa(len(args)), args...)
 }
 
 func (r *Reviews) decisions(ctx context.Context, tail string, args ...any) ([]moderation.Decision, error) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/chromedp"
 
@@ -110,8 +111,8 @@ func TestBrowserReviewFlow(t *testing.T) {
 	// violation. The precision panel then shows the noisy rule
 	// highlighted as low and the other not.
 	next := run(ctx, t, chromedp.Text(`#title`))
-	if !strings.Contains(next, "spam") {
-		t.Errorf("after submitting, the page shows %q, want the next (spam) item", next)
+	if !strings.Contains(next, "spam (low)") {
+		t.Errorf("after submitting, the page shows %q, want the next (spam) item, its severity named", next)
 	}
 	err = chromedp.Do(ctx,
 		chromedp.WaitVisible(`#item`),
@@ -337,10 +338,12 @@ func TestBrowserEscalationNote(t *testing.T) {
 // image (a hash-bank match) is told how many other undecided posts carry
 // it, can list them (their text inert, hidden characters as markers, media
 // blurred) and decides them all at once after a confirmation giving the
-// count. The copy another moderator holds is skipped and said so, and a
-// copy queued after the confirmation is left for someone to see; a
-// decision the server refuses is shown and decides nothing; the decisions
-// and their audit events are on record, and the next item comes up.
+// count. The copy another moderator holds is left out and said so, a
+// copy queued after the confirmation is left for someone to see, and
+// copies taken or decided by someone else after the confirmation are
+// skipped by the server, the page giving its reasons; a decision the
+// server refuses is shown and decides nothing; the decisions and their
+// audit events are on record, and the next item comes up.
 func TestBrowserClusterDecision(t *testing.T) {
 	ctx := browser(t)
 	schema := moderationtest.TestSchema(t)
@@ -360,6 +363,10 @@ func TestBrowserClusterDecision(t *testing.T) {
 		copyOf("cluster-0", "the banner of the group", at.Add(time.Minute)),
 		copyOf("cluster-1", hostile, at.Add(2*time.Minute)),
 		copyOf("cluster-2", "look at this", at.Add(3*time.Minute), evidencePNG(t, "m1")),
+		// Claimed and decided by the other moderator after the
+		// confirmation: the server skips them.
+		copyOf("cluster-3", "taken meanwhile", at.Add(3*time.Minute+10*time.Second)),
+		copyOf("cluster-4", "decided meanwhile", at.Add(3*time.Minute+20*time.Second)),
 		// Another entry of the bank, and a keyword match: not in the cluster.
 		flagged("other-entry", "a different image", at.Add(4*time.Minute), moderation.Match{Category: "terrorist_content",
 			Severity: moderation.SeverityCritical, Bank: bank, EntryID: "flag/8", HashType: "pdq", MediaID: "m1", Hash: "0000000000000001"}),
@@ -408,19 +415,20 @@ func TestBrowserClusterDecision(t *testing.T) {
 	}
 	run(ctx, t, chromedp.Poll[bool](`document.querySelectorAll('#clusters .cluster').length === 1`))
 	if got, want := run(ctx, t, chromedp.TextContent(`#clusters .cluster-summary`)),
-		"This image (bank terror-hashes, entry flag/7) is in 3 other undecided posts."; got != want {
+		"This image (bank terror-hashes, entry flag/7) is in 5 other undecided posts."; got != want {
 		t.Errorf("cluster shown as %q, want %q", got, want)
 	}
-	if got, want := run(ctx, t, chromedp.TextContent(`#clusters .cluster-review`)), "Decide the cluster (3 posts)…"; got != want {
+	if got, want := run(ctx, t, chromedp.TextContent(`#clusters .cluster-review`)), "Decide the cluster (5 posts)…"; got != want {
 		t.Errorf("cluster decision offered as %q, want %q (the held copy left out)", got, want)
 	}
 
-	// The list: the three other copies, as text.
+	// The list: the five other copies, as text.
 	if err := chromedp.Do(ctx, chromedp.Click(`#clusters summary`), chromedp.WaitVisible(`#clusters .cluster-posts li`)); err != nil {
 		t.Fatalf("listing the cluster: %v", err)
 	}
 	listed := run(ctx, t, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#clusters .cluster-posts li')].map(li => li.dataset.item)`))
-	want := []string{fmt.Sprint(ids["cluster-held"]), fmt.Sprint(ids["cluster-1"]), fmt.Sprint(ids["cluster-2"])}
+	want := []string{fmt.Sprint(ids["cluster-held"]), fmt.Sprint(ids["cluster-1"]), fmt.Sprint(ids["cluster-2"]),
+		fmt.Sprint(ids["cluster-3"]), fmt.Sprint(ids["cluster-4"])}
 	if strings.Join(listed, ",") != strings.Join(want, ",") {
 		t.Errorf("cluster lists items %v, want %v", listed, want)
 	}
@@ -454,11 +462,11 @@ func TestBrowserClusterDecision(t *testing.T) {
 		t.Fatalf("reporting without a note: %v", err)
 	}
 	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent === 'A report to law enforcement needs a note.'`))
-	// A refusal by the server is shown: a note within the field's 4000
-	// characters but over the API's 4000 bytes (Arabic takes two a letter).
+	// A refusal by the server is shown: a note over the API's 4000
+	// characters (the field's maxlength stops typing, not a script).
 	err = chromedp.Do(ctx,
 		chromedp.SetValue(`#clusters select[name=action]`, "remove"),
-		chromedp.SetValue(`#clusters input[name=note]`, strings.Repeat("ملاحظة ", 400)),
+		chromedp.SetValue(`#clusters input[name=note]`, strings.Repeat("ملاحظة ", 572)),
 		chromedp.Click(`#clusters .cluster-review`),
 		chromedp.WaitVisible(`#clusters .cluster-confirm`),
 		chromedp.Click(`#clusters .cluster-yes`),
@@ -466,7 +474,7 @@ func TestBrowserClusterDecision(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deciding with a long note: %v", err)
 	}
-	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent.includes('at most 4000 bytes')`))
+	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent.includes('at most 4000 characters')`))
 	var decided int
 	if err := schema.Pool.QueryRow(ctx, `SELECT count(*) FROM decisions`).Scan(&decided); err != nil || decided != 0 {
 		t.Fatalf("decisions after a refused cluster decision: %d, %v; want none", decided, err)
@@ -484,9 +492,9 @@ func TestBrowserClusterDecision(t *testing.T) {
 	}
 	confirm := run(ctx, t, chromedp.TextContent(`#clusters .cluster-confirm`))
 	for _, want := range []string{
-		"Decide 3 posts of bank terror-hashes, entry flag/7 (this one and 2 others) as remove, reason TC-1?",
+		"Decide 5 posts of bank terror-hashes, entry flag/7 (this one and 4 others) as remove, reason TC-1?",
 		fmt.Sprintf("1 other post will be skipped: #%d (held by another reviewer).", ids["cluster-held"]),
-		"Confirm: decide 3 posts",
+		"Confirm: decide 5 posts",
 	} {
 		if !strings.Contains(confirm, want) {
 			t.Errorf("confirmation reads %q, want %q in it", confirm, want)
@@ -497,12 +505,25 @@ func TestBrowserClusterDecision(t *testing.T) {
 	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{copyOf("cluster-late", "queued meanwhile", at.Add(5*time.Minute))}); err != nil {
 		t.Fatal(err)
 	}
+	// Meanwhile the other moderator takes cluster-3 and decides
+	// cluster-4: the server skips both and says why.
+	if _, err := schema.Pool.Exec(ctx, `UPDATE review_items SET status = 'claimed', claimed_by = $1, claimed_at = now(),
+		lease_expires_at = now() + interval '1 hour' WHERE id = $2`, other.ID, ids["cluster-3"]); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := postgres.NewReviews(schema.Pool, postgres.ReviewOptions{}).DecideCluster(ctx, other, false,
+		moderation.ClusterKey{Bank: bank, Entry: entry}, moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "TC-1"},
+		[]int64{ids["cluster-4"]}); err != nil || len(res.Decisions) != 1 {
+		t.Fatalf("the other moderator deciding cluster-4: %+v, %v", res, err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(`#clusters .cluster-yes`)); err != nil {
 		t.Fatalf("confirming: %v", err)
 	}
 	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.startsWith('Cluster ')`))
 	msg := run(ctx, t, chromedp.Text(`#msg`))
-	if want := fmt.Sprintf("Cluster bank terror-hashes, entry flag/7: decided 3 posts as remove (TC-1); skipped 1: #%d (held by another reviewer).", ids["cluster-held"]); msg != want {
+	if want := fmt.Sprintf("Cluster bank terror-hashes, entry flag/7: decided 3 posts as remove (TC-1); 3 skipped: "+
+		"#%d left out when you confirmed (held by another reviewer), #%d held by another reviewer, #%d decided meanwhile.",
+		ids["cluster-held"], ids["cluster-3"], ids["cluster-4"]); msg != want {
 		t.Errorf("after the cluster decision the page says %q, want %q", msg, want)
 	}
 	if title := run(ctx, t, chromedp.Title()); title == "pwned" {
@@ -547,13 +568,14 @@ func TestBrowserClusterDecision(t *testing.T) {
 	if late := got["cluster-late"]; late.action != "" || late.status == "decided" {
 		t.Errorf("cluster-late, queued after the confirmation: %+v, want it undecided", late)
 	}
-	for post, want := range map[string]outcome{"cluster-0": removed, "cluster-1": removed, "cluster-2": removed, "cluster-held": {status: "claimed"}} {
+	for post, want := range map[string]outcome{"cluster-0": removed, "cluster-1": removed, "cluster-2": removed, "cluster-held": {status: "claimed"},
+		"cluster-3": {status: "claimed"}, "cluster-4": {"decided", "remove", "TC-1", "other-mod"}} {
 		if got[post] != want {
 			t.Errorf("%s: %+v, want %+v", post, got[post], want)
 		}
 	}
-	if n != 5 {
-		t.Errorf("%d rows of decisions or undecided items of the cluster, want 5 (one decision each, none for the held copy and the late one)", n)
+	if n != 7 {
+		t.Errorf("%d rows of decisions or undecided items of the cluster, want 7 (one decision each, none for the held copies and the late one)", n)
 	}
 	var audited []string
 	if err := schema.Pool.QueryRow(ctx, `SELECT COALESCE(array_agg(subject ORDER BY subject), '{}') FROM audit_events
@@ -564,6 +586,97 @@ func TestBrowserClusterDecision(t *testing.T) {
 	slices.Sort(wantAudit)
 	if !slices.Equal(audited, wantAudit) {
 		t.Errorf("audited removals %v, want %v", audited, wantAudit)
+	}
+}
+
+// TestBrowserClusterMerge: a picture in two banks (as every demo picture
+// is, in a PDQ and a pHash bank) matches an entry of each, and when the
+// two clusters hold the same posts the page shows one box naming both
+// entries, not two boxes listing the same posts; a cluster with other
+// members keeps its own box. Deciding the merged box decides each post
+// once, and a note the field allows (4000 characters of Arabic, some
+// 7,400 bytes) is accepted.
+func TestBrowserClusterMerge(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	at := time.Now().UTC().Add(-time.Hour)
+	pdq := moderation.Match{Category: "terrorist_content", Severity: moderation.SeverityCritical,
+		Bank: "flags-pdq", EntryID: "flag-3", HashType: "pdq", Distance: 2, MediaID: "m1", Hash: strings.Repeat("b74ec9b7c15d2a08", 4)}
+	phash := moderation.Match{Category: "terrorist_content", Severity: moderation.SeverityCritical,
+		Bank: "flags-phash", EntryID: "flag-3", HashType: "phash", Distance: 1, MediaID: "m1", Hash: "b74ec9b7c15d2a08"}
+	other := moderation.Match{Category: "terrorist_content", Severity: moderation.SeverityCritical,
+		Bank: "logos", EntryID: "logo-9", HashType: "pdq", Distance: 4, MediaID: "m1", Hash: strings.Repeat("0f", 32)}
+	post := func(id string, flaggedAt time.Time, ms ...moderation.Match) moderation.Flag {
+		f := flagged(id, "copy "+id, flaggedAt, ms[0])
+		f.Verdict.Matches = ms
+		return f
+	}
+	flags := []moderation.Flag{
+		// On screen first: it matched both banks' entry, and a logo too.
+		post("twin-0", at, pdq, phash, other),
+		post("twin-1", at.Add(time.Minute), pdq, phash),
+		post("twin-2", at.Add(2*time.Minute), pdq, phash),
+		// Only the logo: its cluster differs, so its box stays apart.
+		post("logo-only", at.Add(3*time.Minute), other),
+	}
+	if err := postgres.NewQueue(schema.Pool).Enqueue(ctx, flags); err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	if err := chromedp.Do(ctx, signIn(base, "e2e-admin", "e2e-admin-password"), claimNext()); err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	if shown := run(ctx, t, chromedp.TextContent(`#text`)); shown != "copy twin-0" {
+		t.Fatalf("claimed the post %q, want twin-0", shown)
+	}
+	// The boxes go up together, once every cluster of the item loaded.
+	run(ctx, t, chromedp.Poll[bool](`document.querySelectorAll('#clusters .cluster').length > 0`))
+	summaries := run(ctx, t, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#clusters .cluster-summary')].map(p => p.textContent)`))
+	slices.Sort(summaries)
+	want := []string{
+		"This image (bank flags-pdq, entry flag-3; bank flags-phash, entry flag-3) is in 2 other undecided posts.",
+		"This image (bank logos, entry logo-9) is in 1 other undecided post.",
+	}
+	if !slices.Equal(summaries, want) {
+		t.Fatalf("cluster boxes %q, want %q", summaries, want)
+	}
+
+	// Decide the merged box, with a long note in Arabic.
+	merged := run(ctx, t, chromedp.Evaluate[int](`[...document.querySelectorAll('#clusters .cluster')].findIndex(b => b.querySelector('.cluster-summary').textContent.includes('flags-phash'))`))
+	box := fmt.Sprintf(`#clusters .cluster:nth-child(%d)`, merged+1)
+	note := strings.Repeat("ملاحظة ", 571) + "ملا"
+	if n := utf8.RuneCountInString(note); n != moderation.MaxNoteLen || len(note) <= moderation.MaxNoteLen {
+		t.Fatalf("the note has %d characters in %d bytes", n, len(note))
+	}
+	err := chromedp.Do(ctx,
+		chromedp.SetValue(box+` select[name=action]`, "remove"),
+		chromedp.SetValue(box+` select[name=reason_code]`, "TC-1"),
+		chromedp.SetValue(box+` input[name=note]`, note),
+		chromedp.Click(box+` .cluster-review`),
+		chromedp.WaitVisible(box+` .cluster-confirm`),
+	)
+	if err != nil {
+		t.Fatalf("asking to decide the merged cluster: %v", err)
+	}
+	confirm := run(ctx, t, chromedp.TextContent(box+` .cluster-confirm p`))
+	if want := "Decide 3 posts of bank flags-pdq, entry flag-3; bank flags-phash, entry flag-3 (this one and 2 others) as remove, reason TC-1, with your note on each?"; confirm != want {
+		t.Errorf("confirmation reads %q, want %q", confirm, want)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(box+` .cluster-yes`)); err != nil {
+		t.Fatalf("confirming: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.getElementById('msg').textContent.startsWith('Cluster ')`))
+	msg := run(ctx, t, chromedp.Text(`#msg`))
+	if want := "Cluster bank flags-pdq, entry flag-3; bank flags-phash, entry flag-3: decided 3 posts as remove (TC-1); none skipped."; !strings.HasPrefix(msg, want) {
+		t.Errorf("after the decision the page says %q, want %q", msg, want)
+	}
+	var decided []string
+	if err := schema.Pool.QueryRow(ctx, `SELECT COALESCE(array_agg(i.post_id ORDER BY i.post_id), '{}') FROM decisions d
+		JOIN review_items i ON i.id = d.item_id WHERE d.action = 'remove' AND d.note = $1`, note).Scan(&decided); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"twin-0", "twin-1", "twin-2"}; !slices.Equal(decided, want) {
+		t.Errorf("removed with the note: %v, want %v (each once)", decided, want)
 	}
 }
 

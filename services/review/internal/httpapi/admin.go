@@ -76,13 +76,15 @@ func (s *Server) purge(w http.ResponseWriter, r *http.Request, a *auth) error {
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ *auth) error {
-	q := params(r, "action", "actor", "subject", "after_seq", "limit")
+	q := params(r, "action", "actor", "subject", "after_seq", "before_seq", "order", "limit")
 	f := moderation.AuditFilter{
-		Action:   q.oneOf("action", moderation.AuditActions()...),
-		Actor:    q.str("actor", 128),
-		Subject:  q.str("subject", 128),
-		AfterSeq: q.int("after_seq", 0, 1<<62, 0),
-		Limit:    int(q.int("limit", 1, 1000, 100)),
+		Action:    q.oneOf("action", moderation.AuditActions()...),
+		Actor:     q.str("actor", 128),
+		Subject:   q.str("subject", 128),
+		AfterSeq:  q.int("after_seq", 0, 1<<62, 0),
+		BeforeSeq: q.int("before_seq", 1, 1<<62, 0),
+		Newest:    q.oneOf("order", "asc", "desc") == "desc",
+		Limit:     int(q.int("limit", 1, 1000, 100)),
 	}
 	if q.err != nil {
 		return q.err

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -170,7 +171,23 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, a *auth) error {
 // and confirmed).
 type clusterDecisionRequest struct {
 	moderation.DecisionInput
-	ItemIDs []int64 `json:"item_ids"`
+	ItemIDs clusterItems `json:"item_ids"`
+}
+
+// clusterItems is item_ids as sent: absent, null or a list. Null is told
+// apart from absent because clients that write an empty or missing list
+// as null would otherwise decide the whole cluster, unseen.
+type clusterItems struct {
+	ids  []int64
+	null bool
+}
+
+func (c *clusterItems) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		c.null = true
+		return nil
+	}
+	return json.Unmarshal(b, &c.ids)
 }
 
 type decisionAndClaimRequest struct {
@@ -226,13 +243,18 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request, a *auth) error 
 }
 
 func (s *Server) decisions(w http.ResponseWriter, r *http.Request, _ *auth) error {
-	q := params(r, "item_id", "actor_id", "since", "after_id", "limit")
+	q := params(r, "item_id", "actor_id", "actor", "action", "since", "until", "after_id", "before_id", "order", "limit")
 	f := moderation.DecisionFilter{
-		ItemID:  q.int("item_id", 1, 1<<62, 0),
-		ActorID: q.int("actor_id", 1, 1<<62, 0),
-		Since:   q.time("since"),
-		AfterID: q.int("after_id", 0, 1<<62, 0),
-		Limit:   int(q.int("limit", 1, 1000, 100)),
+		ItemID:   q.int("item_id", 1, 1<<62, 0),
+		ActorID:  q.int("actor_id", 1, 1<<62, 0),
+		Actor:    q.str("actor", moderation.MaxUsernameLen),
+		Action:   moderation.Action(q.oneOf("action", actionNames()...)),
+		Since:    q.time("since"),
+		Until:    q.time("until"),
+		AfterID:  q.int("after_id", 0, 1<<62, 0),
+		BeforeID: q.int("before_id", 1, 1<<62, 0),
+		Newest:   q.oneOf("order", "asc", "desc") == "desc",
+		Limit:    int(q.int("limit", 1, 1000, 100)),
 	}
 	if q.err != nil {
 		return q.err
@@ -243,6 +265,15 @@ func (s *Server) decisions(w http.ResponseWriter, r *http.Request, _ *auth) erro
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"decisions": ds})
 	return nil
+}
+
+// actionNames lists the decision actions, for filters.
+func actionNames() []string {
+	out := make([]string, len(moderation.Actions))
+	for i, a := range moderation.Actions {
+		out[i] = string(a)
+	}
+	return out
 }
 
 // clusterKey reads the cluster id of the path (BANK:ENTRY, escaped as a
@@ -296,10 +327,13 @@ func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) 
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
+	if req.ItemIDs.null {
+		return invalid("item_ids is null: leave it out to decide the whole cluster, or list the items")
+	}
 	if err := req.DecisionInput.Validate(s.ReasonCodes); err != nil {
 		return err
 	}
-	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), k, req.DecisionInput, req.ItemIDs)
+	res, err := s.Reviews.DecideCluster(r.Context(), a.User, a.Can(moderation.PermDecideEscalated), k, req.DecisionInput, req.ItemIDs.ids)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,9 @@ async function api(method, path, body) {
   return data;
 }
 
+// severityName names the API's severity number (moderation.Severity).
+function severityName(n) { return ["", "low", "medium", "high", "critical"][n] || "severity " + n; }
+
 function say(text) { $("msg").textContent = text; }
 
 function queueName() { return $("leads").checked ? "leads" : "default"; }
@@ -47,6 +50,8 @@ async function start() {
     $("precision-panel").hidden = !canPrecision;
     loadPrecision();
     startReports();
+    // The leads' and auditors' panels (decisions.js, holds.js, audit.js).
+    startDecisions(); startHolds(); startAudit();
     const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
     // Unless a claim made meanwhile already put an item on screen.
     if (claimed.items.length && !current) show(claimed.items[0]);
@@ -55,6 +60,7 @@ async function start() {
     // Signed out: nothing of the last user's panels stays on screen.
     canPrecision = false; $("precision-panel").hidden = true;
     resetReports();
+    resetDecisions(); resetHolds(); resetAudit();
   }
 }
 
@@ -110,7 +116,7 @@ function show(item) {
   $("clusters").replaceChildren();
   if (!item) return;
   const overdue = new Date(item.sla_deadline) < new Date();
-  $("title").textContent = "#" + item.id + " " + item.category + " (severity " + item.severity + ")";
+  $("title").textContent = "#" + item.id + " " + item.category + " (" + severityName(item.severity) + ")";
   $("meta").replaceChildren(plain(item.platform + " · @" + item.author_handle + " · due " + new Date(item.sla_deadline).toLocaleString() + (overdue ? " · OVERDUE" : "")));
   $("meta").className = overdue ? "overdue" : "";
   $("text").replaceChildren(highlight(item.text, item.matches));
@@ -151,7 +157,7 @@ async function loadHistory(id) {
 // copies still undecided, the page says how many, lists them, and can
 // decide them all with one POST /api/v1/clusters/{id}/decision. The
 // server decides what is undecided when the request arrives and skips
-// items other reviewers hold; the page reports what it did.
+// the rest, saying why for each; the page reports what it did.
 
 // clusterMax is moderation.MaxClusterDecision: the most items one cluster
 // lists or decides.
@@ -166,7 +172,7 @@ let clusterLoad = 0;
 
 async function loadClusters(item) {
   const load = ++clusterLoad;
-  const seen = new Set();
+  const seen = new Set(), found = [];
   for (const m of item.matches) {
     const id = m.bank + ":" + m.entry;
     if (!m.bank || !m.entry || seen.has(id)) continue;
@@ -174,23 +180,43 @@ async function loadClusters(item) {
     try {
       const c = await api("GET", clusterPath(m.bank, m.entry));
       if (current !== item || load !== clusterLoad) return;
-      const view = clusterView(item, m.bank, m.entry);
-      if (view.update(c.items) > 0) $("clusters").append(view.box);
+      found.push({ key: { bank: m.bank, entry: m.entry }, items: c.items });
     } catch (e) {
       // 404: nothing of it is undecided any more.
       if (e.status !== 404) say("Loading the cluster of bank " + m.bank + " entry " + m.entry + ": " + e.message);
     }
   }
+  for (const g of sameMembers(found)) {
+    const view = clusterView(item, g.keys);
+    if (view.update(g.items) > 0) $("clusters").append(view.box);
+  }
 }
 
-// skipReason says why a cluster decision would leave it out, as far as
-// the page can tell (the server decides), or "" if it would be decided.
-function skipReason(it) {
-  if (it.status === "claimed" && it.claimed_by !== me.user.id && new Date(it.lease_expires_at) > new Date()) {
-    return "held by another reviewer";
+// sameMembers groups clusters whose undecided items are the same posts:
+// a picture in two banks (the demo's are in a PDQ and a pHash bank)
+// matches an entry of each, and two boxes listing the same posts would
+// ask the moderator to decide them twice. Groups keep the matches' order.
+function sameMembers(found) {
+  const groups = new Map();
+  for (const c of found) {
+    const members = c.items.map((it) => it.id).sort((a, b) => a - b).join(",");
+    const g = groups.get(members);
+    if (g) g.keys.push(c.key);
+    else groups.set(members, { keys: [c.key], items: c.items });
   }
+  return [...groups.values()];
+}
+
+// skipReason says why a cluster decision would leave it out (a reason
+// of skipTexts), as far as the page can tell when it asks for
+// confirmation, or "" if it would be decided. A forecast: what was in
+// fact skipped, and why, the server says.
+function skipReason(it) {
   if ((it.status === "escalated" || it.queue === "leads") && !me.permissions.includes("decide:escalated")) {
-    return "in the leads queue";
+    return "leads_queue";
+  }
+  if (it.status === "claimed" && it.claimed_by !== me.user.id && new Date(it.lease_expires_at) > new Date()) {
+    return "held";
   }
   return "";
 }
@@ -209,6 +235,18 @@ function decisionProblem(input) {
 
 function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
+// skipTexts words the reasons for skipping an item of a cluster decision
+// (moderation.SkipReason). The page lists only undecided members, so one
+// no longer in the cluster was decided meanwhile.
+const skipTexts = new Map([
+  ["not_in_cluster", "decided meanwhile"],
+  ["held", "held by another reviewer"],
+  ["leads_queue", "in the leads queue"],
+  ["busy", "being claimed or decided at that moment, try again"],
+]);
+
+function skipText(reason) { return skipTexts.get(reason) || "skipped: " + reason; }
+
 // clusterPost is one post of a cluster's list: everything from the post
 // is inserted as text, and its media blurred like the item's.
 function clusterPost(it) {
@@ -217,8 +255,8 @@ function clusterPost(it) {
   const meta = document.createElement("p");
   meta.className = "cluster-meta";
   const skip = skipReason(it);
-  meta.append(plain("#" + it.id + " " + it.category + " (severity " + it.severity + ") · " + it.platform +
-    " · @" + it.author_handle + " · " + it.status + (skip ? " · will be skipped: " + skip : "")));
+  meta.append(plain("#" + it.id + " " + it.category + " (" + severityName(it.severity) + ") · " + it.platform +
+    " · @" + it.author_handle + " · " + it.status + (skip ? " · will be skipped: " + skipText(skip) : "")));
   const text = document.createElement("div");
   text.className = "post-text";
   text.append(plain(it.text));
@@ -232,15 +270,19 @@ function clusterPost(it) {
   return li;
 }
 
-// clusterView builds the box of one cluster of item: its count, its list
-// and the form deciding it whole, with a confirmation showing the count.
-function clusterView(item, bank, entry) {
+// clusterView builds the box of the clusters of item with the bank
+// entries keys (one, or several whose members are the same posts): the
+// count, the list and the form deciding it whole, with a confirmation
+// showing the count. It reads and decides through the first key: the
+// posts confirmed are sent by id, so that is enough for all of them.
+function clusterView(item, keys) {
   const box = $("cluster-tpl").content.firstElementChild.cloneNode(true);
   const q = (sel) => box.querySelector(sel);
   const form = q("form"), field = (name) => form.querySelector("[name=" + name + "]");
   const confirmBox = q(".cluster-confirm"), result = q(".cluster-result");
   const buttons = [q(".cluster-review"), q(".cluster-yes"), q(".cluster-no")];
-  const label = "bank " + bank + ", entry " + entry;
+  const { bank, entry } = keys[0];
+  const label = keys.map((k) => "bank " + k.bank + ", entry " + k.entry).join("; ");
   let known = new Map(), pending = null;
 
   // The same choices as the item's own decision.
@@ -299,7 +341,7 @@ function clusterView(item, bank, entry) {
       " as " + input.action + ", reason " + input.reason_code + (input.note ? ", with your note on each" : "") + "?";
     if (skipped.length) {
       text += " " + plural(skipped.length, "other post") + " will be skipped: " +
-        skipped.map((it) => "#" + it.id + " (" + skipReason(it) + ")").join(", ") + ".";
+        skipped.map((it) => "#" + it.id + " (" + skipText(skipReason(it)) + ")").join(", ") + ".";
     }
     confirmBox.querySelector("p").replaceChildren(plain(text));
     q(".cluster-yes").textContent = "Confirm: decide " + plural(n, "post");
@@ -307,7 +349,7 @@ function clusterView(item, bank, entry) {
     // Only what the confirmation names: copies queued meanwhile wait for
     // someone to see them.
     pending = { input: { ...input, item_ids: items.filter((it) => !skipReason(it)).map((it) => it.id) },
-      excluded: skipped.map((it) => it.id) };
+      excluded: skipped.map((it) => [it.id, skipReason(it)]) };
     confirmBox.hidden = false;
     q(".cluster-yes").focus();
   });
@@ -319,11 +361,12 @@ function clusterView(item, bank, entry) {
     try {
       const r = await api("POST", clusterPath(bank, entry) + "/decision", input);
       let text = "Cluster " + label + ": decided " + plural(r.decisions.length, "post") + " as " + input.action + " (" + input.reason_code + ")";
-      // Skipped: those the confirmation left out, and those the server
-      // could not decide (taken or decided by someone else meanwhile).
-      const skipped = [...new Set([...excluded, ...r.skipped])].sort((a, b) => a - b);
-      text += skipped.length ? "; skipped " + skipped.length + ": " + skipped.map((id) =>
-        "#" + id + " (" + ((known.has(id) && skipReason(known.get(id))) || "taken or decided by someone else meanwhile") + ")").join(", ") + "." : "; none skipped.";
+      // Skipped: those the confirmation left out (for the reason it
+      // gave), and those the server did not decide, for its reasons.
+      const why = new Map(excluded.map(([id, reason]) => [id, "left out when you confirmed (" + skipText(reason) + ")"]));
+      for (const s of r.skipped_items) why.set(s.item_id, skipText(s.reason));
+      const skipped = [...why.keys()].sort((a, b) => a - b);
+      text += skipped.length ? "; " + skipped.length + " skipped: " + skipped.map((id) => "#" + id + " " + why.get(id)).join(", ") + "." : "; none skipped.";
       loadPrecision();
       if (r.decisions.some((d) => d.item_id === item.id)) {
         // The item on screen was decided with the rest: on to the next,
@@ -637,4 +680,6 @@ $("decide").addEventListener("submit", async (ev) => {
     loadPrecision();
   } catch (e) { say(e.message); }
 });
-start();
+// Once every deferred script ran: start() calls the panels of
+// decisions.js, holds.js and audit.js, loaded after this file.
+document.addEventListener("DOMContentLoaded", start);
