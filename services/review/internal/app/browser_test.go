@@ -462,19 +462,21 @@ func TestBrowserClusterDecision(t *testing.T) {
 		t.Fatalf("reporting without a note: %v", err)
 	}
 	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent === 'A report to law enforcement needs a note.'`))
-	// A refusal by the server is shown: a note over the API's 4000
-	// characters (the field's maxlength stops typing, not a script).
+	// A note over the API's 4000 characters is refused before the
+	// confirmation, counted in characters as the server counts them (the
+	// field's maxlength counts UTF-16 units and stops typing, not a script).
 	err = chromedp.Do(ctx,
 		chromedp.SetValue(`#clusters select[name=action]`, "remove"),
 		chromedp.SetValue(`#clusters input[name=note]`, strings.Repeat("ملاحظة ", 572)),
 		chromedp.Click(`#clusters .cluster-review`),
-		chromedp.WaitVisible(`#clusters .cluster-confirm`),
-		chromedp.Click(`#clusters .cluster-yes`),
 	)
 	if err != nil {
 		t.Fatalf("deciding with a long note: %v", err)
 	}
-	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent.includes('at most 4000 characters')`))
+	run(ctx, t, chromedp.Poll[bool](result+`.classList.contains('error') && `+result+`.textContent === 'The note is 4004 characters long; at most 4000.'`))
+	if confirm := run(ctx, t, chromedp.Evaluate[bool](`document.querySelector('#clusters .cluster-confirm').hidden`)); !confirm {
+		t.Error("a note over 4000 characters reached the confirmation")
+	}
 	var decided int
 	if err := schema.Pool.QueryRow(ctx, `SELECT count(*) FROM decisions`).Scan(&decided); err != nil || decided != 0 {
 		t.Fatalf("decisions after a refused cluster decision: %d, %v; want none", decided, err)
@@ -921,7 +923,7 @@ SELECT i.id, (SELECT id FROM users WHERE username = 'lead-1'), 'remove', $3, $1:
 	if got, want := strings.Join(row("report-sources", moderation.SourceHashBank), "|"), "hash_bank|2|1|0|0|1|1|1|0|0|2 h|2 h|2 h|2 h|0|1|1|1"; got != want {
 		t.Errorf("source hash_bank shown as %s, want %s", got, want)
 	}
-	if got, want := strings.Join(row("report-reasons", "TC-1"), "|"), "TC-1|2|0|0|1"; got != want {
+	if got, want := strings.Join(row("report-reasons", "TC-1"), "|"), "TC-1|Terrorist propaganda or recruitment|2|0|0|1"; got != want {
 		t.Errorf("reason TC-1 shown as %s, want %s", got, want)
 	}
 	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#report-categories tbody tr').length`)); n != len(fx.Want.ByCategory) {
@@ -953,8 +955,8 @@ SELECT i.id, (SELECT id FROM users WHERE username = 'lead-1'), 'remove', $3, $1:
 	if got := row("report-categories", hostileCategory); len(got) < 4 || got[1] != "1" || got[3] != "1" {
 		t.Errorf("hostile category row %q, want it as text, flagged 1 and removed 1", got)
 	}
-	if got := row("report-reasons", hostileReason); len(got) < 2 || got[1] != "1" {
-		t.Errorf("hostile reason code row %q, want it as text with one removal", got)
+	if got := row("report-reasons", hostileReason); len(got) < 3 || got[1] != "" || got[2] != "1" {
+		t.Errorf("hostile reason code row %q, want it as text, untitled (not configured), with one removal", got)
 	}
 	if n := run(ctx, t, chromedp.Evaluate[int](`document.querySelectorAll('#report td *, #report th *, #report img, #report b').length`)); n != 0 {
 		t.Errorf("report data made %d elements", n)

@@ -223,6 +223,8 @@ function skipReason(it) {
 
 // decisionProblem checks a decision as the server will (which still
 // does): the reason code applies to the action, a report has a note.
+const maxNoteChars = 4000;
+
 function decisionProblem(input) {
   const rc = reasonCodes.find((r) => r.code === input.reason_code);
   if (!rc) return "Choose a reason code.";
@@ -230,6 +232,10 @@ function decisionProblem(input) {
     return "Reason code " + rc.code + " does not apply to " + input.action + ".";
   }
   if (input.action === "report" && !input.note.trim()) return "A report to law enforcement needs a note.";
+  // Characters, as the server counts them (moderation.MaxNoteLen); the
+  // fields' maxlength counts UTF-16 units, two per emoji, so it is 8000.
+  const chars = [...input.note].length;
+  if (chars > maxNoteChars) return "The note is " + chars + " characters long; at most " + maxNoteChars + ".";
   return "";
 }
 
@@ -565,12 +571,12 @@ function showReport(r) {
   groupTable($("report-sources"), "detection source", r.by_detection_source || []);
   const reasons = $("report-reasons");
   const head = document.createElement("tr");
-  head.append(...["reason code", "remove", "no violation", "escalate", "report"].map((h) => cell("th", h)));
+  head.append(...["reason code", "title", "remove", "no violation", "escalate", "report"].map((h) => cell("th", h)));
   reasons.tHead.replaceChildren(head);
   reasons.tBodies[0].replaceChildren(...(r.decisions_by_reason_code || []).map((x) => {
     const tr = document.createElement("tr");
     const a = x.decisions_by_action;
-    tr.append(cell("td", plain(x.reason_code)), cell("td", a.remove), cell("td", a.no_violation), cell("td", a.escalate), cell("td", a.report));
+    tr.append(cell("td", plain(x.reason_code)), cell("td", plain(x.title || "")), cell("td", a.remove), cell("td", a.no_violation), cell("td", a.escalate), cell("td", a.report));
     return tr;
   }));
   $("report").hidden = false;
