@@ -14,10 +14,20 @@ async function api(method, path, body) {
   if (!res.ok) {
     const err = new Error((data.error && data.error.message) || res.statusText);
     err.status = res.status;
+    // A session that ended (idle, expired, revoked) while signed in:
+    // back to the sign-in form rather than every panel failing.
+    if (res.status === 401 && me && path !== "/api/v1/login") {
+      err.message = "Your session has ended: sign in again.";
+      sessionEnded();
+    }
     throw err;
   }
   return data;
 }
+
+// sessionEnded empties the page of the last user's work and shows the
+// sign-in form (start() finds no session).
+function sessionEnded() { me = null; csrf = ""; show(null); start(); }
 
 // severityName names the API's severity number (moderation.Severity).
 function severityName(n) { return ["", "low", "medium", "high", "critical"][n] || "severity " + n; }
@@ -114,7 +124,12 @@ function show(item) {
   $("claim").disabled = !!item;
   $("claim").title = item ? "Decide or release the item you hold first" : "";
   $("clusters").replaceChildren();
-  if (!item) return;
+  if (!item) {
+    // Nothing of the last item stays in the page, hidden or not: the next
+    // person at this screen may be someone else.
+    for (const id of ["title", "meta", "text", "matches", "history", "media"]) $(id).replaceChildren();
+    return;
+  }
   const overdue = new Date(item.sla_deadline) < new Date();
   $("title").textContent = "#" + item.id + " " + item.category + " (" + severityName(item.severity) + ")";
   $("meta").replaceChildren(plain(item.platform + " · @" + item.author_handle + " · due " + new Date(item.sla_deadline).toLocaleString() + (overdue ? " · OVERDUE" : "")));
