@@ -124,3 +124,39 @@ func (pp PrecisionPolicy) Low(p RulePrecision) bool {
 	v, ok := p.Precision()
 	return ok && p.Decided() >= pp.MinDecided && v < pp.Threshold
 }
+
+// LowEntry is Low for one hash-bank entry: the same threshold and minimum
+// judge a rule and an entry.
+func (pp PrecisionPolicy) LowEntry(p BankEntryPrecision) bool {
+	return pp.Low(p.counts())
+}
+
+// BankEntryPrecision is how moderators judged the items one hash-bank
+// entry matched, with RulePrecision's definitions. A bank goes wrong one
+// entry at a time (a shared list holding the hash of a meme or a logo),
+// which the per-bank row ("bank:NAME") averages away.
+type BankEntryPrecision struct {
+	Bank        string `json:"bank"`
+	EntryID     string `json:"entry"`
+	HashType    string `json:"hash_type"`
+	Flagged     int64  `json:"flagged"`
+	Removed     int64  `json:"removed"`
+	NoViolation int64  `json:"no_violation"`
+	// MedianDecision is the median time from flag to the item's first
+	// final decision (0 if none is decided).
+	MedianDecision time.Duration `json:"median_time_to_decision_ns"`
+	// MedianDistance is the median Hamming distance of the entry's
+	// matches (an item's closest one): near 0, the entry is the very
+	// image flagged; near the bank's threshold, the threshold is loose.
+	MedianDistance float64 `json:"median_distance"`
+}
+
+func (p BankEntryPrecision) counts() RulePrecision {
+	return RulePrecision{Flagged: p.Flagged, Removed: p.Removed, NoViolation: p.NoViolation}
+}
+
+// Decided is the number of items with a final outcome.
+func (p BankEntryPrecision) Decided() int64 { return p.counts().Decided() }
+
+// Precision is Removed / Decided, and ok is false when nothing is decided.
+func (p BankEntryPrecision) Precision() (float64, bool) { return p.counts().Precision() }

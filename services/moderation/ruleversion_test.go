@@ -29,6 +29,11 @@ func TestPrecisionPolicyLow(t *testing.T) {
 		if got := pp.Low(p); got != tc.low {
 			t.Errorf("%s: Low = %v, want %v", tc.name, got, tc.low)
 		}
+		// A bank entry is judged as a rule is.
+		e := moderation.BankEntryPrecision{Bank: "b", EntryID: "e", Removed: tc.removed, NoViolation: tc.noViolation}
+		if got := pp.LowEntry(e); got != tc.low {
+			t.Errorf("%s: LowEntry = %v, want %v", tc.name, got, tc.low)
+		}
 	}
 }
 

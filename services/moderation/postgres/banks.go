@@ -309,6 +309,30 @@ func (s *BankStore) RecordQuarantine(ctx context.Context, actor string, q hashba
 // for a bank that exists only as files, if no worker ever recorded a state
 // for it (Postgres cannot tell a file entry from a typo).
 func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID, reason string) (wasQuarantined bool, err error) {
+	wasQuarantined, err = s.byHand(ctx, actor, bank, entryID, reason, false)
+	if err != nil {
+		return false, fmt.Errorf("confirming %s/%s: %w", bank, entryID, err)
+	}
+	return wasQuarantined, nil
+}
+
+// Quarantine is a rule engineer's word that an entry is wrong (it flags
+// harmless posts: vigilctl banks precision shows which): it stops matching
+// on every worker within seconds, until Confirm. The change, a
+// bank_quarantine audit event (manual) by actor with reason, and the
+// notification commit together. Import only adds entries, so this is how
+// one leaves service. wasQuarantined and errors as Confirm.
+func (s *BankStore) Quarantine(ctx context.Context, actor, bank, entryID, reason string) (wasQuarantined bool, err error) {
+	wasQuarantined, err = s.byHand(ctx, actor, bank, entryID, reason, true)
+	if err != nil {
+		return false, fmt.Errorf("quarantining %s/%s: %w", bank, entryID, err)
+	}
+	return wasQuarantined, nil
+}
+
+// byHand quarantines (or confirms) an entry as a person's decision, for
+// Quarantine and Confirm.
+func (s *BankStore) byHand(ctx context.Context, actor, bank, entryID, reason string, quarantine bool) (wasQuarantined bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var known bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hash_banks WHERE name = $1)
@@ -323,7 +347,7 @@ func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID, reason st
 			return err
 		}
 		wasQuarantined = since != nil
-		if _, err := s.setQuarantined(ctx, tx, bank, entryID, false, true); err != nil {
+		if _, err := s.setQuarantined(ctx, tx, bank, entryID, quarantine, true); err != nil {
 			return err
 		}
 		details := map[string]any{"bank": bank, "entry": entryID, "was_quarantined": wasQuarantined}
@@ -333,11 +357,15 @@ func (s *BankStore) Confirm(ctx context.Context, actor, bank, entryID, reason st
 		if since != nil {
 			details["quarantined_at"] = since.UTC()
 		}
-		_, err = AppendAudit(ctx, tx, s.clock.Now(), actor, moderation.AuditBankConfirm, entrySubject(bank, entryID), details)
+		action := moderation.AuditBankConfirm
+		if quarantine {
+			action, details["manual"] = moderation.AuditBankQuarantine, true
+		}
+		_, err = AppendAudit(ctx, tx, s.clock.Now(), actor, action, entrySubject(bank, entryID), details)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("confirming %s/%s: %w", bank, entryID, interpretError(err))
+		return false, interpretError(err)
 	}
 	return wasQuarantined, nil
 }

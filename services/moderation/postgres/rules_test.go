@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,5 +246,116 @@ VALUES ('mod', 'x', '{moderator}', now(), now()) RETURNING id`).Scan(&user); err
 	}
 	if fmt.Sprint(outcomes) != "map[p1:remove p3:no_violation p4:escalate]" {
 		t.Errorf("outcomes %v", outcomes)
+	}
+}
+
+// TestBankEntryPrecision: per entry, an entry that flags mostly harmless
+// posts (a meme in a shared list) stands out among good ones, which the
+// per-bank row averages away; outcomes are latest decisions (reversals
+// count), an item matching one entry twice counts once, and the filters
+// narrow by time, bank and evidence.
+func TestBankEntryPrecision(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	var user int64
+	if err := s.Pool.QueryRow(ctx, `
+INSERT INTO users (username, password_hash, roles, password_changed_at, created_at)
+VALUES ('mod', 'x', '{moderator}', now(), now()) RETURNING id`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	hit := func(bank, entry, media string, dist int) moderation.Match {
+		return moderation.Match{Bank: bank, EntryID: entry, HashType: "pdq", Distance: dist, MediaID: media,
+			Category: "terrorist_content", Severity: moderation.SeverityCritical}
+	}
+	n := 0
+	flag := func(at time.Time, actions []string, ms ...moderation.Match) int64 {
+		n++
+		id := flagItem(t, s, fmt.Sprintf("p%d", n), at, ms...)
+		for i, a := range actions {
+			decide(t, s, user, id, a, at.Add(time.Duration(i+1)*10*time.Minute), nil)
+		}
+		return id
+	}
+	// "meme": five items, four judged harmless, one removed; one of them
+	// matched through two media (counted once).
+	for _, a := range []string{"no_violation", "no_violation", "no_violation", "remove"} {
+		flag(t0, []string{a}, hit("shared", "meme", "m1", 0))
+	}
+	flag(t0, []string{"no_violation"}, hit("shared", "meme", "m1", 0), hit("shared", "meme", "m2", 2))
+	// "good": three removed (one reported), one escalated only.
+	flag(t0, []string{"remove"}, hit("shared", "good", "m1", 3))
+	flag(t0, []string{"report"}, hit("shared", "good", "m1", 5))
+	flag(t0, []string{"remove"}, hit("shared", "good", "m1", 4))
+	flag(t0, []string{"escalate"}, hit("shared", "good", "m1", 6))
+	// "flipped": removed then reversed to no_violation, and the other
+	// way round: each counts by its latest decision.
+	i := flag(t0, nil, hit("shared", "flipped", "m1", 1))
+	d := decide(t, s, user, i, "remove", t0.Add(10*time.Minute), nil)
+	decide(t, s, user, i, "no_violation", t0.Add(time.Hour), &d)
+	i = flag(t0, nil, hit("shared", "flipped", "m1", 1))
+	d = decide(t, s, user, i, "no_violation", t0.Add(20*time.Minute), nil)
+	decide(t, s, user, i, "remove", t0.Add(time.Hour), &d)
+	i = flag(t0, nil, hit("shared", "flipped", "m1", 1))
+	d = decide(t, s, user, i, "remove", t0.Add(30*time.Minute), nil)
+	decide(t, s, user, i, "no_violation", t0.Add(time.Hour), &d)
+	// "pending": nothing decided; another bank; and an old meme match
+	// outside the window used below.
+	flag(t0, nil, hit("shared", "pending", "m1", 7))
+	flag(t0, []string{"remove"}, hit("other", "x", "m1", 0))
+	flag(t0.Add(-48*time.Hour), []string{"no_violation"}, hit("shared", "meme", "m1", 0))
+
+	got, err := postgres.BankEntryPrecision(ctx, s.Pool, postgres.EntryPrecisionFilter{Since: t0.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := func(bank, entry string, flagged, removed, nv int64, med time.Duration, dist float64) moderation.BankEntryPrecision {
+		return moderation.BankEntryPrecision{Bank: bank, EntryID: entry, HashType: "pdq", Flagged: flagged, Removed: removed,
+			NoViolation: nv, MedianDecision: med, MedianDistance: dist}
+	}
+	want := []moderation.BankEntryPrecision{
+		e("shared", "meme", 5, 1, 4, 10*time.Minute, 0),
+		e("shared", "flipped", 3, 1, 2, 20*time.Minute, 1),
+		e("shared", "good", 4, 3, 0, 10*time.Minute, 4.5),
+		e("other", "x", 1, 1, 0, 10*time.Minute, 0),
+		e("shared", "pending", 1, 0, 0, 0, 7),
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Fatalf("entry precision\n got %+v\nwant %+v", got, want)
+	}
+	if p, ok := got[0].Precision(); !ok || p != 0.2 {
+		t.Errorf("meme precision %v %v", p, ok)
+	}
+	// Per bank, the same items blend the meme entry with the good ones.
+	banks, err := postgres.RulePrecision(ctx, s.Pool, postgres.PrecisionFilter{Since: t0.Add(-time.Hour), Rule: "bank:shared"})
+	if err != nil || len(banks) != 1 || banks[0].Flagged != 13 || banks[0].Removed != 5 || banks[0].NoViolation != 6 {
+		t.Fatalf("bank precision %+v %v", banks, err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		f    postgres.EntryPrecisionFilter
+		want string
+	}{
+		{"all time counts the old meme item", postgres.EntryPrecisionFilter{Bank: "shared", MinDecided: 6}, "meme:6"},
+		{"one bank", postgres.EntryPrecisionFilter{Since: t0, Bank: "other"}, "x:1"},
+		{"min decided", postgres.EntryPrecisionFilter{Since: t0, MinDecided: 3}, "meme:5 flipped:3 good:4"},
+		{"min decided above all", postgres.EntryPrecisionFilter{Since: t0, MinDecided: 100}, ""},
+		{"limit keeps the worst", postgres.EntryPrecisionFilter{Since: t0, Limit: 2}, "meme:5 flipped:3"},
+		{"unknown bank", postgres.EntryPrecisionFilter{Bank: "nope"}, ""},
+		{"window after every flag", postgres.EntryPrecisionFilter{Since: t0.Add(time.Minute)}, ""},
+	} {
+		got, err := postgres.BankEntryPrecision(ctx, s.Pool, tc.f)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var ids []string
+		for _, p := range got {
+			ids = append(ids, fmt.Sprintf("%s:%d", p.EntryID, p.Flagged))
+		}
+		if s := strings.Join(ids, " "); s != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, s, tc.want)
+		}
 	}
 }

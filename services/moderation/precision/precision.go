@@ -2,13 +2,17 @@
 // decisions (postgres.RulePrecision), as Prometheus metrics: vigil-review
 // registers a Collector, and alerts or dashboards read
 // vigil_rules_precision_ratio and vigil_rules_low_precision. vigilctl rules
-// precision prints the same numbers.
+// precision prints the same numbers. With Options.Entries it also counts
+// the low-precision entries of each hash bank
+// (vigil_banks_low_precision_entries{bank}: per bank, not per entry, which
+// would be a label value per hash), as vigilctl banks precision lists them.
 package precision
 
 import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +24,12 @@ import (
 // Source computes precision over the items flagged since a time
 // (postgres.RuleStore.RulePrecision wrapped by the caller).
 type Source func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error)
+
+// EntrySource computes per-entry precision of the hash banks over the
+// items flagged since a time, keeping only entries with at least
+// minDecided decided items, which fewer cannot make low
+// (postgres.BankEntryPrecision wrapped by the caller).
+type EntrySource func(ctx context.Context, since time.Time, minDecided int64) ([]moderation.BankEntryPrecision, error)
 
 // Clock tells the time.
 type Clock interface{ Now() time.Time }
@@ -40,6 +50,9 @@ type Options struct {
 	CacheFor time.Duration
 	// Timeout of one query (default 10 s).
 	Timeout time.Duration
+	// Entries, if set, counts each bank's low-precision entries (same
+	// window, policy and cache).
+	Entries EntrySource
 	Clock   Clock
 	Log     *slog.Logger
 }
@@ -78,8 +91,11 @@ type Collector struct {
 	opt   Options
 	pp    moderation.PrecisionPolicy
 	cache *observe.Cached[[]moderation.RulePrecision]
+	// entries is nil without Options.Entries.
+	entries *observe.Cached[[]moderation.BankEntryPrecision]
 
 	flagged, decided, ratio, median, low, threshold, up *prometheus.Desc
+	lowEntries, entriesUp                               *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -91,7 +107,7 @@ func NewCollector(src Source, opt Options) *Collector {
 	load := func(ctx context.Context, now time.Time) ([]moderation.RulePrecision, error) {
 		return src(ctx, now.Add(-opt.Window))
 	}
-	return &Collector{
+	c := &Collector{
 		opt:     opt,
 		pp:      opt.policy(),
 		cache:   observe.NewCached(load, observe.CachedOptions{Every: opt.CacheFor, Timeout: opt.Timeout, Now: opt.Clock.Now, Log: opt.Log, What: "rule precision"}),
@@ -103,13 +119,27 @@ func NewCollector(src Source, opt Options) *Collector {
 		low:       prometheus.NewDesc("vigil_rules_low_precision", "1 if the rule version's precision is below the threshold with enough decided items, else 0.", l, nil),
 		threshold: prometheus.NewDesc("vigil_rules_precision_threshold_ratio", "Precision below which a rule is flagged low.", nil, nil),
 		up:        prometheus.NewDesc("vigil_rules_precision_up", "1 if the last precision query succeeded.", nil, nil),
+		lowEntries: prometheus.NewDesc("vigil_banks_low_precision_entries",
+			"Entries of the hash bank whose precision is below the threshold with enough decided items.", []string{"bank"}, nil),
+		entriesUp: prometheus.NewDesc("vigil_banks_precision_up", "1 if the last per-entry precision query succeeded.", nil, nil),
 	}
+	if opt.Entries != nil {
+		loadEntries := func(ctx context.Context, now time.Time) ([]moderation.BankEntryPrecision, error) {
+			return opt.Entries(ctx, now.Add(-opt.Window), c.pp.MinDecided)
+		}
+		c.entries = observe.NewCached(loadEntries, observe.CachedOptions{Every: opt.CacheFor, Timeout: opt.Timeout, Now: opt.Clock.Now, Log: opt.Log, What: "bank entry precision"})
+	}
+	return c
 }
 
 // Describe sends the descriptors.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.flagged, c.decided, c.ratio, c.median, c.low, c.threshold, c.up} {
 		ch <- d
+	}
+	if c.entries != nil {
+		ch <- c.lowEntries
+		ch <- c.entriesUp
 	}
 }
 
@@ -136,5 +166,35 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			low = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.low, prometheus.GaugeValue, low, p.RuleID, v)
+	}
+	if c.entries != nil {
+		c.collectEntries(ch, ps)
+	}
+}
+
+// collectEntries sends each bank's count of low entries: 0 for a bank
+// that matched items in the window (its "bank:NAME" row) and has none, so
+// an alert on it resolves.
+func (c *Collector) collectEntries(ch chan<- prometheus.Metric, ps []moderation.RulePrecision) {
+	es, err := c.entries.Get()
+	up := 1.0
+	if err != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(c.entriesUp, prometheus.GaugeValue, up)
+	low := map[string]int{}
+	for _, p := range ps {
+		if bank, ok := strings.CutPrefix(p.RuleID, "bank:"); ok {
+			low[bank] += 0
+		}
+	}
+	for _, e := range es {
+		low[e.Bank] += 0
+		if c.pp.LowEntry(e) {
+			low[e.Bank]++
+		}
+	}
+	for bank, n := range low {
+		ch <- prometheus.MustNewConstMetric(c.lowEntries, prometheus.GaugeValue, float64(n), bank)
 	}
 }

@@ -197,10 +197,14 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	reg := observe.NewRegistry()
 	metrics := newMetrics(reg)
 	registerWriteStats(reg, reviews)
-	// Per-rule precision from the decisions, computed on scrape (cached).
+	// Per-rule precision from the decisions, and each hash bank's count
+	// of low-precision entries, computed on scrape (cached).
 	reg.MustRegister(precision.NewCollector(func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error) {
 		return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since})
-	}, precision.Options{Threshold: cfg.PrecisionThreshold, MinDecided: cfg.PrecisionMinDecided, Clock: clock, Log: log}))
+	}, precision.Options{Threshold: cfg.PrecisionThreshold, MinDecided: cfg.PrecisionMinDecided, Clock: clock, Log: log,
+		Entries: func(ctx context.Context, since time.Time, minDecided int64) ([]moderation.BankEntryPrecision, error) {
+			return postgres.BankEntryPrecision(ctx, pool, postgres.EntryPrecisionFilter{Since: since, MinDecided: minDecided})
+		}}))
 	// Open items, overdue items and the next SLA deadline, for the review
 	// dashboard and the SLA alerts (deploy/prometheus/alerts.yml).
 	reg.MustRegister(queuestats.NewCollector(func(ctx context.Context, now time.Time) ([]moderation.QueueStat, error) {
@@ -221,6 +225,9 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		TrustedProxies: proxies,
 		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
 			return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since, Rule: rule})
+		},
+		BankPrecision: func(ctx context.Context, since time.Time, bank string, minDecided int64, limit int) ([]moderation.BankEntryPrecision, error) {
+			return postgres.BankEntryPrecision(ctx, pool, postgres.EntryPrecisionFilter{Since: since, Bank: bank, MinDecided: minDecided, Limit: limit})
 		},
 		PrecisionThreshold: cfg.PrecisionThreshold, PrecisionMinDecided: cfg.PrecisionMinDecided,
 		Reports: postgres.NewReports(reportsPool),

@@ -110,6 +110,10 @@ type Server struct {
 	// (moderation.PrecisionPolicy; its defaults when zero).
 	PrecisionThreshold  float64
 	PrecisionMinDecided int64
+	// BankPrecision computes per-entry precision of the hash banks since
+	// a time, for one bank or (bank == "") all, keeping entries with at
+	// least minDecided decided items, the worst limit of them.
+	BankPrecision func(ctx context.Context, since time.Time, bank string, minDecided int64, limit int) ([]moderation.BankEntryPrecision, error)
 	// Reports computes transparency reports and decision exports.
 	Reports Reports
 	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
@@ -235,6 +239,7 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/stats", Perm: moderation.PermStatsRead, handle: s.stats},
 		{Method: "GET", Path: "/api/v1/reports/transparency", Perm: moderation.PermStatsRead, handle: s.transparencyReport},
 		{Method: "GET", Path: "/api/v1/rules/precision", Perm: moderation.PermRulesRead, handle: s.rulePrecision},
+		{Method: "GET", Path: "/api/v1/banks/precision", Perm: moderation.PermRulesRead, handle: s.bankPrecision},
 
 		{Method: "GET", Path: "/api/v1/audit", Perm: moderation.PermAuditRead, handle: s.audit},
 		{Method: "GET", Path: "/api/v1/audit/verify", Perm: moderation.PermAuditRead, handle: s.auditVerify},

@@ -74,6 +74,8 @@ func newEnvHasher(t *testing.T, h *password.Hasher, tweak func(*httpapi.Server))
 	e.api = &httpapi.Server{Reviews: e.reviews, Users: e.users, Sessions: e.sessions, Audit: postgres.NewAuditLog(s.Pool), Clock: clock,
 		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
 			return postgres.RulePrecision(ctx, s.Pool, postgres.PrecisionFilter{Since: since, Rule: rule})
+		}, BankPrecision: func(ctx context.Context, since time.Time, bank string, minDecided int64, limit int) ([]moderation.BankEntryPrecision, error) {
+			return postgres.BankEntryPrecision(ctx, s.Pool, postgres.EntryPrecisionFilter{Since: since, Bank: bank, MinDecided: minDecided, Limit: limit})
 		}, PrecisionThreshold: 0.5, Reports: postgres.NewReports(s.Pool)}
 	if tweak != nil {
 		tweak(e.api)
@@ -235,6 +237,7 @@ var allowedRoles = map[string][]moderation.Role{
 	"GET /api/v1/stats":                           {lead, eng, aud, adm},
 	"GET /api/v1/reports/transparency":            {lead, eng, aud, adm},
 	"GET /api/v1/rules/precision":                 {eng, aud, adm},
+	"GET /api/v1/banks/precision":                 {eng, aud, adm},
 	"GET /api/v1/audit":                           {aud, adm},
 	"GET /api/v1/audit/verify":                    {aud, adm},
 	"POST /api/v1/retention/purge":                {adm},
@@ -779,6 +782,28 @@ SELECT id, 'bank:b:e/1:m1', 'terrorist_content', 4, 'b', 'e/1', 'pdq', id, 'm1',
 		t.Fatalf("precision of an unknown rule: %+v", prec.Rules)
 	}
 	e.must(e.do(auditor, "GET", "/api/v1/rules/precision?since=yesterday", nil), 400)
+
+	// The same bank items per entry (all three matched entry e/1).
+	var entries struct {
+		Entries []struct {
+			Bank           string  `json:"bank"`
+			Entry          string  `json:"entry"`
+			HashType       string  `json:"hash_type"`
+			Flagged        int64   `json:"flagged"`
+			Removed        int64   `json:"removed"`
+			MedianDistance float64 `json:"median_distance"`
+			Low            bool    `json:"low"`
+		} `json:"entries"`
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/banks/precision?bank=b&min_decided=3", nil), 200).decode(t, &entries)
+	if len(entries.Entries) != 1 || entries.Entries[0].Bank != "b" || entries.Entries[0].Entry != "e/1" || entries.Entries[0].HashType != "pdq" ||
+		entries.Entries[0].Flagged != 3 || entries.Entries[0].Removed != 3 || entries.Entries[0].MedianDistance != 3 || entries.Entries[0].Low {
+		t.Fatalf("bank entry precision %+v", entries)
+	}
+	e.must(e.do(auditor, "GET", "/api/v1/banks/precision?min_decided=4", nil), 200).decode(t, &entries)
+	if len(entries.Entries) != 0 {
+		t.Fatalf("entries with 4 decided items: %+v", entries.Entries)
+	}
 }
 
 // TestOpenAPIMatchesRoutes: every route is documented with its permission

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,5 +55,37 @@ func TestAuditActionsMatchServer(t *testing.T) {
 	}
 	if want := moderation.AuditActions(); !slices.Equal(got, want) {
 		t.Errorf("audit.js lists actions %q, the server %q", got, want)
+	}
+}
+
+// TestUserRulesMatchServer: the Users panel's role checkboxes and
+// password length rule (copies in users.js) are the server's, so a new
+// role or a changed rule cannot be left out of the page.
+func TestUserRulesMatchServer(t *testing.T) {
+	src, err := static.ReadFile("static/users.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const userRoleNames = \[(.*?)\];`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("users.js has no userRoleNames list")
+	}
+	var got []string
+	for _, q := range regexp.MustCompile(`"([^"]*)"`).FindAllSubmatch(m[1], -1) {
+		got = append(got, string(q[1]))
+	}
+	var want []string
+	for _, r := range moderation.AllRoles {
+		want = append(want, string(r))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("users.js lists roles %q, the server %q", got, want)
+	}
+	lens := regexp.MustCompile(`const userMinPassword = (\d+), userMaxPassword = (\d+);`).FindSubmatch(src)
+	if lens == nil {
+		t.Fatal("users.js has no userMinPassword, userMaxPassword")
+	}
+	if min, max := string(lens[1]), string(lens[2]); min != strconv.Itoa(moderation.MinPasswordLen) || max != strconv.Itoa(moderation.MaxPasswordLen) {
+		t.Errorf("users.js allows passwords of %s to %s bytes, the server %d to %d", min, max, moderation.MinPasswordLen, moderation.MaxPasswordLen)
 	}
 }

@@ -32,10 +32,12 @@ func banksCommand() Command {
 		{Name: "import", Summary: "import a shared hash list or a bank file (CSV or JSON lines) into a bank", Run: runBanksImport},
 		{Name: "quarantined", Summary: "list the entries the bad-entry guard took out of service", Run: runBanksQuarantined},
 		{Name: "confirm", Summary: "release a quarantined entry (BANK ENTRY): it matches again on every worker", Run: runBanksConfirm},
+		{Name: "quarantine", Summary: "take a wrong entry (BANK ENTRY) out of service by hand on every worker", Run: runBanksQuarantine},
+		{Name: "precision", Summary: "per-entry precision from moderators' decisions: entries that flag harmless posts", Run: runBanksPrecision},
 	}
 	return Command{
 		Name:    "banks",
-		Summary: "import hash lists into hash banks, review quarantined entries",
+		Summary: "import hash lists into hash banks, review quarantined and low-precision entries",
 		Run: func(ctx context.Context, env Env, args []string) error {
 			return subcommand(ctx, env, "banks", args, subs)
 		},
@@ -764,6 +766,48 @@ func runBanksConfirm(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "confirmed %s/%s: released from quarantine on every worker\n", bank, entry)
 	} else {
 		fmt.Fprintf(env.Stdout, "confirmed %s/%s (it was not quarantined): the guard will not quarantine it\n", bank, entry)
+	}
+	return nil
+}
+
+func runBanksQuarantine(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "banks quarantine", "Usage: vigilctl banks quarantine -m REASON BANK ENTRY\n\n"+
+		"Takes a wrong hash-bank entry (one that flags harmless posts: see vigilctl banks\n"+
+		"precision) out of service: it stops matching on every worker within seconds and\n"+
+		"stays out, whatever the bad-entry guard counts, until vigilctl banks confirm.\n"+
+		"Import only adds entries, so this is how one leaves a stored bank. Audited.")
+	dbURL := databaseFlag(fs)
+	author := authorFlag(env, fs)
+	reason := fs.String("m", "", "why the entry is wrong (required; recorded in the audit log)")
+	if err := parse(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("banks quarantine: want BANK ENTRY")
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return fmt.Errorf("banks quarantine: -m REASON is required")
+	}
+	if *author == "" {
+		return fmt.Errorf("banks quarantine: no --author (and $USER is not set)")
+	}
+	bank, entry := fs.Arg(0), fs.Arg(1)
+	pool, err := postgres.Connect(ctx, *dbURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	was, err := postgres.NewBankStore(pool, nil).Quarantine(ctx, *author, bank, entry, *reason)
+	if errors.Is(err, moderation.ErrNotFound) {
+		return fmt.Errorf("banks quarantine: bank %s has no entry %s", bank, entry)
+	}
+	if err != nil {
+		return err
+	}
+	if was {
+		fmt.Fprintf(env.Stdout, "%s/%s was quarantined already; now by hand: the guard's counts no longer release it\n", bank, entry)
+	} else {
+		fmt.Fprintf(env.Stdout, "quarantined %s/%s: out of service on every worker until vigilctl banks confirm\n", bank, entry)
 	}
 	return nil
 }

@@ -153,6 +153,71 @@ func TestBanksQuarantinedAndConfirm(t *testing.T) {
 	}
 }
 
+// TestBanksQuarantineByHand: a rule engineer takes a wrong entry out of
+// service (what banks precision advises); it is listed, audited as a
+// manual quarantine with the reason, announced to the workers, and only a
+// confirmation releases it.
+func TestBanksQuarantineByHand(t *testing.T) {
+	s := moderationtest.TestSchema(t)
+	ctx := context.Background()
+	store := postgres.NewBankStore(s.Pool, nil)
+	if err := store.PutBank(ctx, hashbank.Bank{Name: "gifct", HashType: "pdq", Entries: []hashbank.Entry{{ID: "g-17", Hash: pdqA}}}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, string, error) {
+		return runCLI(t, "", append(append([]string{"banks"}, args[0], "--database-url", s.URL), args[1:]...)...)
+	}
+	if _, _, err := run("quarantine", "--author", "rita", "gifct", "g-17"); err == nil || !strings.Contains(err.Error(), "-m REASON is required") {
+		t.Fatalf("without a reason: %v", err)
+	}
+	if _, _, err := run("quarantine", "--author", "rita", "-m", "typo", "gifct", "g-71"); err == nil || !strings.Contains(err.Error(), "has no entry g-71") {
+		t.Fatalf("unknown entry: %v", err)
+	}
+
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	listening := make(chan struct{})
+	notified := make(chan string, 10)
+	go func() {
+		_ = store.Listen(lctx, func() { close(listening) }, func(p string) { notified <- p })
+	}()
+	<-listening
+	out, _, err := run("quarantine", "--author", "rita", "-m", "a meme: 28 of 30 no violation", "gifct", "g-17")
+	if err != nil || !strings.Contains(out, "quarantined gifct/g-17: out of service on every worker") {
+		t.Fatalf("quarantine: %q %v", out, err)
+	}
+	select {
+	case p := <-notified:
+		if p != "quarantine:gifct/g-17" {
+			t.Fatalf("announced %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("quarantine not announced")
+	}
+	if out, _, _ := run("quarantined"); !lineHas(out, "gifct", "g-17", "quarantined") {
+		t.Fatalf("not listed: %q", out)
+	}
+	var actor, details string
+	if err := s.Pool.QueryRow(ctx, `SELECT actor, details::text FROM audit_events WHERE action = 'bank_quarantine' AND subject = 'bank:gifct/g-17'`).
+		Scan(&actor, &details); err != nil || actor != "rita" || !strings.Contains(details, "a meme: 28 of 30 no violation") || !strings.Contains(details, `"manual": true`) {
+		t.Fatalf("audit: %s %s %v", actor, details, err)
+	}
+	// A worker's automatic record does not undo it; a confirmation does.
+	if ok, err := store.RecordQuarantine(ctx, "vigil-ingest", hashbank.QuarantineState{Bank: "gifct", EntryID: "g-17"}); err != nil || ok {
+		t.Fatalf("automatic record over a manual quarantine: %v %v", ok, err)
+	}
+	if q, err := store.Quarantined(ctx); err != nil || len(q) != 1 || q[0] != [2]string{"gifct", "g-17"} {
+		t.Fatalf("quarantined %v %v", q, err)
+	}
+	out, _, err = run("quarantine", "--author", "rita", "-m", "still a meme", "gifct", "g-17")
+	if err != nil || !strings.Contains(out, "was quarantined already") {
+		t.Fatalf("again: %q %v", out, err)
+	}
+	if out, _, err := run("confirm", "--author", "rita", "-m", "on second thoughts", "gifct", "g-17"); err != nil || !strings.Contains(out, "released from quarantine") {
+		t.Fatalf("confirm: %q %v", out, err)
+	}
+}
+
 // lineHas reports whether some line of out holds every field, in order.
 func lineHas(out string, fields ...string) bool {
 	for _, line := range strings.Split(out, "\n") {

@@ -62,6 +62,8 @@ async function start() {
     startReports();
     // The leads' and auditors' panels (decisions.js, holds.js, audit.js).
     startDecisions(); startHolds(); startAudit();
+    // The admins' Users panel (users.js).
+    startUsers();
     const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
     // Unless a claim made meanwhile already put an item on screen.
     if (claimed.items.length && !current) show(claimed.items[0]);
@@ -70,7 +72,7 @@ async function start() {
     // Signed out: nothing of the last user's panels stays on screen.
     canPrecision = false; $("precision-panel").hidden = true;
     resetReports();
-    resetDecisions(); resetHolds(); resetAudit();
+    resetDecisions(); resetHolds(); resetAudit(); resetUsers();
   }
 }
 
@@ -420,26 +422,84 @@ async function claimAfter(done) {
 
 // Per-rule precision; rules the server judges low (below its threshold
 // with enough decided items) are highlighted, and a precision from too
-// few decisions says so rather than look like a verdict.
+// few decisions says so rather than look like a verdict. A hash bank's
+// row ("bank:NAME") opens to its entries' precision: one entry (a meme in
+// a shared list) goes wrong where the bank's row averages it away.
+const precisionOpen = new Set(); // banks whose entries are shown
+let precisionUser = null;
 async function loadPrecision() {
   if (!canPrecision) return;
+  // Another user signed in: none of the last one's banks stay open.
+  if (precisionUser !== me.user.username) { precisionOpen.clear(); precisionUser = me.user.username; }
   try {
     const p = await api("GET", "/api/v1/rules/precision");
     $("precision-policy").textContent = "Highlighted: precision below " + p.threshold.toFixed(2) +
       " with at least " + p.min_decided + " decided items.";
-    $("precision").tBodies[0].replaceChildren(...p.rules.map((r) => {
+    $("precision").tBodies[0].replaceChildren(...p.rules.flatMap((r) => {
       const tr = document.createElement("tr");
       if (r.low) tr.className = "low";
-      let prec = r.precision === null ? "–" : r.precision.toFixed(2);
-      if (r.precision !== null && r.decided < p.min_decided) {
-        prec += " (" + r.decided + " of " + p.min_decided + " decided: too few to judge)";
-      }
       const cells = [r.rule, "v" + r.version, r.flagged, r.removed, r.no_violation,
-        prec, r.decided ? Math.round(r.median_time_to_decision_seconds) + " s" : "–"];
+        precisionText(r, p.min_decided), r.decided ? Math.round(r.median_time_to_decision_seconds) + " s" : "–"];
       for (const c of cells) { const td = document.createElement("td"); td.textContent = String(c); tr.append(td); }
-      return tr;
+      const td = document.createElement("td"); tr.append(td);
+      if (!r.rule.startsWith("bank:")) return [tr];
+      const bank = r.rule.slice("bank:".length);
+      const more = document.createElement("tr"); more.className = "bank-entries";
+      const cell = document.createElement("td"); cell.colSpan = cells.length + 1; more.append(cell);
+      const b = document.createElement("button"); b.type = "button"; b.className = "bank-entries-toggle";
+      const open = (on) => {
+        more.hidden = !on; b.textContent = on ? "Hide entries" : "Show entries";
+        b.setAttribute("aria-expanded", String(on));
+        if (on) { precisionOpen.add(bank); loadBankEntries(bank, cell); } else precisionOpen.delete(bank);
+      };
+      b.addEventListener("click", () => open(more.hidden));
+      td.append(b);
+      open(precisionOpen.has(bank));
+      return [tr, more];
     }));
   } catch (e) { say(e.message); }
+}
+
+// precisionText is a precision as shown, with its sample size when it is
+// from too few decided items to judge.
+function precisionText(r, minDecided) {
+  let prec = r.precision === null ? "–" : r.precision.toFixed(2);
+  if (r.precision !== null && r.decided < minDecided) {
+    prec += " (" + r.decided + " of " + minDecided + " decided: too few to judge)";
+  }
+  return prec;
+}
+
+const bankEntriesLimit = 50;
+
+// loadBankEntries fills cell with a bank's entries, worst precision
+// first, low ones highlighted as rules are. Entry ids come from shared
+// lists: inserted as text, hidden characters shown as markers.
+async function loadBankEntries(bank, cell) {
+  cell.replaceChildren("Loading the entries of " + bank + "…");
+  try {
+    const p = await api("GET", "/api/v1/banks/precision?bank=" + encodeURIComponent(bank) + "&limit=" + bankEntriesLimit);
+    const table = document.createElement("table"); table.className = "bank-entries";
+    const head = table.createTHead().insertRow();
+    for (const h of ["entry", "hash", "flagged", "removed", "no violation", "precision", "median time to decision", "median distance"]) {
+      const th = document.createElement("th"); th.textContent = h; head.append(th);
+    }
+    const body = table.createTBody();
+    for (const e of p.entries) {
+      const tr = body.insertRow();
+      if (e.low) tr.className = "low";
+      const id = document.createElement("td"); id.append(plain(e.entry)); tr.append(id);
+      for (const c of [e.hash_type, e.flagged, e.removed, e.no_violation, precisionText(e, p.low_min_decided),
+        e.decided ? Math.round(e.median_time_to_decision_seconds) + " s" : "–", e.median_distance]) {
+        const td = document.createElement("td"); td.textContent = String(c); tr.append(td);
+      }
+    }
+    const note = document.createElement("p"); note.className = "hint";
+    note.textContent = (p.entries.length === bankEntriesLimit ? "The " + bankEntriesLimit + " worst entries (vigilctl banks precision --bank " + bank + " lists all). " : "") +
+      (p.entries.some((e) => e.low) ? "A highlighted entry most likely holds the hash of a common image (a meme, a logo) and flags harmless posts: " +
+        "remove it from its bank file or source list and re-import the bank (docs/hashing.md)." : "");
+    cell.replaceChildren(p.entries.length ? table : "No entry of " + bank + " matched an item in the period.", note);
+  } catch (e) { cell.replaceChildren("Loading the entries of " + bank + " failed: " + e.message); }
 }
 
 // Reports: the transparency report of a period for roles with
@@ -702,5 +762,5 @@ $("decide").addEventListener("submit", async (ev) => {
   } catch (e) { say(e.message); }
 });
 // Once every deferred script ran: start() calls the panels of
-// decisions.js, holds.js and audit.js, loaded after this file.
+// decisions.js, holds.js, audit.js and users.js, loaded after this file.
 document.addEventListener("DOMContentLoaded", start);
