@@ -7,8 +7,9 @@
 --
 -- - on each decision, the item's category and detection source when the
 --   decision was recorded (decisions.category, decisions.detection_source),
---   copied from the item by a trigger: one primary-key lookup, on the hot
---   claim-and-decide path, whatever code inserts the decision;
+--   written by the service's decision statements from the item they lock,
+--   and copied from the item by a trigger for any insert that leaves them
+--   out;
 -- - on each item, its category and detection source at its first flag
 --   (flagged_category, flagged_detection_source), never changed, and its
 --   current detection source (detection_source), which the ingest workers
@@ -57,8 +58,12 @@ UPDATE decisions d SET category = i.category, detection_source = i.detection_sou
 FROM review_items i WHERE i.id = d.item_id;
 ALTER TABLE decisions ENABLE TRIGGER decisions_no_update;
 
--- What the item is when the decision is recorded, whatever the inserting
--- statement says: the snapshot is the database's, not the caller's.
+-- What the item is when the decision is recorded, for an insert that does
+-- not say (scripts, fixtures, any future path). The service's decision
+-- statements write both from the item row they hold locked, so the
+-- trigger's WHEN skips them without entering plpgsql: run on every
+-- decision, the function cost the claim-and-decide path about a tenth of
+-- its throughput (BENCHMARKS.md, eighth session).
 -- +goose StatementBegin
 CREATE FUNCTION decisions_snapshot_item() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -70,7 +75,8 @@ END;
 $$;
 -- +goose StatementEnd
 CREATE TRIGGER decisions_snapshot_item BEFORE INSERT ON decisions
-    FOR EACH ROW EXECUTE FUNCTION decisions_snapshot_item();
+    FOR EACH ROW WHEN (NEW.category IS NULL OR NEW.detection_source IS NULL)
+    EXECUTE FUNCTION decisions_snapshot_item();
 
 ALTER TABLE decisions
     ALTER COLUMN category SET NOT NULL,

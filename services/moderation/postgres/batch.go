@@ -171,7 +171,7 @@ func (r *Reviews) batchOp(ops []*writeOp) (*writeOp, []*writeOp) {
         $7::timestamptz[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::int[])
     WITH ORDINALITY AS r(item, actor, can_esc, action, reason, note, at, named, at_text, lease, lease_text, cnt, ord)),
 old AS (
-    SELECT i.id, i.post_id, i.platform, i.sla_deadline, i.claimed_at, r.*
+    SELECT i.id, i.post_id, i.platform, i.sla_deadline, i.claimed_at, ` + snapshotCols + `, r.*
     FROM review_items i JOIN req r ON i.id = r.item
     WHERE i.id = ANY($1::bigint[]) AND i.status = 'claimed' AND i.claimed_by = r.actor AND (i.queue <> 'leads' OR r.can_esc)
     FOR UPDATE OF i),
@@ -186,8 +186,8 @@ upd AS (
         outcome = old.action
     FROM old WHERE i.id = old.id),
 dec AS (
-    INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
-    SELECT id, actor, action, reason, note, at, sla_deadline, claimed_at FROM old ORDER BY ord
+    INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at, category, detection_source)
+    SELECT id, actor, action, reason, note, at, sla_deadline, claimed_at, snap_category, snap_source FROM old ORDER BY ord
     RETURNING id, item_id, sla_deadline, claimed_at),
 msg AS (
     INSERT INTO outbox (topic, key, payload)

@@ -15,6 +15,12 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
+// snapshotCols reads, from review_items i, what a decision records of its
+// item (decisions.category and detection_source, migration 0008): its
+// category and detection source now, reading the matches only for a row
+// an older ingest worker wrote without the source.
+const snapshotCols = `i.category AS snap_category, COALESCE(i.detection_source, item_detection_source(i.id)) AS snap_source`
+
 // Decide records actor's decision on an item actor has claimed: the
 // decision row, the item's new status (escalate moves it to the leads
 // queue), an audit event and, for final actions, an outbox message for
@@ -109,9 +115,10 @@ func (r *Reviews) Reverse(ctx context.Context, actor moderation.User, id int64, 
 			return err
 		}
 		var latest int64
+		var category, source string
 		err := tx.QueryRow(ctx, `
-SELECT i.post_id, i.platform, i.sla_deadline, (SELECT max(id) FROM decisions WHERE item_id = i.id)
-FROM review_items i WHERE i.id = $1 FOR UPDATE`, d.ItemID).Scan(&postID, &platform, &d.SLADeadline, &latest)
+SELECT i.post_id, i.platform, i.sla_deadline, (SELECT max(id) FROM decisions WHERE item_id = i.id), `+snapshotCols+`
+FROM review_items i WHERE i.id = $1 FOR UPDATE`, d.ItemID).Scan(&postID, &platform, &d.SLADeadline, &latest, &category, &source)
 		if err != nil {
 			return err
 		}
@@ -124,9 +131,9 @@ FROM review_items i WHERE i.id = $1 FOR UPDATE`, d.ItemID).Scan(&postID, &platfo
 			return fmt.Errorf("decision %d already says %s: %w", id, oldAction, moderation.ErrInvalid)
 		}
 		err = tx.QueryRow(ctx, `
-INSERT INTO decisions (item_id, actor_id, action, reason_code, note, reverses, created_at, sla_deadline)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			d.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, id, now, d.SLADeadline).Scan(&d.ID)
+INSERT INTO decisions (item_id, actor_id, action, reason_code, note, reverses, created_at, sla_deadline, category, detection_source)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			d.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, id, now, d.SLADeadline, category, source).Scan(&d.ID)
 		if err != nil {
 			return err
 		}
@@ -189,7 +196,7 @@ WHERE status IN ('pending', 'escalated', 'claimed') AND `+clusterMembers,
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-SELECT id, post_id, platform, sla_deadline, CASE WHEN claimed_by = $2 THEN claimed_at END FROM review_items
+SELECT id, post_id, platform, sla_deadline, CASE WHEN claimed_by = $2 THEN claimed_at END, `+snapshotCols+` FROM review_items i
 WHERE id = ANY($1) AND (status = 'pending'
     OR (status = 'escalated' AND $3::bool)
     OR (status = 'claimed' AND (claimed_by = $2 OR lease_expires_at <= $4))) AND (queue <> 'leads' OR $3::bool)
@@ -200,11 +207,12 @@ ORDER BY id FOR UPDATE SKIP LOCKED`, all, actor.ID, canEscalated, now)
 		type target struct {
 			moderation.Decision
 			postID, platform string
+			category, source string // the item's when decided
 		}
 		targets, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (target, error) {
 			t := target{Decision: moderation.Decision{ActorID: actor.ID, Actor: actor.Username, Action: in.Action,
 				ReasonCode: in.ReasonCode, Note: in.Note, CreatedAt: now}}
-			err := row.Scan(&t.ItemID, &t.postID, &t.platform, &t.SLADeadline, &t.ClaimedAt)
+			err := row.Scan(&t.ItemID, &t.postID, &t.platform, &t.SLADeadline, &t.ClaimedAt, &t.category, &t.source)
 			return t, err
 		})
 		if err != nil {
@@ -228,9 +236,9 @@ ORDER BY id FOR UPDATE SKIP LOCKED`, all, actor.ID, canEscalated, now)
 		for i := range targets {
 			t := &targets[i]
 			err := tx.QueryRow(ctx, `
-INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-				t.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, now, t.SLADeadline, t.ClaimedAt).Scan(&t.ID)
+INSERT INTO decisions (item_id, actor_id, action, reason_code, note, created_at, sla_deadline, claimed_at, category, detection_source)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+				t.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, now, t.SLADeadline, t.ClaimedAt, t.category, t.source).Scan(&t.ID)
 			if err != nil {
 				return err
 			}

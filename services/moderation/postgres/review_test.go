@@ -77,11 +77,14 @@ func (f *fixture) user(t *testing.T, name string, roles ...moderation.Role) mode
 func seed(t testing.TB, pool *pgxpool.Pool, n int, flaggedAt time.Time, extra string) {
 	t.Helper()
 	_, err := pool.Exec(context.Background(), `
-INSERT INTO review_items (post_id, platform, author_id, text, lang, post_created_at, flagged_at, category, severity, sla_deadline`+extra+`)
+INSERT INTO review_items (post_id, platform, author_id, text, lang, post_created_at, flagged_at, category, severity, sla_deadline,
+    detection_source, flagged_category, flagged_detection_source`+extra+`)
 SELECT 'p'||g, 'test', 'a'||(g % 97), 'text of post '||g, CASE WHEN g % 5 = 0 THEN 'de' ELSE 'en' END,
-    $1::timestamptz, $1::timestamptz + g * interval '1 ms', CASE WHEN g % 3 = 0 THEN 'terrorist_content' ELSE 'hate' END,
-    1 + g % 4, $1::timestamptz + interval '1 hour' + (g % 7) * interval '10 minutes'
-FROM generate_series(1, $2) g`, flaggedAt, n)
+    $1::timestamptz, $1::timestamptz + g * interval '1 ms', c, 1 + g % 4,
+    $1::timestamptz + interval '1 hour' + (g % 7) * interval '10 minutes',
+    -- As the ingest workers write them (no match rows here: 'none').
+    'none', c, 'none'
+FROM generate_series(1, $2) g, LATERAL (SELECT CASE WHEN g % 3 = 0 THEN 'terrorist_content' ELSE 'hate' END AS c) cat`, flaggedAt, n)
 	if err != nil {
 		t.Fatalf("seeding %d items: %v", n, err)
 	}
