@@ -10,6 +10,19 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
+// outcomeCTEs follows a CTE "flagged" (item_id, flagged_at, …) with each
+// item's outcome, its latest decision's action, and the time of its first
+// final decision: what RulePrecision and BankEntryPrecision judge by.
+const outcomeCTEs = `, outcome AS (
+    SELECT DISTINCT ON (d.item_id) d.item_id, d.action
+    FROM decisions d WHERE d.item_id IN (SELECT item_id FROM flagged)
+    ORDER BY d.item_id, d.id DESC
+), first_final AS (
+    SELECT d.item_id, min(d.created_at) AS at
+    FROM decisions d WHERE d.action <> 'escalate' AND d.item_id IN (SELECT item_id FROM flagged)
+    GROUP BY d.item_id
+)`
+
 // PrecisionFilter narrows RulePrecision.
 type PrecisionFilter struct {
 	// Since counts only items flagged at or after it (zero: all).
@@ -36,15 +49,7 @@ WITH flagged AS (
         i.id AS item_id, i.flagged_at
     FROM review_matches m JOIN review_items i ON i.id = m.item_id
     WHERE i.flagged_at >= $1 AND ($2 = '' OR COALESCE(m.rule_id, 'bank:' || m.bank) = $2)
-), outcome AS (
-    SELECT DISTINCT ON (d.item_id) d.item_id, d.action
-    FROM decisions d WHERE d.item_id IN (SELECT item_id FROM flagged)
-    ORDER BY d.item_id, d.id DESC
-), first_final AS (
-    SELECT d.item_id, min(d.created_at) AS at
-    FROM decisions d WHERE d.action <> 'escalate' AND d.item_id IN (SELECT item_id FROM flagged)
-    GROUP BY d.item_id
-)
+)`+outcomeCTEs+`
 SELECT f.rule, f.version, count(*),
     count(*) FILTER (WHERE o.action IN ('remove', 'report')),
     count(*) FILTER (WHERE o.action = 'no_violation'),
@@ -105,15 +110,7 @@ WITH flagged AS (
     WHERE m.bank IS NOT NULL AND m.entry_id IS NOT NULL
         AND i.flagged_at >= $1 AND ($2 = '' OR m.bank = $2)
     GROUP BY m.bank, m.entry_id, i.id
-), outcome AS (
-    SELECT DISTINCT ON (d.item_id) d.item_id, d.action
-    FROM decisions d WHERE d.item_id IN (SELECT item_id FROM flagged)
-    ORDER BY d.item_id, d.id DESC
-), first_final AS (
-    SELECT d.item_id, min(d.created_at) AS at
-    FROM decisions d WHERE d.action <> 'escalate' AND d.item_id IN (SELECT item_id FROM flagged)
-    GROUP BY d.item_id
-), entries AS (
+)`+outcomeCTEs+`, entries AS (
     SELECT f.bank, f.entry_id, COALESCE(min(f.hash_type), '') AS hash_type, count(*) AS flagged,
         count(*) FILTER (WHERE o.action IN ('remove', 'report')) AS removed,
         count(*) FILTER (WHERE o.action = 'no_violation') AS no_violation,

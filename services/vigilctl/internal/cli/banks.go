@@ -733,63 +733,61 @@ func runBanksQuarantined(ctx context.Context, env Env, args []string) error {
 }
 
 func runBanksConfirm(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "banks confirm", "Usage: vigilctl banks confirm [-m REASON] BANK ENTRY\n\n"+
-		"Confirms that a hash-bank entry is right: it leaves quarantine and matches again on\n"+
-		"every worker within seconds, and the bad-entry guard no longer quarantines it.\n"+
-		"Confirming an entry that is not quarantined exempts it in advance. Audited.")
-	dbURL := databaseFlag(fs)
-	author := authorFlag(env, fs)
-	reason := fs.String("m", "", "why the entry is right (recorded in the audit log)")
-	if err := parse(fs, env, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return fmt.Errorf("banks confirm: want BANK ENTRY")
-	}
-	if *author == "" {
-		return fmt.Errorf("banks confirm: no --author (and $USER is not set)")
-	}
-	bank, entry := fs.Arg(0), fs.Arg(1)
-	pool, err := postgres.Connect(ctx, *dbURL, 2)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	was, err := postgres.NewBankStore(pool, nil).Confirm(ctx, *author, bank, entry, *reason)
-	if errors.Is(err, moderation.ErrNotFound) {
-		return fmt.Errorf("banks confirm: bank %s has no entry %s", bank, entry)
-	}
-	if err != nil {
-		return err
-	}
-	if was {
-		fmt.Fprintf(env.Stdout, "confirmed %s/%s: released from quarantine on every worker\n", bank, entry)
-	} else {
-		fmt.Fprintf(env.Stdout, "confirmed %s/%s (it was not quarantined): the guard will not quarantine it\n", bank, entry)
-	}
-	return nil
+	return runEntryAction(ctx, env, args, entryAction{
+		name: "confirm",
+		usage: "Usage: vigilctl banks confirm [-m REASON] BANK ENTRY\n\n" +
+			"Confirms that a hash-bank entry is right: it leaves quarantine and matches again on\n" +
+			"every worker within seconds, and the bad-entry guard no longer quarantines it.\n" +
+			"Confirming an entry that is not quarantined exempts it in advance. Audited.",
+		reasonHelp: "why the entry is right (recorded in the audit log)",
+		do:         (*postgres.BankStore).Confirm,
+		was:        "confirmed %s/%s: released from quarantine on every worker\n",
+		wasNot:     "confirmed %s/%s (it was not quarantined): the guard will not quarantine it\n",
+	})
 }
 
 func runBanksQuarantine(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "banks quarantine", "Usage: vigilctl banks quarantine -m REASON BANK ENTRY\n\n"+
-		"Takes a wrong hash-bank entry (one that flags harmless posts: see vigilctl banks\n"+
-		"precision) out of service: it stops matching on every worker within seconds and\n"+
-		"stays out, whatever the bad-entry guard counts, until vigilctl banks confirm.\n"+
-		"Import only adds entries, so this is how one leaves a stored bank. Audited.")
+	return runEntryAction(ctx, env, args, entryAction{
+		name: "quarantine",
+		usage: "Usage: vigilctl banks quarantine -m REASON BANK ENTRY\n\n" +
+			"Takes a wrong hash-bank entry (one that flags harmless posts: see vigilctl banks\n" +
+			"precision) out of service: it stops matching on every worker within seconds and\n" +
+			"stays out, whatever the bad-entry guard counts, until vigilctl banks confirm.\n" +
+			"Import only adds entries, so this is how one leaves a stored bank. Audited.",
+		reasonHelp:  "why the entry is wrong (required; recorded in the audit log)",
+		needsReason: true,
+		do:          (*postgres.BankStore).Quarantine,
+		was:         "%s/%s was quarantined already; now by hand: the guard's counts no longer release it\n",
+		wasNot:      "quarantined %s/%s: out of service on every worker until vigilctl banks confirm\n",
+	})
+}
+
+// entryAction is a person's decision about one bank entry (banks confirm,
+// banks quarantine): its command, the store's method, and what to print
+// when the entry was quarantined before or not.
+type entryAction struct {
+	name, usage, reasonHelp string
+	needsReason             bool
+	do                      func(s *postgres.BankStore, ctx context.Context, actor, bank, entry, reason string) (wasQuarantined bool, err error)
+	was, wasNot             string // formats of bank and entry
+}
+
+func runEntryAction(ctx context.Context, env Env, args []string, a entryAction) error {
+	fs := newFlags(env, "banks "+a.name, a.usage)
 	dbURL := databaseFlag(fs)
 	author := authorFlag(env, fs)
-	reason := fs.String("m", "", "why the entry is wrong (required; recorded in the audit log)")
+	reason := fs.String("m", "", a.reasonHelp)
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return fmt.Errorf("banks quarantine: want BANK ENTRY")
+		return fmt.Errorf("banks %s: want BANK ENTRY", a.name)
 	}
-	if strings.TrimSpace(*reason) == "" {
-		return fmt.Errorf("banks quarantine: -m REASON is required")
+	if a.needsReason && strings.TrimSpace(*reason) == "" {
+		return fmt.Errorf("banks %s: -m REASON is required", a.name)
 	}
 	if *author == "" {
-		return fmt.Errorf("banks quarantine: no --author (and $USER is not set)")
+		return fmt.Errorf("banks %s: no --author (and $USER is not set)", a.name)
 	}
 	bank, entry := fs.Arg(0), fs.Arg(1)
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
@@ -797,17 +795,17 @@ func runBanksQuarantine(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	was, err := postgres.NewBankStore(pool, nil).Quarantine(ctx, *author, bank, entry, *reason)
+	was, err := a.do(postgres.NewBankStore(pool, nil), ctx, *author, bank, entry, *reason)
 	if errors.Is(err, moderation.ErrNotFound) {
-		return fmt.Errorf("banks quarantine: bank %s has no entry %s", bank, entry)
+		return fmt.Errorf("banks %s: bank %s has no entry %s", a.name, bank, entry)
 	}
 	if err != nil {
 		return err
 	}
 	if was {
-		fmt.Fprintf(env.Stdout, "%s/%s was quarantined already; now by hand: the guard's counts no longer release it\n", bank, entry)
+		fmt.Fprintf(env.Stdout, a.was, bank, entry)
 	} else {
-		fmt.Fprintf(env.Stdout, "quarantined %s/%s: out of service on every worker until vigilctl banks confirm\n", bank, entry)
+		fmt.Fprintf(env.Stdout, a.wasNot, bank, entry)
 	}
 	return nil
 }
