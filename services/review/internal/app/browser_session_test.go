@@ -49,3 +49,27 @@ func TestBrowserSessionEnded(t *testing.T) {
 		t.Fatalf("signing in again: %v", err)
 	}
 }
+
+// TestBrowserDecisionsPanelFollowsTheDesk: a lead's own decision at the
+// desk shows in the Decisions panel's newest page without a reload.
+func TestBrowserDecisionsPanelFollowsTheDesk(t *testing.T) {
+	ctx := browser(t)
+	schema := moderationtest.TestSchema(t)
+	at := time.Now().UTC()
+	err := postgres.NewQueue(schema.Pool).Enqueue(ctx, []moderation.Flag{
+		flagged("desk-1", "we will attack the parade", at, moderation.Match{RuleID: "demo.attack-call", RuleVersion: 1,
+			Category: "violent_threat", Severity: moderation.SeverityHigh, Spans: []moderation.Span{{Start: 8, End: 14}}}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startReview(ctx, t, schema.URL)
+	if err := chromedp.Do(ctx, signIn(base, "e2e-admin", "e2e-admin-password"), chromedp.WaitVisible(`#decisions-panel`), claimNext()); err != nil {
+		t.Fatalf("signing in and claiming: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`document.querySelector('#decisions tbody').textContent.includes('no decision')`))
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#decide select[name=action]`, "remove"), chromedp.Click(`#decide button:not([type])`)); err != nil {
+		t.Fatalf("deciding: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](`[...document.querySelectorAll('#decisions tbody tr')].some(tr => tr.cells.length > 3 && tr.cells[3].textContent === 'remove')`))
+}

@@ -390,7 +390,7 @@ function clusterView(item, keys) {
       for (const s of r.skipped_items) why.set(s.item_id, skipText(s.reason));
       const skipped = [...why.keys()].sort((a, b) => a - b);
       text += skipped.length ? "; " + skipped.length + " skipped: " + skipped.map((id) => "#" + id + " " + why.get(id)).join(", ") + "." : "; none skipped.";
-      loadPrecision();
+      loadPrecision(); decisionsChanged();
       if (r.decisions.some((d) => d.item_id === item.id)) {
         // The item on screen was decided with the rest: on to the next,
         // as a single decision's submit does.
@@ -758,7 +758,7 @@ $("decide").addEventListener("submit", async (ev) => {
       next: { count: 1, queue: queueName() } });
     say("Decided #" + current.id + ": " + f.get("action") + (r.items.length ? "" : ". Nothing more to review."));
     show(r.items[0] || null); ev.target.note.value = "";
-    loadPrecision();
+    loadPrecision(); decisionsChanged();
   } catch (e) { say(e.message); }
 });
 // Once every deferred script ran: start() calls the panels of

@@ -232,6 +232,13 @@ function startDecisions() {
   if (can) loadDecisions(0);
 }
 
+// decisionsChanged shows a decision made elsewhere on the page (the desk,
+// a cluster) on the newest page, if that is the page on screen; a lead
+// reading older pages is not moved.
+function decisionsChanged() {
+  if (!$("decisions-panel").hidden && decisionsPages.length === 1) loadDecisions(0);
+}
+
 // resetDecisions hides the panel and forgets its filters, list and any
 // reversal in progress: at sign-out, before the next user.
 function resetDecisions() {
