@@ -89,16 +89,10 @@ func (b Bank) withDefaults() (Bank, error) {
 	if b.Severity.String() == "unknown" {
 		return b, fmt.Errorf("bank %s: severity %d: %w", b.Name, b.Severity, moderation.ErrInvalid)
 	}
-	if !moderation.PrintableText(b.Category, moderation.MaxEntryID) || !moderation.PrintableText(b.Source, moderation.MaxEntryID) {
-		return b, fmt.Errorf("bank %s: category and source must be at most %d bytes of printable UTF-8: %w", b.Name, moderation.MaxEntryID, moderation.ErrInvalid)
-	}
 	seen := make(map[string]bool, len(b.Entries))
 	for i, e := range b.Entries {
 		if e.ID == "" {
 			return b, fmt.Errorf("bank %s: entry %d has no id: %w", b.Name, i+1, moderation.ErrInvalid)
-		}
-		if err := CheckEntryText(e); err != nil {
-			return b, fmt.Errorf("bank %s: entry %d: %w: %w", b.Name, i+1, err, moderation.ErrInvalid)
 		}
 		if seen[e.ID] {
 			return b, fmt.Errorf("bank %s: entry id %q repeated: %w", b.Name, e.ID, moderation.ErrInvalid)
@@ -113,8 +107,11 @@ func (b Bank) withDefaults() (Bank, error) {
 
 // CheckEntryText checks an entry's id and labels: each at most
 // moderation.MaxEntryID bytes of printable UTF-8 (an id names a cluster;
-// every label is stored and shown). The error is the message alone, as a
-// line of an import file shows it; Validate wraps it in ErrInvalid.
+// every label is stored and shown). It is checked where entries come in
+// (bank files, vigilctl banks import), not in Validate: a row stored
+// before the check must not make a stored bank, and with it every bank of
+// the set, fail to load on the workers. The error is the message alone,
+// as a line of an import file shows it.
 func CheckEntryText(e Entry) error {
 	for _, f := range []struct{ name, v string }{{"id", e.ID}, {"category", e.Category}, {"source", e.Source}, {"external id", e.ExternalID}} {
 		if !moderation.PrintableText(f.v, moderation.MaxEntryID) {

@@ -1,12 +1,14 @@
 package hashbank
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/demoimage"
@@ -87,21 +89,15 @@ func TestBankValidation(t *testing.T) {
 		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: "abc"}}},
 		{Name: "x", HashType: "phash", Entries: []Entry{{ID: "a", Hash: pdq}}},
 		{Name: "x", HashType: "phash", Severity: 9},
-		// Text Postgres refuses, or that cannot name a cluster or be shown.
-		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a\x00b", Hash: pdq}}},
-		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a\nb", Hash: pdq}}},
-		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: strings.Repeat("i", 257), Hash: pdq}}},
-		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, Source: "\xff"}}},
-		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, Category: "t\x00c"}}},
-		{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, ExternalID: "e\x01"}}},
-		{Name: "x", HashType: "pdq", Source: "s\x00"},
 	} {
 		if err := b.Validate(); !errors.Is(err, moderation.ErrInvalid) {
 			t.Errorf("%+v: %v", b, err)
 		}
 	}
-	if err := (Bank{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "gifct:ü-1", Hash: pdq, Source: "Tech Against Terrorism", ExternalID: strings.Repeat("e", 256)}}}).Validate(); err != nil {
-		t.Errorf("printable UTF-8 labels: %v", err)
+	// A row stored before entry text was checked still loads: one bad
+	// entry must not switch off every stored bank on the workers.
+	if err := (Bank{Name: "x", HashType: "pdq", Entries: []Entry{{ID: "a", Hash: pdq, Source: "list\t2024"}}}).Validate(); err != nil {
+		t.Errorf("a stored entry with a tab in its source: %v, want it loaded", err)
 	}
 	if err := (Bank{Name: "x"}).Validate(); !errors.Is(err, moderation.ErrInvalid) || !strings.Contains(err.Error(), "'# type: pdq' line") {
 		t.Errorf("bank without a type: %v, want a hint at the # type: line", err)
@@ -299,5 +295,37 @@ func TestMatchImageManyMatches(t *testing.T) {
 		if want := fmt.Sprintf("e%05d", i); m.EntryID != want || m.Distance != 0 {
 			t.Fatalf("match %d: entry %s at %d, want %s at 0", i, m.EntryID, m.Distance, want)
 		}
+	}
+}
+
+// TestEntryTextChecked: bank files refuse entry ids and labels Postgres
+// text refuses, or that cannot name a cluster or be shown, naming the
+// line; printable UTF-8 up to 256 bytes is fine.
+func TestEntryTextChecked(t *testing.T) {
+	pdq := strings.Repeat("a", 64)
+	for _, e := range []Entry{
+		{ID: "a\x00b", Hash: pdq}, {ID: "a\nb", Hash: pdq}, {ID: strings.Repeat("i", 257), Hash: pdq},
+		{ID: "a", Hash: pdq, Source: "\xff"}, {ID: "a", Hash: pdq, Category: "t\x00c"}, {ID: "a", Hash: pdq, ExternalID: "e\x01"},
+	} {
+		if err := CheckEntryText(e); err == nil {
+			t.Errorf("%+q: no error", e)
+		}
+		if !utf8.ValidString(e.Source) {
+			continue // JSON carries no invalid UTF-8 (the decoder makes it U+FFFD)
+		}
+		line, _ := json.Marshal(map[string]string{"id": e.ID, "hash": e.Hash, "category": e.Category, "source": e.Source, "external_id": e.ExternalID})
+		_, err := ParseJSONL(strings.NewReader("{\"bank\":\"x\",\"type\":\"pdq\"}\n"+string(line)+"\n"), "x")
+		var le *LineError
+		if !errors.As(err, &le) || le.Line != 2 || !errors.Is(err, moderation.ErrInvalid) {
+			t.Errorf("JSON lines with %+q: %v, want line 2 refused", e, err)
+		}
+	}
+	_, err := ParseCSV(strings.NewReader("# type: pdq\nid,hash,source\ng-1,"+pdq+",ok\ng-2,"+pdq+",\"a\x01b\"\n"), "x")
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != 4 || !strings.Contains(err.Error(), "printable UTF-8") {
+		t.Errorf("CSV with a control character on line 4: %v", err)
+	}
+	if err := CheckEntryText(Entry{ID: "gifct:ü-1", Source: "Tech Against Terrorism", ExternalID: strings.Repeat("e", 256)}); err != nil {
+		t.Errorf("printable UTF-8 labels: %v", err)
 	}
 }

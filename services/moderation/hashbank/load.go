@@ -119,11 +119,13 @@ func ParseCSV(r io.Reader, name string) (Bank, error) {
 	br := bufio.NewReader(r)
 	var h Header
 	h.Bank = name
+	comments := 0 // lines read before the CSV reader starts
 	for {
 		peek, err := br.Peek(1)
 		if err != nil || peek[0] != '#' {
 			break
 		}
+		comments++
 		line, err := br.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return b, fmt.Errorf("reading bank %s: %w", name, err)
@@ -170,10 +172,15 @@ func ParseCSV(r io.Reader, name string) (Bank, error) {
 		if err != nil {
 			return b, fmt.Errorf("bank %s: %w: %w", name, err, moderation.ErrInvalid)
 		}
-		b.Entries = append(b.Entries, Entry{
+		e := Entry{
 			ID: get(rec, "id"), Hash: strings.ToLower(get(rec, "hash")),
 			Category: get(rec, "category"), Source: get(rec, "source"), ExternalID: get(rec, "external_id"),
-		})
+		}
+		if err := CheckEntryText(e); err != nil {
+			line, _ := cr.FieldPos(0)
+			return b, fmt.Errorf("bank %s %w", name, &LineError{Line: line + comments, Err: fmt.Errorf("%w: %w", err, moderation.ErrInvalid)})
+		}
+		b.Entries = append(b.Entries, e)
 	}
 	return b.withDefaults()
 }
@@ -269,7 +276,11 @@ func ParseJSONL(r io.Reader, name string) (Bank, error) {
 		if err := dec.Decode(&e); err != nil {
 			return b, bad(line, "%w", err)
 		}
-		b.Entries = append(b.Entries, Entry{ID: e.ID, Hash: strings.ToLower(e.Hash), Category: e.Category, Source: e.Source, ExternalID: e.ExternalID})
+		entry := Entry{ID: e.ID, Hash: strings.ToLower(e.Hash), Category: e.Category, Source: e.Source, ExternalID: e.ExternalID}
+		if err := CheckEntryText(entry); err != nil {
+			return b, bad(line, "%w", err)
+		}
+		b.Entries = append(b.Entries, entry)
 	}
 	if err := sc.Err(); err != nil {
 		return b, fmt.Errorf("reading bank %s: %w", name, err)

@@ -45,6 +45,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *auth) error {
 			return invalid("malformed form body")
 		}
 		req.Username, req.Password, form = r.PostForm.Get("username"), r.PostForm.Get("password"), true
+		// What the JSON path's decoder ensures: a malformed username is
+		// audited as text, which refuses NUL and invalid UTF-8.
+		for _, f := range [][2]string{{"username", req.Username}, {"password", req.Password}} {
+			if !plainText(f[1]) {
+				return invalid(f[0] + " must be UTF-8 text without NUL characters")
+			}
+		}
 	} else if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}

@@ -450,15 +450,28 @@ func nulField(v reflect.Value, path string) string {
 			if name == "-" {
 				continue
 			}
-			if name == "" {
-				name = f.Name
+			fpath := path + "." + name
+			switch {
+			case name == "" && f.Anonymous && embeddedStruct(f.Type):
+				fpath = path // an embedded struct's fields are the outer object's
+			case name == "":
+				fpath = path + "." + f.Name
 			}
-			if p := nulField(v.Field(i), path+"."+name); p != "" {
+			if p := nulField(v.Field(i), fpath); p != "" {
 				return p
 			}
 		}
 	}
 	return ""
+}
+
+// embeddedStruct says whether an embedded field of type t has its fields
+// promoted into the outer JSON object (a struct or a pointer to one).
+func embeddedStruct(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct
 }
 
 // jsonKind names the JSON a Go type decodes from.

@@ -1003,6 +1003,12 @@ func TestNULAndInvalidUTF8(t *testing.T) {
 		{"POST", "/api/v1/items/1/hold", `{"reason":"\u0000"}`, "reason: a string holds a NUL character"},
 		{"POST", "/api/v1/users", `{"username":"new","password":"a-long-pass\u0000word","roles":["lead"]}`, "password: a string holds a NUL character"},
 		{"POST", "/api/v1/tokens", `{"name":"x","scopes":["queue:read\u0000"]}`, "scopes[0]: a string holds a NUL character"},
+		// A field of an embedded struct is named as JSON has it, not by
+		// the Go type embedding it.
+		{"POST", "/api/v1/items/1/decision-and-claim", `{"action":"remove","reason_code":"TC-1","note":"a\u0000b","next":{}}`, `"malformed JSON body: note: a string holds a NUL character"`},
+		{"POST", "/api/v1/clusters/b:e/decision", `{"action":"remove","reason_code":"TC-1","note":"a\u0000b"}`, `"malformed JSON body: note: a string holds a NUL character"`},
+		// Path parameters reach Postgres text too.
+		{"GET", "/api/v1/items/1/media/%ff", "", "media_id must be"},
 	} {
 		var body any
 		if c.body != "" {
@@ -1017,5 +1023,15 @@ func TestNULAndInvalidUTF8(t *testing.T) {
 	r := e.do(cred{}, "POST", "/api/v1/login", `{"username":"ro\u0000ot","password":"whatever-it-is"}`)
 	if r.status != 400 || !strings.Contains(string(r.body), "username: a string holds a NUL character") {
 		t.Errorf("login with a NUL: %d %s, want 400", r.status, r.body)
+	}
+	// Sign-in with an HTML form as well: the form is not JSON, whose
+	// decoder replaces invalid UTF-8, and a malformed username is audited
+	// (as text) before it is refused.
+	for _, form := range []string{"username=%ff&password=whatever-it-is", "username=ro%00ot&password=whatever-it-is",
+		"username=root&password=what%00ever-it-is"} {
+		r := e.do(cred{}, "POST", "/api/v1/login", form, "Content-Type", "application/x-www-form-urlencoded")
+		if r.status != 400 || !strings.Contains(string(r.body), "must be UTF-8 text without NUL characters") {
+			t.Errorf("form login %s: %d %s, want 400", form, r.status, r.body)
+		}
 	}
 }

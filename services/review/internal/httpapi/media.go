@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/review/internal/blur"
@@ -26,7 +27,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
 		return err
 	}
 	mediaID := r.PathValue("media_id")
-	if mediaID == "" || len(mediaID) > 256 || !printable(mediaID) {
+	if mediaID == "" || len(mediaID) > 256 || !utf8.ValidString(mediaID) || !printable(mediaID) {
 		return invalid("media_id must be 1 to 256 printable characters")
 	}
 	if view == "original" && !a.Can(moderation.PermMediaUnblurred) {
