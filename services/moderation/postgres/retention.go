@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,8 +20,8 @@ import (
 func (r *Reviews) PlaceHold(ctx context.Context, actor moderation.User, itemID int64, reason string) (moderation.LegalHold, error) {
 	reason = strings.TrimSpace(reason)
 	h := moderation.LegalHold{ItemID: itemID, Reason: reason, PlacedBy: actor.Username, PlacedAt: r.now()}
-	if reason == "" || len(reason) > moderation.MaxHoldReasonLen {
-		return h, fmt.Errorf("a legal hold needs a reason of 1 to %d bytes: %w", moderation.MaxHoldReasonLen, moderation.ErrInvalid)
+	if reason == "" || !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > moderation.MaxHoldReasonLen {
+		return h, fmt.Errorf("a legal hold needs a reason of 1 to %d characters: %w", moderation.MaxHoldReasonLen, moderation.ErrInvalid)
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		// Lock the item so a purge running now either finishes first (and

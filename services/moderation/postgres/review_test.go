@@ -491,6 +491,15 @@ func TestRetentionPurge(t *testing.T) {
 	if _, err := f.reviews.PlaceHold(ctx, lead, 4, "subpoena 2026-17"); err != nil {
 		t.Fatal(err)
 	}
+	// The reason is counted in characters, as the page's field counts
+	// them: 2,000 of Chinese (6,000 bytes) fit, one more does not.
+	if _, err := f.reviews.PlaceHold(ctx, lead, 3, strings.Repeat("传", 2001)); !errors.Is(err, moderation.ErrInvalid) ||
+		!strings.Contains(err.Error(), "1 to 2000 characters") {
+		t.Fatalf("a 2,001-character reason: %v, want ErrInvalid in characters", err)
+	}
+	if _, err := f.reviews.PlaceHold(ctx, lead, 2, strings.Repeat("传", 2000)); err != nil {
+		t.Fatalf("a 2,000-character reason: %v", err)
+	}
 	// The conflict says what is wrong, not which constraint failed.
 	if _, err := f.reviews.PlaceHold(ctx, lead, 4, "again"); !errors.Is(err, moderation.ErrConflict) ||
 		!strings.Contains(err.Error(), "item 4 is already under an active legal hold") || strings.Contains(err.Error(), "legal_holds_active") {
