@@ -56,17 +56,12 @@ func printPrecision(env Env, ps []moderation.RulePrecision, pp moderation.Precis
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		for _, p := range ps {
-			v, ok := p.Precision()
-			var pr *float64
-			if ok {
-				pr = &v
-			}
 			_ = enc.Encode(struct {
 				moderation.RulePrecision
 				Precision      *float64 `json:"precision"`
 				MedianDecision float64  `json:"median_time_to_decision_seconds"`
 				Low            bool     `json:"low"`
-			}{p, pr, p.MedianDecision.Seconds(), pp.Low(p)})
+			}{p, orNull(p.Precision()), p.MedianDecision.Seconds(), pp.Low(p)})
 		}
 		return
 	}
@@ -160,18 +155,13 @@ func printEntryPrecision(env Env, ps []moderation.BankEntryPrecision, pp moderat
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		for _, p := range ps {
-			v, ok := p.Precision()
-			var pr *float64
-			if ok {
-				pr = &v
-			}
 			_ = enc.Encode(struct {
 				moderation.BankEntryPrecision
 				Decided        int64    `json:"decided"`
 				Precision      *float64 `json:"precision"`
 				MedianDecision float64  `json:"median_time_to_decision_seconds"`
 				Low            bool     `json:"low"`
-			}{p, p.Decided(), pr, p.MedianDecision.Seconds(), pp.LowEntry(p)})
+			}{p, p.Decided(), orNull(p.Precision()), p.MedianDecision.Seconds(), pp.LowEntry(p)})
 		}
 		return
 	}
@@ -215,4 +205,12 @@ func shownID(id string) string {
 		return strconv.Quote(id)
 	}
 	return id
+}
+
+// orNull is a precision for JSON: null when nothing was decided.
+func orNull(v float64, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	return &v
 }
