@@ -32,8 +32,8 @@ const reportConns = 4
 // Config is vigil-review's configuration.
 type Config struct {
 	DatabaseURL string
-	// ReportsDatabaseURL, if set, is where transparency reports and
-	// decision exports read (a streaming replica), so that their long
+	// ReportsDatabaseURL, if set, is where transparency reports, decision
+	// exports and precision read (a streaming replica), so that their long
 	// snapshots stay off the queue's primary.
 	ReportsDatabaseURL string
 	HTTPAddr           string
@@ -79,7 +79,7 @@ type Config struct {
 // Flags registers the configuration flags on fs.
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", "postgres://vigil:vigil@127.0.0.1:5432/vigil?sslmode=disable", "PostgreSQL URL of the review queue")
-	fs.StringVar(&c.ReportsDatabaseURL, "reports-database-url", "", "PostgreSQL URL transparency reports and decision exports read from, e.g. a streaming replica (their snapshots, held for the whole report or export, slow claims on the primary); the review queue's database when empty")
+	fs.StringVar(&c.ReportsDatabaseURL, "reports-database-url", "", "PostgreSQL URL transparency reports, decision exports and rule and bank-entry precision read from, e.g. a streaming replica (their snapshots, held for the whole report or export, slow claims on the primary); the review queue's database when empty")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the API, the UI, /healthz, /readyz and /metrics")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
@@ -198,12 +198,14 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	metrics := newMetrics(reg)
 	registerWriteStats(reg, reviews)
 	// Per-rule precision from the decisions, and each hash bank's count
-	// of low-precision entries, computed on scrape (cached).
+	// of low-precision entries, computed on scrape (cached). Like every
+	// precision query, on the reports' pool: they aggregate weeks of
+	// matches and decisions, which is no work for the claims' connections.
 	reg.MustRegister(precision.NewCollector(func(ctx context.Context, since time.Time) ([]moderation.RulePrecision, error) {
-		return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since})
+		return postgres.RulePrecision(ctx, reportsPool, postgres.PrecisionFilter{Since: since})
 	}, precision.Options{Threshold: cfg.PrecisionThreshold, MinDecided: cfg.PrecisionMinDecided, Clock: clock, Log: log,
 		Entries: func(ctx context.Context, since time.Time, minDecided int64) ([]moderation.BankEntryPrecision, error) {
-			return postgres.BankEntryPrecision(ctx, pool, postgres.EntryPrecisionFilter{Since: since, MinDecided: minDecided})
+			return postgres.BankEntryPrecision(ctx, reportsPool, postgres.EntryPrecisionFilter{Since: since, MinDecided: minDecided})
 		}}))
 	// Open items, overdue items and the next SLA deadline, for the review
 	// dashboard and the SLA alerts (deploy/prometheus/alerts.yml).
@@ -224,10 +226,10 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		ReasonCodes: codes, Retention: retention, Clock: clock, InsecureCookies: cfg.InsecureCookies,
 		TrustedProxies: proxies,
 		Precision: func(ctx context.Context, since time.Time, rule string) ([]moderation.RulePrecision, error) {
-			return postgres.RulePrecision(ctx, pool, postgres.PrecisionFilter{Since: since, Rule: rule})
+			return postgres.RulePrecision(ctx, reportsPool, postgres.PrecisionFilter{Since: since, Rule: rule})
 		},
 		BankPrecision: func(ctx context.Context, since time.Time, bank string, minDecided int64, limit int) ([]moderation.BankEntryPrecision, error) {
-			return postgres.BankEntryPrecision(ctx, pool, postgres.EntryPrecisionFilter{Since: since, Bank: bank, MinDecided: minDecided, Limit: limit})
+			return postgres.BankEntryPrecision(ctx, reportsPool, postgres.EntryPrecisionFilter{Since: since, Bank: bank, MinDecided: minDecided, Limit: limit})
 		},
 		PrecisionThreshold: cfg.PrecisionThreshold, PrecisionMinDecided: cfg.PrecisionMinDecided,
 		Reports: postgres.NewReports(reportsPool),

@@ -27,7 +27,7 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
 		return err
 	}
 	mediaID := r.PathValue("media_id")
-	if mediaID == "" || len(mediaID) > 256 || !utf8.ValidString(mediaID) || !printable(mediaID) {
+	if mediaID == "" || len(mediaID) > 256 || !printable(mediaID) {
 		return invalid("media_id must be 1 to 256 printable characters")
 	}
 	if view == "original" && !a.Can(moderation.PermMediaUnblurred) {
@@ -70,6 +70,9 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
 }
 
 func printable(s string) bool {
+	if !utf8.ValidString(s) { // ranging yields U+FFFD, which prints
+		return false
+	}
 	for _, c := range s {
 		if !unicode.IsPrint(c) || c == '/' {
 			return false

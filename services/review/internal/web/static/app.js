@@ -34,6 +34,12 @@ function severityName(n) { return ["", "low", "medium", "high", "critical"][n] |
 
 function say(text) { $("msg").textContent = text; }
 
+// sayIn shows a panel's status line, marked as an error or not.
+function sayIn(id, text, error) {
+  $(id).textContent = text;
+  $(id).className = error ? "error" : "";
+}
+
 function queueName() { return $("leads").checked ? "leads" : "default"; }
 
 function reasonOptions() { return reasonCodes.map((r) => new Option(r.code + " " + r.title, r.code)); }
@@ -657,10 +663,7 @@ function showReport(r) {
   $("report").hidden = false;
 }
 
-function reportSay(text, error) {
-  $("report-msg").textContent = text;
-  $("report-msg").className = error ? "error" : "";
-}
+function reportSay(text, error) { sayIn("report-msg", text, error); }
 
 // reportLinks points the download links at the period in the form, or
 // hides them while it is not one the server would accept.

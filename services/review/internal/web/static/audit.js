@@ -18,10 +18,7 @@ let auditEpoch = 0, auditLoad = 0, auditVerifyRun = 0;
 // on screen (0: the newest); auditMore says an older page exists.
 let auditPages = [0], auditMore = false, auditBrokenSeq = 0;
 
-function auditSay(text, error) {
-  $("audit-msg").textContent = text;
-  $("audit-msg").className = error ? "error" : "";
-}
+function auditSay(text, error) { sayIn("audit-msg", text, error); }
 
 function auditField(name) { return $("audit-filter").querySelector("[name=" + name + "]"); }
 

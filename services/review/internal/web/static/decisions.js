@@ -22,10 +22,7 @@ let reverseTarget = null, reversePending = null;
 
 function decisionsField(name) { return $("decisions-filter").querySelector("[name=" + name + "]"); }
 
-function decisionsSay(text, error) {
-  $("decisions-msg").textContent = text;
-  $("decisions-msg").className = error ? "error" : "";
-}
+function decisionsSay(text, error) { sayIn("decisions-msg", text, error); }
 
 // utcTime shows an RFC 3339 time as "YYYY-MM-DD hh:mm:ss UTC".
 function utcTime(s) {
@@ -118,10 +115,7 @@ function decisionRow(d, reversed) {
 // form's own action attribute to a reader, whatever the browser does).
 function reverseField(name) { return $("reverse-form").querySelector("[name=" + name + "]"); }
 
-function reverseSay(text, error) {
-  $("reverse-msg").textContent = text;
-  $("reverse-msg").className = error ? "error" : "";
-}
+function reverseSay(text, error) { sayIn("reverse-msg", text, error); }
 
 // openReverse shows the reverse form for decision d: the final actions
 // other than its own, the reason codes that apply to the one chosen.

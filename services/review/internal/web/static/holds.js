@@ -9,10 +9,7 @@
 
 let holdsEpoch = 0, holdsLoad = 0, holdLifting = null;
 
-function holdsSay(text, error) {
-  $("holds-msg").textContent = text;
-  $("holds-msg").className = error ? "error" : "";
-}
+function holdsSay(text, error) { sayIn("holds-msg", text, error); }
 
 function holdField(name) { return $("hold-form").querySelector("[name=" + name + "]"); }
 

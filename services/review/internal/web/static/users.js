@@ -33,15 +33,9 @@ let usersEpoch = 0, usersLoad = 0, userTokensLoad = 0;
 // userPending the change awaiting confirmation ({ run, say }).
 let userManaged = null, userPending = null;
 
-function usersSay(text, error) {
-  $("users-msg").textContent = text;
-  $("users-msg").className = error ? "error" : "";
-}
+function usersSay(text, error) { sayIn("users-msg", text, error); }
 
-function manageSay(text, error) {
-  $("user-manage-msg").textContent = text;
-  $("user-manage-msg").className = error ? "error" : "";
-}
+function manageSay(text, error) { sayIn("user-manage-msg", text, error); }
 
 // generatePassword returns a random password from crypto.getRandomValues,
 // each character uniform over userPasswordChars (rejection sampling).
