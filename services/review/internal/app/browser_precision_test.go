@@ -109,4 +109,24 @@ func TestBrowserBankEntryPrecision(t *testing.T) {
 	if shown := run(ctx, t, chromedp.Evaluate[bool](bankRow+`.nextElementSibling.hidden`)); !shown {
 		t.Error("the entries stay shown after Hide entries")
 	}
+
+	// A late answer is dropped: the first load is slowed down (and would
+	// say the bank has no entries); the row is hidden and shown again
+	// before it answers, and the second, prompt load's entries stay.
+	run(ctx, t, chromedp.Evaluate[bool](`(() => {
+  const real = api; let slowed = false;
+  window.api = (method, path, body) => {
+    if (slowed || !path.startsWith("/api/v1/banks/precision")) return real(method, path, body);
+    slowed = true;
+    return new Promise((done) => setTimeout(() => done({entries: [], low_min_decided: 20}), 700));
+  };
+  const toggle = () => `+bankRow+`.querySelector('button.bank-entries-toggle').click();
+  toggle(); toggle(); toggle();
+  return true;
+})()`))
+	run(ctx, t, chromedp.Poll[bool](entries+`.length === 3`))
+	run(ctx, t, chromedp.Evaluate[bool](`new Promise((done) => setTimeout(() => done(true), 1500))`, chromedp.EvalAwaitPromise))
+	if got := rows(); got != want {
+		t.Errorf("entries after a late answer:\n%s\nwant\n%s", got, want)
+	}
 }

@@ -481,10 +481,15 @@ const bankEntriesLimit = 50;
 // loadBankEntries fills cell with a bank's entries, worst precision
 // first, low ones highlighted as rules are. Entry ids come from shared
 // lists: inserted as text, hidden characters shown as markers.
+// An answer that arrives after the row was hidden, or after a later load
+// of the same cell, is dropped.
 async function loadBankEntries(bank, cell) {
+  const seq = cell.loadSeq = (cell.loadSeq || 0) + 1;
+  const stale = () => seq !== cell.loadSeq || cell.parentElement.hidden;
   cell.replaceChildren("Loading the entries of " + bank + "…");
   try {
     const p = await api("GET", "/api/v1/banks/precision?bank=" + encodeURIComponent(bank) + "&limit=" + bankEntriesLimit);
+    if (stale()) return;
     const table = document.createElement("table"); table.className = "bank-entries";
     const head = table.createTHead().insertRow();
     for (const h of ["entry", "hash", "flagged", "removed", "no violation", "precision", "median time to decision", "median distance"]) {
@@ -505,7 +510,7 @@ async function loadBankEntries(bank, cell) {
       (p.entries.some((e) => e.low) ? "A highlighted entry most likely holds the hash of a common image (a meme, a logo) and flags harmless posts: " +
         "remove it from its bank file or source list and re-import the bank (docs/hashing.md)." : "");
     cell.replaceChildren(p.entries.length ? table : "No entry of " + bank + " matched an item in the period.", note);
-  } catch (e) { cell.replaceChildren("Loading the entries of " + bank + " failed: " + e.message); }
+  } catch (e) { if (!stale()) cell.replaceChildren("Loading the entries of " + bank + " failed: " + e.message); }
 }
 
 // Reports: the transparency report of a period for roles with
