@@ -77,6 +77,7 @@ async function start() {
     $("login").hidden = false; $("desk").hidden = true; $("logout").hidden = true;
     // Signed out: nothing of the last user's panels stays on screen.
     canPrecision = false; $("precision-panel").hidden = true;
+    $("media-colour").checked = false; $("media").classList.add("greyscale");
     resetReports();
     resetDecisions(); resetHolds(); resetAudit(); resetUsers();
   }
@@ -153,12 +154,49 @@ function show(item) {
   }));
   $("history").replaceChildren();
   if (item.queue === "leads") loadHistory(item.id);
-  $("media").replaceChildren(...item.media.filter((m) => m.sha256).map((m) => {
-    const img = document.createElement("img");
-    img.alt = "blurred evidence"; img.src = "/api/v1/items/" + item.id + "/media/" + encodeURIComponent(m.media_id);
-    return img;
-  }));
+  $("media").replaceChildren(...item.media.filter((m) => m.sha256).map((m) => mediaFigure(item, m)));
+  $("media-colour-label").hidden = !$("media").querySelector("button.reveal");
   loadClusters(item);
+}
+
+// The types the server sends inline (httpapi.safeImageTypes); it offers
+// any other original only as a download.
+const inlineImageTypes = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+
+// mediaFigure shows one picture of an item, blurred by the server. A
+// moderator whose role allows the original (media:unblurred) reveals one
+// picture at a time; the server audits every reveal before it sends a
+// byte, and "Blur again" puts the blurred copy back. Revealed pictures
+// are shown in greyscale unless "colour" is ticked: a wellbeing default,
+// with colour one click away when it matters (a flag, a uniform, blood).
+function mediaFigure(item, m) {
+  const fig = document.createElement("figure");
+  const img = document.createElement("img");
+  const src = "/api/v1/items/" + item.id + "/media/" + encodeURIComponent(m.media_id);
+  img.alt = "blurred evidence"; img.src = src;
+  fig.append(img);
+  if (!me.permissions.includes("media:unblurred")) return fig;
+  const caption = document.createElement("figcaption");
+  fig.append(caption);
+  if (!inlineImageTypes.has(m.mime)) {
+    caption.textContent = "Original (" + m.mime + ") not shown on the page.";
+    return fig;
+  }
+  const b = document.createElement("button"); b.type = "button"; b.className = "reveal";
+  const show = (original) => {
+    img.src = original ? src + "?view=original" : src;
+    img.alt = original ? "original evidence" : "blurred evidence";
+    img.classList.toggle("original", original);
+    b.textContent = original ? "Blur again" : "Show original";
+    b.setAttribute("aria-pressed", String(original));
+    caption.replaceChildren(b);
+  };
+  img.addEventListener("error", () => {
+    if (img.classList.contains("original")) caption.replaceChildren("The original could not be loaded (purged, or your session ended).");
+  });
+  b.addEventListener("click", () => show(!img.classList.contains("original")));
+  show(false);
+  return fig;
 }
 
 // The earlier decisions of an escalated item (who escalated it, why, and
@@ -751,6 +789,7 @@ $("claim").addEventListener("click", async () => {
     show(r.items[0] || null); say(r.items.length ? "" : "Nothing to review.");
   } catch (e) { say(e.message); }
 });
+$("media-colour").addEventListener("change", (ev) => $("media").classList.toggle("greyscale", !ev.target.checked));
 $("release").addEventListener("click", async () => {
   if (!current) return;
   try { await api("POST", "/api/v1/items/" + current.id + "/release"); show(null); say("Released."); } catch (e) { say(e.message); }
