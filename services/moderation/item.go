@@ -84,6 +84,9 @@ func (it Item) Overdue(now time.Time) bool {
 // Enqueuer stores flags durably. Enqueue is idempotent: a post already in
 // the queue gains only the matches it did not have, so replays after a crash
 // create no duplicates. When Enqueue returns nil every flag is durable.
+// A flag whose post id is already queued with another platform, author,
+// text, lang or url is refused with ErrInvalid (the whole call stores
+// nothing): merged, its matches would describe text nobody reviews.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, flags []Flag) error
 }

@@ -72,6 +72,9 @@ func DecodePost(b []byte) (Post, error) {
 	if len(b) > MaxPostBytes {
 		return Post{}, &PostError{Reason: ReasonTooLarge, Detail: fmt.Sprintf("message is %d bytes, limit %d", len(b), MaxPostBytes)}
 	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return Post{}, &PostError{Reason: ReasonNotJSON, Detail: "message value is empty (a tombstone?)"}
+	}
 	if !utf8.Valid(b) {
 		return Post{}, &PostError{Reason: ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
 	}
@@ -92,8 +95,9 @@ func DecodePost(b []byte) (Post, error) {
 	return p, nil
 }
 
-// decodeStrict decodes b into p with encoding/json, refusing unknown fields
-// and anything but whitespace after the object.
+// decodeStrict decodes b into p with encoding/json, refusing unknown fields,
+// anything but whitespace after the object, and keys repeated or spelled
+// in another case (checkKeys; a *PostError).
 func decodeStrict(b []byte, p *Post) error {
 	var sp strictPost
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -103,6 +107,9 @@ func decodeStrict(b []byte, p *Post) error {
 	}
 	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
 		return errors.New("data after the top-level value")
+	}
+	if err := checkKeys(b); err != nil {
+		return err
 	}
 	*p = sp.post()
 	return nil
@@ -193,7 +200,16 @@ func classifyPost(b []byte) (Post, error) {
 		V *int `json:"v"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return p, &PostError{Reason: ReasonNotJSON, Detail: err.Error()}
+		// JSON of the wrong type ("v":"1", an array) is not a schema
+		// violation of the same kind as broken JSON; say which it is.
+		var te *json.UnmarshalTypeError
+		switch {
+		case !errors.As(err, &te):
+			return p, &PostError{Reason: ReasonNotJSON, Detail: err.Error()}
+		case te.Field == "v":
+			return p, &PostError{Reason: ReasonSchema, Field: "v", Detail: fmt.Sprintf("schema version is a JSON %s, want the integer %d", te.Value, PostVersion)}
+		}
+		return p, &PostError{Reason: ReasonSchema, Detail: fmt.Sprintf("message is a JSON %s, want an object", te.Value)}
 	}
 	if probe.V == nil {
 		return p, &PostError{Reason: ReasonSchema, Field: "v", Detail: "schema version is missing"}
@@ -205,6 +221,10 @@ func classifyPost(b []byte) (Post, error) {
 		var tm *tooManyMedia
 		if errors.As(err, &tm) {
 			return Post{}, &PostError{Reason: ReasonTooLarge, Field: "media", Detail: tm.Error()}
+		}
+		var pe *PostError
+		if errors.As(err, &pe) {
+			return Post{}, pe
 		}
 		return Post{}, &PostError{Reason: ReasonSchema, Detail: err.Error()}
 	}
@@ -265,8 +285,11 @@ func (p *Post) Validate() error {
 		case len(m.Data) > MaxInlineMedia:
 			return &PostError{Reason: ReasonTooLarge, Field: f + ".data", Detail: fmt.Sprintf("inline image is %d bytes, limit %d", len(m.Data), MaxInlineMedia)}
 		}
-		if m.URL != "" && !strings.HasPrefix(m.URL, "https://") && !strings.HasPrefix(m.URL, "http://") {
-			return &PostError{Reason: ReasonSchema, Field: f + ".url", Detail: "media url must be http or https"}
+		// The same check as the post's url: a media URL with no host or
+		// one that does not parse was accepted here and then refused by
+		// the fetcher as media_refused, or retried as a network failure.
+		if m.URL != "" && !isWebURL(m.URL) {
+			return &PostError{Reason: ReasonSchema, Field: f + ".url", Detail: "media url must be an absolute http or https URL"}
 		}
 	}
 	return nil

@@ -75,8 +75,7 @@ func decodePostFast(b []byte, p *Post) bool {
 		default:
 			return false
 		}
-		// A repeated key merges objects and arrays in encoding/json; rare
-		// enough to leave to it.
+		// A repeated key is left to decodeStrict, which refuses it.
 		if !ok || seen&bit != 0 {
 			return false
 		}
@@ -346,20 +345,30 @@ func (d *fastDecoder) time(p *Post) bool {
 }
 
 func (d *fastDecoder) author(a *Author) bool {
+	var seen uint8
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "id":
-			return d.str(&a.ID)
+			return once(&seen, 1<<0) && d.str(&a.ID)
 		case "handle":
-			return d.str(&a.Handle)
+			return once(&seen, 1<<1) && d.str(&a.Handle)
 		}
 		return false
 	})
 }
 
+// once records bit in *seen and reports whether it was not there yet: a
+// repeated key is left to decodeStrict, which refuses it (checkKeys).
+func once(seen *uint8, bit uint8) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
 // object reads {"k": v, …}, calling field for each key with d.i at the
-// value. Repeated keys overwrite, as in encoding/json (field only decodes
-// strings, which it replaces whole).
+// value.
 func (d *fastDecoder) object(field func(key []byte) bool) bool {
 	if !d.byte('{') {
 		return false
@@ -396,16 +405,17 @@ func (d *fastDecoder) media(dst *[]Media) bool {
 	}
 	for {
 		var m Media
+		var seen uint8
 		ok := d.object(func(key []byte) bool {
 			switch string(key) {
 			case "id":
-				return d.str(&m.ID)
+				return once(&seen, 1<<0) && d.str(&m.ID)
 			case "mime":
-				return d.str(&m.MIME)
+				return once(&seen, 1<<1) && d.str(&m.MIME)
 			case "url":
-				return d.str(&m.URL)
+				return once(&seen, 1<<2) && d.str(&m.URL)
 			case "data":
-				return d.bytesVal(&m.Data)
+				return once(&seen, 1<<3) && d.bytesVal(&m.Data)
 			}
 			return false
 		})

@@ -18,7 +18,9 @@ var fastCases = []struct {
 	{`{"v":1,"id":"p1","platform":"x","author":{"id":"a1","handle":"h"},"text":"hi","lang":"en","created_at":"2026-11-29T08:15:00Z","url":"https://x.test/p1","media":[{"id":"m1","mime":"image/png","data":"iVBORw0KGgo="}]}`, true},
 	{" \n{ \"v\" : 1 , \"id\" : \"p\" , \"author\" : { } , \"media\" : [ ] }\t\r\n", true},
 	{`{"v":1,"text":"a \"q\" \\ \/ \b\f\n\r\t \u00e9 \u2028 \ud83d\ude00 \u003c","created_at":"2026-11-29T08:15:00.123+02:00"}`, true},
-	{`{"v":-0,"id":"","author":{"id":"a","id":"b"},"media":[{"id":"1","url":"u","url":"v"},{"data":""}]}`, true},
+	{`{"v":-0,"id":"","author":{"id":"a"},"media":[{"id":"1","url":"u"},{"data":""}]}`, true},
+	{`{"v":1,"author":{"id":"a","id":"b"}}`, false},             // repeated key in author
+	{`{"v":1,"media":[{"id":"1","url":"u","url":"v"}]}`, false}, // repeated key in a media item
 	{`{"v":1,"text":"ünïcödé 今日は 🙂"}`, true},
 	{`{}`, true},
 	{`{"v":1,"id":"p","id":"q"}`, false},               // repeated key

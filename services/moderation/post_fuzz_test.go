@@ -1,8 +1,10 @@
 package moderation_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -26,6 +28,10 @@ func FuzzDecodePost(f *testing.F) {
 		`{"v":1,"v":2}`, `{"V":1}`,
 		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","url":"javascript:alert(3)"}`,
 		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","url":"HTTP://x.test/p"}`,
+		`{"v":1,"id":"p","platform":"x","author":{"id":"a","id":"b"},"created_at":"2026-11-29T08:15:00Z"}`,
+		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","text":"a","Text":"b"}`,
+		`{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","ID":"n","mime":"i","url":"https://c.test/a"}]}`,
+		`{"v":"1"}`, `[{"v":1}]`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -48,6 +54,9 @@ func FuzzDecodePost(f *testing.F) {
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("accepted post does not validate: %v", err)
+		}
+		if err := exactKeys(json.NewDecoder(bytes.NewReader(b))); err != nil {
+			t.Fatalf("accepted %q: %v", b, err)
 		}
 		if len(p.Text) > moderation.MaxTextBytes || len(p.ID) > moderation.MaxIDBytes || len(p.Media) > moderation.MaxMediaItems {
 			t.Fatalf("accepted post over its limits")
@@ -75,4 +84,49 @@ func FuzzDecodePost(f *testing.F) {
 			t.Fatalf("post changed in a round trip:\n%+v\n%+v", p, p2)
 		}
 	})
+}
+
+// exactKeys reads one JSON value from dec and fails if an object in it
+// repeats a key or has a key that only differs in case from one of the
+// schema's (encoding/json would take the last, or match it anyway).
+func exactKeys(dec *json.Decoder) error {
+	schema := []string{"v", "id", "platform", "author", "text", "lang", "created_at", "url", "media", "handle", "mime", "data"}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('['):
+		for dec.More() {
+			if err := exactKeys(dec); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key := k.(string)
+			if seen[key] {
+				return fmt.Errorf("key %q repeated", key)
+			}
+			seen[key] = true
+			for _, s := range schema {
+				if s != key && strings.EqualFold(s, key) {
+					return fmt.Errorf("key %q for %q", key, s)
+				}
+			}
+			if err := exactKeys(dec); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
+	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
@@ -43,6 +45,9 @@ func TestDecodePost(t *testing.T) {
 		{"media without source", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png"}]}`, moderation.ReasonSchema, "media[0]"},
 		{"media with both", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png","url":"https://x/y","data":"AA=="}]}`, moderation.ReasonSchema, "media[0]"},
 		{"media url scheme", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png","url":"file:///etc/passwd"}]}`, moderation.ReasonSchema, "media[0].url"},
+		{"media url without host", strings.Replace(validPost, `"data":"iVBORw0KGgo="`, `"url":"https://"`, 1), moderation.ReasonSchema, "media[0].url"},
+		{"media url with a space in the host", strings.Replace(validPost, `"data":"iVBORw0KGgo="`, `"url":"http://cdn test/a.png"`, 1), moderation.ReasonSchema, "media[0].url"},
+		{"media url with a NUL", strings.Replace(validPost, `"data":"iVBORw0KGgo="`, `"url":"https://cdn.test/a\u0000.png"`, 1), moderation.ReasonSchema, "media[0].url"},
 		{"url http", postWithURL("http://example.test/p1?x=1#y"), "", ""},
 		{"url upper-case scheme", postWithURL("HTTPS://example.test/p1"), "", ""},
 		{"url empty", postWithURL(""), "", ""},
@@ -56,6 +61,25 @@ func TestDecodePost(t *testing.T) {
 		{"url without host", postWithURL("https:///p1"), moderation.ReasonSchema, "url"},
 		{"url opaque http", postWithURL("http:example.test"), moderation.ReasonSchema, "url"},
 		{"url with spaces in scheme", postWithURL(" https://example.test/p1"), moderation.ReasonSchema, "url"},
+		// encoding/json takes the last of repeated keys and matches keys
+		// in any case: a message that reads differently to other parsers.
+		{"repeated text", strings.Replace(validPost, `"text":"hi"`, `"text":"attack the convoy","text":"hi"`, 1), moderation.ReasonSchema, "text"},
+		{"text in another case", strings.Replace(validPost, `"text":"hi"`, `"text":"attack the convoy","TEXT":"hi"`, 1), moderation.ReasonSchema, "text"},
+		{"escaped key in another case", strings.Replace(validPost, `"text":"hi"`, `"\u0054ext":"hi"`, 1), moderation.ReasonSchema, "text"},
+		{"repeated author id", strings.Replace(validPost, `"author":{"id":"a1"`, `"author":{"id":"a1","id":"a2"`, 1), moderation.ReasonSchema, "author.id"},
+		{"author handle in another case", strings.Replace(validPost, `"handle":"h"`, `"Handle":"h"`, 1), moderation.ReasonSchema, "author.handle"},
+		{"repeated author", strings.Replace(validPost, `"text":"hi"`, `"author":{"id":"a2"},"text":"hi"`, 1), moderation.ReasonSchema, "author"},
+		{"repeated created_at with null", strings.Replace(validPost, `"text":"hi"`, `"created_at":null,"text":"hi"`, 1), moderation.ReasonSchema, "created_at"},
+		{"repeated media url", strings.Replace(validPost, `"mime":"image/png"`, `"mime":"image/png","mime":"text/html"`, 1), moderation.ReasonSchema, "media[0].mime"},
+		{"media id in another case", strings.Replace(validPost, `{"id":"m1"`, `{"ID":"m1"`, 1), moderation.ReasonSchema, "media[0].id"},
+		{"escaped key", strings.Replace(validPost, `"text":"hi"`, `"te\u0078t":"hi"`, 1), "", ""},
+		// JSON of the wrong type is a schema error, not "not JSON".
+		{"version as a string", strings.Replace(validPost, `"v":1`, `"v":"1"`, 1), moderation.ReasonSchema, "v"},
+		{"version as a float", strings.Replace(validPost, `"v":1`, `"v":1.0`, 1), moderation.ReasonSchema, "v"},
+		{"array", `[` + validPost + `]`, moderation.ReasonSchema, ""},
+		{"string", `"hello"`, moderation.ReasonSchema, ""},
+		{"empty message", ``, moderation.ReasonNotJSON, ""},
+		{"text as a number", strings.Replace(validPost, `"text":"hi"`, `"text":7`, 1), moderation.ReasonSchema, ""},
 		{"bad base64", `{"v":1,"id":"p","platform":"x","author":{"id":"a"},"created_at":"2026-11-29T08:15:00Z","media":[{"id":"m","mime":"image/png","data":"!!"}]}`, moderation.ReasonSchema, ""},
 	}
 	for _, c := range cases {
@@ -167,5 +191,79 @@ func TestSchemaMatchesCode(t *testing.T) {
 	}
 	if got := strings.Join(s.Required, ","); got != "v,id,platform,author,created_at" {
 		t.Errorf("schema requires %s", got)
+	}
+}
+
+// TestDecodePostLimits: every limit is inclusive, in bytes; one byte more
+// is too_large and names the field. Multi-byte characters count by their
+// UTF-8 length.
+func TestDecodePostLimits(t *testing.T) {
+	t.Parallel()
+	base := func() moderation.Post {
+		return moderation.Post{V: 1, ID: "p", Platform: "x", Author: moderation.Author{ID: "a"}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	}
+	fill := func(n int) string { // n bytes of 3-byte runes, topped up with ASCII
+		return strings.Repeat("€", n/3) + strings.Repeat("a", n%3)
+	}
+	url := func(n int) string { return "https://x.test/" + strings.Repeat("a", n-len("https://x.test/")) }
+	cases := []struct {
+		field string
+		limit int
+		set   func(p *moderation.Post, n int)
+	}{
+		{"id", moderation.MaxIDBytes, func(p *moderation.Post, n int) { p.ID = fill(n) }},
+		{"platform", moderation.MaxPlatformBytes, func(p *moderation.Post, n int) { p.Platform = fill(n) }},
+		{"author.id", moderation.MaxIDBytes, func(p *moderation.Post, n int) { p.Author.ID = fill(n) }},
+		{"author.handle", moderation.MaxHandleBytes, func(p *moderation.Post, n int) { p.Author.Handle = fill(n) }},
+		{"text", moderation.MaxTextBytes, func(p *moderation.Post, n int) { p.Text = fill(n) }},
+		{"lang", moderation.MaxLangBytes, func(p *moderation.Post, n int) { p.Lang = fill(n) }},
+		{"url", moderation.MaxURLBytes, func(p *moderation.Post, n int) { p.URL = url(n) }},
+		{"media[0].id", moderation.MaxIDBytes, func(p *moderation.Post, n int) {
+			p.Media = []moderation.Media{{ID: fill(n), MIME: "image/png", URL: "https://x.test/a"}}
+		}},
+		{"media[0].mime", moderation.MaxMIMEBytes, func(p *moderation.Post, n int) {
+			p.Media = []moderation.Media{{ID: "m", MIME: fill(n), URL: "https://x.test/a"}}
+		}},
+		{"media[0].url", moderation.MaxURLBytes, func(p *moderation.Post, n int) {
+			p.Media = []moderation.Media{{ID: "m", MIME: "image/png", URL: url(n)}}
+		}},
+		{"media[0].data", moderation.MaxInlineMedia, func(p *moderation.Post, n int) {
+			p.Media = []moderation.Media{{ID: "m", MIME: "image/png", Data: make([]byte, n)}}
+		}},
+		{"media", moderation.MaxMediaItems, func(p *moderation.Post, n int) {
+			for i := range n {
+				p.Media = append(p.Media, moderation.Media{ID: strconv.Itoa(i), MIME: "image/png", URL: "https://x.test/a"})
+			}
+		}},
+	}
+	for _, c := range cases {
+		for _, n := range []int{c.limit, c.limit + 1} {
+			p := base()
+			c.set(&p, n)
+			b, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = moderation.DecodePost(b)
+			var pe *moderation.PostError
+			switch {
+			case n == c.limit && err != nil:
+				t.Errorf("%s at its limit %d: %v", c.field, n, err)
+			case n > c.limit && (!errors.As(err, &pe) || pe.Reason != moderation.ReasonTooLarge || pe.Field != c.field):
+				t.Errorf("%s one over its limit: %v, want too_large %s", c.field, err, c.field)
+			}
+		}
+	}
+	// The whole message: MaxPostBytes is accepted (padded with
+	// whitespace), one byte more is refused before it is parsed.
+	b, _ := json.Marshal(base())
+	pad := moderation.MaxPostBytes - len(b)
+	if _, err := moderation.DecodePost(append(b, strings.Repeat(" ", pad)...)); err != nil {
+		t.Errorf("message of MaxPostBytes: %v", err)
+	}
+	_, err := moderation.DecodePost(append(b, strings.Repeat(" ", pad+1)...))
+	var pe *moderation.PostError
+	if !errors.As(err, &pe) || pe.Reason != moderation.ReasonTooLarge {
+		t.Errorf("message one byte over MaxPostBytes: %v, want too_large", err)
 	}
 }

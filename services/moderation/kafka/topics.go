@@ -16,6 +16,27 @@ const (
 	TopicActions = "moderation.actions"
 )
 
+// ValidTopicName reports why the broker would refuse name as a topic
+// name, or nil: Kafka allows 1 to 249 characters of [a-zA-Z0-9._-], and
+// neither "." nor "..". Checking it first turns a mistyped flag into an
+// error at start instead of a refusal retried like a broker outage.
+func ValidTopicName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("topic name is empty")
+	case name == "." || name == "..":
+		return fmt.Errorf("topic name %q is not allowed", name)
+	case len(name) > 249:
+		return fmt.Errorf("topic name is %d characters, limit 249", len(name))
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("topic name %q has a character other than a-z, A-Z, 0-9, '.', '_' and '-'", name)
+		}
+	}
+	return nil
+}
+
 // EnsureTopics creates the named topics if they do not exist and waits
 // until the broker reports metadata for all of them.
 func EnsureTopics(ctx context.Context, brokers []string, partitions int, names ...string) error {

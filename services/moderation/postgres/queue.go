@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ ON CONFLICT (post_id) DO UPDATE SET
     severity = GREATEST(review_items.severity, EXCLUDED.severity),
     sla_deadline = LEAST(review_items.sla_deadline, EXCLUDED.sla_deadline),
     detection_source = ` + unionSource + `
+RETURNING (platform, author_id, author_handle, text, lang, url) IS NOT DISTINCT FROM ($2, $3, $4, $5, $6, $7)
 `
 
 // unionSource is the detection source of an item re-flagged by the
@@ -65,19 +67,62 @@ INSERT INTO review_media (item_id, media_id, mime, url, sha256)
 SELECT id, $2, $3, $4, NULLIF($5, '') FROM review_items WHERE post_id = $1
 ON CONFLICT (item_id, media_id) DO NOTHING`
 
+// nulMark stands for a NUL in stored text. NUL (U+0000) is valid JSON and
+// UTF-8 but Postgres text cannot hold it: a flagged post whose text or
+// handle had one was refused by the database and dead-lettered, never
+// reviewed, so one NUL in every post would have kept them all out of
+// review. U+2400 SYMBOL FOR NULL shows where it was.
+const nulMark = "\u2400"
+
+// nulFree returns s with every NUL replaced by nulMark and, when there
+// was one, the function taking a byte offset in s to the same place in
+// the result (match spans are byte offsets in the text); nil otherwise.
+func nulFree(s string) (string, func(int) int) {
+	if strings.IndexByte(s, 0) < 0 {
+		return s, nil
+	}
+	var nuls []int
+	for i := range len(s) {
+		if s[i] == 0 {
+			nuls = append(nuls, i)
+		}
+	}
+	return strings.ReplaceAll(s, "\x00", nulMark), func(off int) int {
+		before, _ := slices.BinarySearch(nuls, off) // the NULs before off
+		return off + before*(len(nulMark)-1)
+	}
+}
+
+// shiftSpans returns spans moved by shift (nulFree's), or spans as they
+// are when shift is nil. A span that held a NUL holds its mark.
+func shiftSpans(spans []moderation.Span, shift func(int) int) []moderation.Span {
+	if shift == nil {
+		return spans
+	}
+	out := make([]moderation.Span, len(spans))
+	for i, sp := range spans {
+		out[i] = moderation.Span{Start: shift(sp.Start), End: shift(sp.End)}
+	}
+	return out
+}
+
 // Enqueue stores flags in one transaction. See moderation.Enqueuer.
 func (q *Queue) Enqueue(ctx context.Context, flags []moderation.Flag) error {
 	if len(flags) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
+	var items []int // the batch's item upserts: their index in b
 	for _, f := range flags {
 		if !f.Verdict.Flagged() {
 			continue
 		}
 		p := f.Post
 		sev, cat := f.Verdict.Top()
-		b.Queue(enqueueItemSQL, p.ID, p.Platform, p.Author.ID, p.Author.Handle, p.Text, p.Lang, p.URL,
+		text, shift := nulFree(p.Text)
+		handle, _ := nulFree(p.Author.Handle)
+		items = append(items, b.Len())
+		b.Queue(enqueueItemSQL, p.ID, p.Platform, p.Author.ID, handle, text, p.Lang, p.URL,
 			p.CreatedAt, f.FlaggedAt, cat, int16(sev), f.Source.Topic, f.Source.Partition, f.Source.Offset,
 			moderation.DetectionSource(f.Verdict.Matches))
 		for _, e := range f.Evidence {
@@ -87,7 +132,7 @@ func (q *Queue) Enqueue(ctx context.Context, flags []moderation.Flag) error {
 			b.Queue(enqueueMediaSQL, p.ID, e.MediaID, e.MIME, e.URL, e.SHA256)
 		}
 		for _, m := range f.Verdict.Matches {
-			spans, err := json.Marshal(spansOrEmpty(m.Spans))
+			spans, err := json.Marshal(spansOrEmpty(shiftSpans(m.Spans, shift)))
 			if err != nil {
 				return fmt.Errorf("encoding spans: %w", err)
 			}
@@ -100,7 +145,28 @@ func (q *Queue) Enqueue(ctx context.Context, flags []moderation.Flag) error {
 		return nil
 	}
 	err := pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, b).Close()
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for i, next := 0, 0; i < b.Len(); i++ {
+			if next == len(items) || items[next] != i {
+				if _, err := br.Exec(); err != nil {
+					return err
+				}
+				continue
+			}
+			next++
+			var same bool
+			if err := br.QueryRow().Scan(&same); err != nil {
+				return err
+			}
+			if !same {
+				// Returning the error rolls the whole batch back; the
+				// worker bisects it to dead-letter this flag alone.
+				return fmt.Errorf("%w: post id %q is already in the review queue with another platform, author, text, lang or url",
+					moderation.ErrInvalid, b.QueuedQueries[i].Arguments[0])
+			}
+		}
+		return br.Close()
 	})
 	if err != nil {
 		return fmt.Errorf("enqueueing %d flags: %w", len(flags), rejectedData(interpretError(err)))

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,97 @@ func TestEnqueueRejectsInvalidRows(t *testing.T) {
 	items, _ := q.List(context.Background(), moderation.ItemFilter{})
 	if len(items) != 0 {
 		t.Fatalf("a failed batch left %d items behind", len(items))
+	}
+}
+
+// TestEnqueueRefusesReusedPostID: a flag whose post id is already queued
+// with other content is refused (ErrInvalid, so the worker dead-letters
+// it) instead of merged. Merged, its matches were attached to the first
+// post's text: a reviewer saw the old text with the new post's category
+// and spans, and a post re-sent after its item was decided was never
+// reviewed at all.
+func TestEnqueueRefusesReusedPostID(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	q := postgres.NewQueue(s.Pool)
+	ctx := context.Background()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	spam := moderation.Match{RuleID: "spam", Category: "spam", Severity: moderation.SeverityLow}
+	tc := moderation.Match{RuleID: "tc", Category: "terrorist_content", Severity: moderation.SeverityCritical}
+	if err := q.Enqueue(ctx, []moderation.Flag{flag("p1", at, spam)}); err != nil {
+		t.Fatal(err)
+	}
+	edits := map[string]func(*moderation.Post){
+		"text":     func(p *moderation.Post) { p.Text = "bomb the station" },
+		"platform": func(p *moderation.Post) { p.Platform = "other" },
+		"author":   func(p *moderation.Post) { p.Author.ID = "b" },
+		"handle":   func(p *moderation.Post) { p.Author.Handle = "h" },
+		"lang":     func(p *moderation.Post) { p.Lang = "de" },
+		"url":      func(p *moderation.Post) { p.URL = "https://x.test/p1" },
+	}
+	for name, edit := range edits {
+		reused := flag("p1", at.Add(time.Hour), tc)
+		edit(&reused.Post)
+		err := q.Enqueue(ctx, []moderation.Flag{flag("p2", at, spam), reused})
+		if !errors.Is(err, moderation.ErrInvalid) || !strings.Contains(err.Error(), `"p1"`) {
+			t.Fatalf("%s changed: err = %v, want ErrInvalid naming p1", name, err)
+		}
+	}
+	items, err := q.List(ctx, moderation.ItemFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Text != "some text" || len(items[0].Matches) != 1 || items[0].Category != "spam" {
+		t.Fatalf("refused batches changed the queue: %+v", items)
+	}
+	// The same post again (a replay, or new matches after a rule change)
+	// is still merged.
+	if err := q.Enqueue(ctx, []moderation.Flag{flag("p1", at.Add(time.Hour), tc), flag("p2", at, spam)}); err != nil {
+		t.Fatal(err)
+	}
+	if items, err = q.List(ctx, moderation.ItemFilter{}); err != nil || len(items) != 2 || items[0].Category != "terrorist_content" || len(items[0].Matches) != 2 {
+		t.Fatalf("replay with a new match: %v %+v", err, items)
+	}
+}
+
+// TestEnqueueNULInText: a NUL in a flagged post's text or handle (valid
+// JSON, but not storable as Postgres text) is stored as U+2400, with the
+// match spans moved to the same words, and a replay of the same post
+// still merges; the NUL no longer keeps the post out of review.
+func TestEnqueueNULInText(t *testing.T) {
+	t.Parallel()
+	s := moderationtest.TestSchema(t)
+	q := postgres.NewQueue(s.Pool)
+	ctx := context.Background()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	text := "we at\x00tack the \x00\x00convoy"
+	kw := moderation.Match{RuleID: "attack", Category: "violent_threat", Severity: moderation.SeverityHigh,
+		Spans: []moderation.Span{{Start: 3, End: 10}, {Start: 15, End: 23}}} // "at\x00tack", "\x00\x00convoy"
+	f := flag("p1", at, kw)
+	f.Post.Text, f.Post.Author.Handle = text, "h\x00x"
+	for range 2 {
+		if err := q.Enqueue(ctx, []moderation.Flag{f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := q.List(ctx, moderation.ItemFilter{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%v %+v", err, items)
+	}
+	it := items[0]
+	if want := "we at\u2400tack the \u2400\u2400convoy"; it.Text != want || it.AuthorHandle != "h\u2400x" {
+		t.Errorf("stored %q by %q, want %q by %q", it.Text, it.AuthorHandle, want, "h\u2400x")
+	}
+	if len(it.Matches) != 1 || len(it.Matches[0].Spans) != 2 {
+		t.Fatalf("matches %+v", it.Matches)
+	}
+	for i, want := range []string{"at\u2400tack", "\u2400\u2400convoy"} {
+		sp := it.Matches[0].Spans[i]
+		if got := it.Text[sp.Start:sp.End]; got != want {
+			t.Errorf("span %d covers %q, want %q", i, got, want)
+		}
+	}
+	if f.Post.Text != text || f.Verdict.Matches[0].Spans[0] != (moderation.Span{Start: 3, End: 10}) {
+		t.Error("Enqueue changed the caller's post or spans")
 	}
 }

@@ -14,8 +14,8 @@
 //
 //  1. StepIgnorables: default-ignorable code points (zero-width space and
 //     joiners, soft hyphen, bidi controls, variation selectors, tag
-//     characters, Hangul fillers) and the Arabic tatweel are dropped, as if
-//     they were not there.
+//     characters, Hangul fillers), the C1 controls (U+0080–U+009F but NEL)
+//     and the Arabic tatweel are dropped, as if they were not there.
 //  2. StepNFKC: compatibility decomposition (NFKD, the decomposing half of
 //     NFKC): fullwidth, mathematical, circled, superscript letters and
 //     ligatures become plain letters. Matching works on decomposed text, so
@@ -47,8 +47,10 @@
 //     more. "kiiiilll" is "kill", but "as" is not "ass" and "good" is not
 //     "god". Normalize shows runs of three or more as three letters.
 //  8. StepSeparators: separator-insensitive matching. A run of ". - _ ' ’ *
-//     ~ ` ·" between two letters is a soft separator: it is removed (k.i.l.l
-//     is kill) but still counts as a possible word boundary. Spaces between
+//     ~ ` ·" or of ASCII control characters (NUL to U+001F but white space,
+//     and DEL, which print as nothing) between two letters is a soft
+//     separator: it is removed (k.i.l.l is kill) but still counts as a
+//     possible word boundary. Spaces between
 //     single letters ("h a t e") are soft separators as well. Every other
 //     run of punctuation or white space is a hard separator, normalised to
 //     one space, which phrases match. A phrase also matches with its words

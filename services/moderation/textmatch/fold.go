@@ -14,9 +14,14 @@ const (
 
 // isIgnorable reports default-ignorable code points (DerivedCoreProperties
 // Default_Ignorable_Code_Point) plus the Arabic tatweel, which only
-// stretches a word. They are invisible, so evaders sprinkle them in words.
+// stretches a word, and the C1 controls but NEL. They are invisible, so
+// evaders sprinkle them in words.
 func isIgnorable(r rune) bool {
 	switch {
+	case r >= 0x80 && r <= 0x9F && r != 0x85:
+		// C1 controls print as nothing too (NEL, U+0085, is a line
+		// break: white space).
+		return true
 	case r < 0xAD:
 		return false
 	case r == 0xAD, r == 0x34F, r == 0x61C, r == 0x640, r == 0x115F, r == 0x1160,

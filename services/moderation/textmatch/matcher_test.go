@@ -53,6 +53,13 @@ func TestMatcherBoundaries(t *testing.T) {
 		{Term{Text: "kill"}, "ｋｉｌｌ", []string{"ｋｉｌｌ"}},
 		{Term{Text: "kill"}, "kіll", []string{"kіll"}},
 		{Term{Text: "kill"}, "k\u200bi\u200bl\u200bl", []string{"k\u200bi\u200bl\u200bl"}},
+		// Control characters print as nothing: C0 (NUL included) and DEL
+		// are soft separators, C1 are dropped.
+		{Term{Text: "attack"}, "we at\x00tack now", []string{"at\x00tack"}},
+		{Term{Text: "attack"}, "a\x01t\x1ft\x7fack", []string{"a\x01t\x1ft\x7fack"}},
+		{Term{Text: "attack"}, "at\u0080ta\u009fck", []string{"at\u0080ta\u009fck"}},
+		{Term{Text: "attack"}, "attack\x00ers", []string{"attack"}}, // as "attack.ers": a possible boundary
+		{Term{Text: "attack"}, "at\u0085tack", nil},
 		{Term{Text: "kill"}, "kíll", []string{"kíll"}},
 		{Term{Text: "kill"}, "#kill", []string{"kill"}},
 		{Term{Text: "kill"}, "kill🔪", []string{"kill"}},

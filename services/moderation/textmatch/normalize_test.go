@@ -28,6 +28,7 @@ func TestNormalizeSteps(t *testing.T) {
 		{StepIgnorables, "k\u200bi\u200dl\u00adl\ufeff", "kill"},
 		{StepIgnorables, "قتـــل", "قتل"},
 		{StepIgnorables, "kill\u200b", "kill"},
+		{StepIgnorables, "k\u0080i\u009fll", "kill"},
 		{StepNFKC, "ｋｉｌｌ", "kill"},
 		{StepNFKC, "𝐤𝐢𝐥𝐥", "kill"},
 		{StepNFKC, "ⓚⓘⓛⓛ", "kill"},

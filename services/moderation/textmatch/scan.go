@@ -46,7 +46,10 @@ func NewNormalizer(opts Options) (*Normalizer, error) {
 			}
 		case c == ' ', c == '\t', c == '\n', c == '\r', c == '\v', c == '\f':
 			kind = kindSpace
-		case opts.has(StepSeparators) && containsByte(softASCII, c):
+		case opts.has(StepSeparators) && (containsByte(softASCII, c) || c < ' ' || c == 0x7F):
+			// The other C0 controls and DEL (NUL included) print as
+			// nothing on most pages, so "at\x00tack" reads "attack":
+			// soft, like the dot of "k.i.l.l".
 			kind = kindSoft
 		}
 		n.ascii[b] = uint16(kind)<<8 | uint16(sym)

@@ -67,7 +67,9 @@ type Config struct {
 	MediaAllowLoopback bool
 	MediaAllowPrivate  bool
 	MediaAttempts      int
+	MediaPostTimeout   time.Duration
 	MediaConcurrency   int
+	EvidenceBudget     int64
 	MediaFetch         bool
 	ImageMaxPixels     int64
 	ImageMaxSide       int
@@ -124,7 +126,9 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.MediaAllowLoopback, "media-allow-loopback", false, "allow media URLs on loopback addresses (tests only)")
 	fs.BoolVar(&c.MediaAllowPrivate, "media-allow-private", false, "allow media URLs on private and link-local addresses (on-premises only)")
 	fs.IntVar(&c.MediaAttempts, "media-attempts", 3, "tries per media URL on timeouts and 5xx before dead-lettering")
+	fs.DurationVar(&c.MediaPostTimeout, "media-post-timeout", 30*time.Second, "longest time for all media fetches of one post, retries included, before it is dead-lettered (0: no limit)")
 	fs.IntVar(&c.MediaConcurrency, "media-concurrency", 4, "posts with media loaded and hashed at once per batch")
+	fs.Int64Var(&c.EvidenceBudget, "batch-evidence-bytes", 128<<20, "media bytes of flagged posts a batch holds until stored; the rest of the batch waits for the next (0: no limit)")
 	fs.Int64Var(&c.ImageMaxPixels, "image-max-pixels", imagehash.DefaultMaxPixels, "largest image (width × height from its header) decoded")
 	fs.IntVar(&c.ImageMaxSide, "image-max-side", imagehash.DefaultMaxSide, "longest image side decoded")
 
@@ -163,6 +167,46 @@ func (c Config) validate() error {
 		return errors.New("batch-wait, commit-interval and shutdown-grace must be positive")
 	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin:
 		return errors.New("want 0 < retry-min <= retry-max")
+	case c.Partitions < 1:
+		// The broker refuses to create such topics, and start-up would
+		// retry that refusal forever as if the broker were away.
+		return fmt.Errorf("partitions %d: want at least 1", c.Partitions)
+	case c.HeartbeatInterval <= 0 || c.SessionTimeout <= c.HeartbeatInterval:
+		// A session that expires between heartbeats rebalances the group
+		// over and over.
+		return fmt.Errorf("heartbeat-interval %s, session-timeout %s: want 0 < heartbeat-interval < session-timeout", c.HeartbeatInterval, c.SessionTimeout)
+	case c.MediaPostTimeout < 0:
+		return fmt.Errorf("media-post-timeout %s: want 0 (no limit) or a positive duration", c.MediaPostTimeout)
+	case c.EvidenceBudget < 0:
+		return fmt.Errorf("batch-evidence-bytes %d: want 0 (no limit) or a positive byte count", c.EvidenceBudget)
+	case c.MediaMaxBytes <= 0:
+		// Not "unlimited": the image decoder would be given a 1-byte limit
+		// and every image would be dead-lettered.
+		return fmt.Errorf("media-max-bytes %d: want a positive byte limit", c.MediaMaxBytes)
+	case strings.TrimSpace(c.GroupID) == "":
+		return errors.New("group-id is empty")
+	}
+	return c.validateTopics()
+}
+
+// validateTopics checks the topic names as the broker would, and that they
+// are distinct: a dead-letter topic that is the posts topic would feed
+// every poison message back to the worker (and the broker refuses to
+// create one topic twice in a request, which start-up would retry forever).
+func (c Config) validateTopics() error {
+	topics := []struct{ flag, name string }{{"posts-topic", c.PostsTopic}, {"dlq-topic", c.DLQTopic}}
+	if c.OutboxRelay {
+		topics = append(topics, struct{ flag, name string }{"the outbox relay's topic", kafka.TopicActions})
+	}
+	seen := map[string]string{}
+	for _, t := range topics {
+		if err := kafka.ValidTopicName(t.name); err != nil {
+			return fmt.Errorf("%s: %w", t.flag, err)
+		}
+		if other, ok := seen[t.name]; ok {
+			return fmt.Errorf("%s and %s are both %q: want distinct topics", other, t.flag, t.name)
+		}
+		seen[t.name] = t.flag
 	}
 	return nil
 }
@@ -310,11 +354,11 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 		Processor: &Processor{
 			Log: log, Metrics: metrics, Engine: engineFn, Queue: postgres.NewQueue(pool), DLQ: dlq,
 			Media: &MediaLoader{
-				Fetcher: fetcher, Attempts: cfg.MediaAttempts, Metrics: metrics,
+				Fetcher: fetcher, Attempts: cfg.MediaAttempts, PostTimeout: cfg.MediaPostTimeout, Metrics: metrics,
 				Backoff: Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second},
 				Limits:  imagehash.Limits{MaxBytes: max(cfg.MediaMaxBytes, 1), MaxPixels: cfg.ImageMaxPixels, MaxSide: cfg.ImageMaxSide},
 			},
-			MediaConcurrency: cfg.MediaConcurrency, Group: cfg.GroupID, Now: time.Now, retry: retry,
+			MediaConcurrency: cfg.MediaConcurrency, EvidenceBudget: cfg.EvidenceBudget, Group: cfg.GroupID, Now: time.Now, retry: retry,
 		},
 		BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, CommitInterval: cfg.CommitInterval, Grace: cfg.ShutdownGrace,
 	}

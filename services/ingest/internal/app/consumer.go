@@ -238,10 +238,13 @@ func (c *Consumer) runPartition(stop, work context.Context, a kafkago.PartitionA
 	})
 	defer writer.Wait()
 	defer close(writes)
+	var rest []kafkago.Message // fetched, left over by the evidence budget
 	for stop.Err() == nil {
-		batch := c.fetch(stop, r)
+		batch := rest
 		if len(batch) == 0 {
-			return // stopped
+			if batch = c.fetch(stop, r); len(batch) == 0 {
+				return // stopped
+			}
 		}
 		ev, err := c.Processor.evaluate(stop, work, batch)
 		if err != nil {
@@ -249,6 +252,7 @@ func (c *Consumer) runPartition(stop, work context.Context, a kafkago.PartitionA
 				"first_offset", batch[0].Offset, "messages", len(batch), "err", err)
 			return
 		}
+		rest = ev.rest
 		// An evaluated batch is in flight: it is handed over even after a
 		// stop, and written within the grace period.
 		select {

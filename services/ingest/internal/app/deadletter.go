@@ -7,8 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
@@ -36,7 +36,13 @@ const maxStubKey = 1024
 // with headers that say why it was rejected, where it came from and when.
 func deadLetter(m kafkago.Message, reason, detail, group string, at time.Time) kafkago.Message {
 	if len(detail) > 1024 {
-		detail = detail[:1024]
+		// Cut at a rune boundary: the detail quotes post fields, and a
+		// header of invalid UTF-8 breaks consumers that read it as text.
+		n := 1024
+		for n > 0 && !utf8.RuneStart(detail[n]) {
+			n--
+		}
+		detail = detail[:n]
 	}
 	h := make([]kafkago.Header, 0, len(m.Headers)+7)
 	h = append(h, m.Headers...)
@@ -132,9 +138,15 @@ func stubDeadLetter(m kafkago.Message) kafkago.Message {
 		{Key: HeaderTruncated, Value: []byte(strconv.Itoa(len(m.Value)))},
 		{Key: HeaderSHA256, Value: []byte(hex.EncodeToString(sum[:]))},
 	}
-	for _, x := range m.Headers {
-		if strings.HasPrefix(x.Key, "vigil-dlq-") {
-			h = append(h, x)
+	// Only the worker's own headers (the last of each name): a producer's
+	// header that merely starts with vigil-dlq- could make the stub itself
+	// too large, and a stub that does not fit is retried forever.
+	for _, k := range []string{HeaderReason, HeaderError, HeaderTopic, HeaderPartition, HeaderOffset, HeaderTime, HeaderWorker} {
+		for i := len(m.Headers) - 1; i >= 0; i-- {
+			if m.Headers[i].Key == k {
+				h = append(h, m.Headers[i])
+				break
+			}
 		}
 	}
 	key := m.Key

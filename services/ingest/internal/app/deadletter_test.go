@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
@@ -119,4 +120,41 @@ func TestWriteDeadLetters(t *testing.T) {
 			t.Fatal("tooLarge")
 		}
 	})
+}
+
+// TestDeadLetterDetailUTF8: the error detail is cut to 1 KiB at a rune
+// boundary; it quotes attacker-controlled fields, and cutting inside a
+// rune made the header invalid UTF-8.
+func TestDeadLetterDetailUTF8(t *testing.T) {
+	t.Parallel()
+	for pad := range 4 {
+		detail := strings.Repeat("x", pad) + strings.Repeat("€", 600)
+		d := deadLetter(kafkago.Message{Topic: "posts"}, "invalid_schema", detail, "g", time.Time{})
+		got := HeaderValue(d.Headers, HeaderError)
+		if !utf8.ValidString(got) || len(got) > 1024 || len(got) < 1021 || !strings.HasPrefix(detail, got) {
+			t.Fatalf("pad %d: detail header of %d bytes, valid UTF-8 %v", pad, len(got), utf8.ValidString(got))
+		}
+	}
+}
+
+// TestStubKeepsOnlyOwnHeaders: a stub keeps the worker's dead-letter
+// headers, not a producer's header that happens to share their prefix (a
+// large one would make the stub too large as well, and retried forever).
+func TestStubKeepsOnlyOwnHeaders(t *testing.T) {
+	t.Parallel()
+	orig := kafkago.Message{Topic: "posts", Offset: 7, Value: []byte("x"), Headers: []kafkago.Header{
+		{Key: "vigil-dlq-padding", Value: make([]byte, 1<<20)},
+		{Key: HeaderReason, Value: []byte("spoofed")},
+	}}
+	s := stubDeadLetter(deadLetter(orig, "not_json", "bad", "g", time.Time{}))
+	size := 0
+	for _, h := range s.Headers {
+		size += len(h.Key) + len(h.Value)
+		if h.Key == "vigil-dlq-padding" || string(h.Value) == "spoofed" {
+			t.Fatalf("stub kept the producer's header %s", h.Key)
+		}
+	}
+	if size > 2048 || HeaderValue(s.Headers, HeaderReason) != "not_json" || HeaderValue(s.Headers, HeaderOffset) != "7" {
+		t.Fatalf("stub headers (%d bytes): %v", size, s.Headers)
+	}
 }

@@ -26,13 +26,14 @@ type MediaLoader struct {
 	Limits   imagehash.Limits
 	Attempts int     // tries per URL on transient failures (default 3)
 	Backoff  Backoff // between those tries
-	Metrics  *Metrics
-}
-
-// loaded is one media item of a post, decoded.
-type loaded struct {
-	image    engine.Image
-	evidence moderation.Evidence
+	// PostTimeout bounds the fetches of one post, all its media and
+	// retries together (0: no bound); then the post is dead-lettered as
+	// media_unavailable. Without it a post of 16 URLs to a host that
+	// answers each just before the fetch timeout held a media slot for
+	// 16 fetch timeouts (80 s by default), and a batch of 500 such posts
+	// its partition for hours.
+	PostTimeout time.Duration
+	Metrics     *Metrics
 }
 
 // rejection is why a post is dead-lettered.
@@ -43,11 +44,22 @@ type rejection struct {
 
 func (r *rejection) Error() string { return r.reason + ": " + r.err.Error() }
 
-// Load loads every media item of p. It returns a *rejection when the post
-// must be dead-lettered, or errStopped when work or stop ended while a
-// fetch was being retried (the batch is abandoned, not the post).
-func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post) ([]loaded, error) {
-	out := make([]loaded, 0, len(p.Media))
+// Load loads the media items of p one after the other, gives each decoded
+// image to use, and returns their evidence. Only one decoded image of the
+// post is alive at a time: holding all of them, a post of 16 small PNGs
+// each inflating to the pixel limit (40 MP, up to 320 MB decoded) needed
+// 16 times the memory one image may take. It returns a *rejection when the
+// post must be dead-lettered, or errStopped when work or stop ended while
+// a fetch was being retried (the batch is abandoned, not the post); an
+// error of use is returned as it is.
+func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post, use func(engine.Image) error) ([]moderation.Evidence, error) {
+	out := make([]moderation.Evidence, 0, len(p.Media))
+	post := work // fetches of this post; its deadline is the post's, not the batch's
+	if l.PostTimeout > 0 {
+		var cancel context.CancelFunc
+		post, cancel = context.WithTimeoutCause(work, l.PostTimeout, errPostTimeout)
+		defer cancel()
+	}
 	for i, m := range p.Media {
 		field := fmt.Sprintf("media[%d]", i)
 		source := "inline"
@@ -55,7 +67,7 @@ func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post) ([]loa
 		if m.URL != "" {
 			source = "url"
 			var err error
-			if data, err = l.fetch(stop, work, m.URL); err != nil {
+			if data, err = l.fetch(stop, work, post, m.URL); err != nil {
 				var rj *rejection
 				if errors.As(err, &rj) {
 					rj.err = fmt.Errorf("%s %s: %w", field, m.URL, rj.err)
@@ -89,18 +101,24 @@ func (l *MediaLoader) Load(stop, work context.Context, p moderation.Post) ([]loa
 				}
 			}
 		}
-		out = append(out, loaded{
-			image: engine.Image{MediaID: m.ID, Decoded: d},
-			evidence: moderation.Evidence{
-				MediaID: m.ID, MIME: "image/" + d.Format, URL: m.URL,
-				SHA256: hex.EncodeToString(sum[:]), Bytes: data, Width: b.Dx(), Height: b.Dy(),
-			},
+		if err := use(engine.Image{MediaID: m.ID, Decoded: d}); err != nil {
+			return nil, err
+		}
+		out = append(out, moderation.Evidence{
+			MediaID: m.ID, MIME: "image/" + d.Format, URL: m.URL,
+			SHA256: hex.EncodeToString(sum[:]), Bytes: data, Width: b.Dx(), Height: b.Dy(),
 		})
 	}
 	return out, nil
 }
 
-func (l *MediaLoader) fetch(stop, work context.Context, url string) ([]byte, error) {
+// errPostTimeout is the cause of a post's media deadline.
+var errPostTimeout = errors.New("the post's media took longer than --media-post-timeout")
+
+// fetch fetches url within post (work, or a deadline derived from it). A
+// stop, or the end of work, abandons the batch (errStopped); the post's
+// deadline only rejects the post.
+func (l *MediaLoader) fetch(stop, work, post context.Context, url string) ([]byte, error) {
 	if l.Fetcher == nil {
 		l.Metrics.MediaResults.WithLabelValues("url", "refused").Inc()
 		return nil, &rejection{reason: moderation.ReasonMediaRefused, err: errors.New("fetching media URLs is disabled")}
@@ -109,7 +127,7 @@ func (l *MediaLoader) fetch(stop, work context.Context, url string) ([]byte, err
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
 		start := time.Now()
-		res, err := l.Fetcher.Fetch(work, url)
+		res, err := l.Fetcher.Fetch(post, url)
 		result := fetchResult(err)
 		l.Metrics.MediaSeconds.WithLabelValues(result).Observe(time.Since(start).Seconds())
 		l.Metrics.MediaResults.WithLabelValues("url", result).Inc()
@@ -118,6 +136,8 @@ func (l *MediaLoader) fetch(stop, work context.Context, url string) ([]byte, err
 			return res.Bytes, nil
 		case stop.Err() != nil || work.Err() != nil:
 			return nil, fmt.Errorf("fetching media: %w: %w", errStopped, err)
+		case post.Err() != nil:
+			return nil, &rejection{reason: moderation.ReasonMediaUnavailable, err: fmt.Errorf("%w (%w)", context.Cause(post), err)}
 		case errors.Is(err, media.ErrRefused):
 			return nil, &rejection{reason: moderation.ReasonMediaRefused, err: err}
 		case errors.Is(err, media.ErrTooLarge):
@@ -132,6 +152,12 @@ func (l *MediaLoader) fetch(stop, work context.Context, url string) ([]byte, err
 			case <-stop.Done():
 				t.Stop()
 				return nil, fmt.Errorf("fetching media: %w: %w", errStopped, err)
+			case <-post.Done():
+				t.Stop()
+				if work.Err() != nil {
+					return nil, fmt.Errorf("fetching media: %w: %w", errStopped, err)
+				}
+				return nil, &rejection{reason: moderation.ReasonMediaUnavailable, err: fmt.Errorf("%w (%w)", context.Cause(post), err)}
 			case <-t.C:
 			}
 		}

@@ -98,7 +98,13 @@ func TestPoisonMessages(t *testing.T) {
 			moderation.Media{ID: "m1", MIME: "image/png", URL: "http://169.254.169.254/latest/meta-data/iam"})), moderation.ReasonMediaRefused},
 		{"unavailable media url", postJSON(t, withMedia(basePost("gone", "look"),
 			moderation.Media{ID: "m1", MIME: "image/png", URL: srv.URL + "/gone.png"})), moderation.ReasonMediaUnavailable},
-		{"rejected by the store", postJSON(t, basePost("nul-text", "we attack the \x00 checkpoint")), moderation.ReasonStoreRejected},
+		// A NUL in the platform's own fields cannot be stored (one in the
+		// text is stored as U+2400: TestHostileMessages).
+		{"rejected by the store", postJSON(t, func() moderation.Post {
+			p := basePost("nul-lang", "we attack the checkpoint")
+			p.Lang = "en\x00"
+			return p
+		}()), moderation.ReasonStoreRejected},
 	}
 	var msgs []kafkago.Message
 	for i, c := range cases {
