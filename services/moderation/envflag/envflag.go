@@ -26,6 +26,7 @@ func NewFlagSet(name, summary string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
+		out := fs.Output() // as set now: a caller may send asked-for help to stdout
 		if !strings.HasPrefix(summary, "Usage:") {
 			fmt.Fprintf(out, "Usage: %s [flags]\n\n", name)
 		}

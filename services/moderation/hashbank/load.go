@@ -106,7 +106,13 @@ func (h *Header) SetComment(line string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return true, fmt.Errorf("header %q: %w: %w", strings.TrimSpace(k), err, moderation.ErrInvalid)
+		// strconv's own text ("strconv.Atoi: parsing …") is Go's, not the
+		// file's; say what the value should be.
+		want := "a whole number"
+		if strings.EqualFold(strings.TrimSpace(k), "dihedral") {
+			want = "true or false"
+		}
+		return true, fmt.Errorf("header %q: %q is not %s: %w", strings.TrimSpace(k), v, want, moderation.ErrInvalid)
 	}
 	return true, nil
 }
@@ -117,6 +123,7 @@ func (h *Header) SetComment(line string) (bool, error) {
 func ParseCSV(r io.Reader, name string) (Bank, error) {
 	b := Bank{Name: name}
 	br := bufio.NewReader(r)
+	skipBOM(br)
 	var h Header
 	h.Bank = name
 	comments := 0 // lines read before the CSV reader starts
@@ -185,6 +192,18 @@ func ParseCSV(r io.Reader, name string) (Bank, error) {
 	return b.withDefaults()
 }
 
+// utf8BOM starts files saved by some editors and spreadsheets; it is not
+// part of the first line's text.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// skipBOM drops a UTF-8 byte order mark at the start of br: it would make
+// the first header field "\ufeffid", and the header lack an id column.
+func skipBOM(br *bufio.Reader) {
+	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+}
+
 // LineError is a problem on one line of a bank file (or of a file
 // vigilctl banks import reads); Err says what, and wraps
 // moderation.ErrInvalid when this package's parsers return it. LoadFile
@@ -234,6 +253,7 @@ func ParseJSONL(r io.Reader, name string) (Bank, error) {
 		}
 		if first {
 			first = false
+			raw = bytes.TrimPrefix(raw, utf8BOM)
 			var probe map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &probe); err != nil {
 				return b, bad(line, "%w", err)

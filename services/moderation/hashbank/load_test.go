@@ -60,3 +60,48 @@ func TestLoadJSONLErrorsNameFileAndLine(t *testing.T) {
 		t.Errorf("ParseJSONL without a header: %v, want a *LineError of line 1", err)
 	}
 }
+
+// TestLoadWithBOM: a bank file saved with a UTF-8 byte order mark (as
+// spreadsheets and some editors do) loads as without one; the CSV header
+// used to lack its id column ("\ufeffid") and a JSON header was invalid.
+func TestLoadWithBOM(t *testing.T) {
+	t.Parallel()
+	const bom = "\xef\xbb\xbf"
+	for name, text := range map[string]string{
+		"lf.csv":     bom + "# type: phash\nid,hash\ne1,a61d46b9b4557b81\n",
+		"crlf.csv":   bom + "# type: phash\r\nid,hash\r\ne1,a61d46b9b4557b81\r\n",
+		"lf.jsonl":   bom + `{"bank":"b","type":"phash"}` + "\n" + `{"id":"e1","hash":"a61d46b9b4557b81"}` + "\n",
+		"crlf.jsonl": bom + `{"bank":"b","type":"phash"}` + "\r\n" + `{"id":"e1","hash":"a61d46b9b4557b81"}` + "\r\n",
+	} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := LoadFile(path)
+		if err != nil || len(b.Entries) != 1 || b.Entries[0].ID != "e1" || b.HashType != "phash" {
+			t.Errorf("%s: bank %+v, %v; want one phash entry e1", name, b, err)
+		}
+	}
+}
+
+// TestSetCommentErrors: a bad number or boolean in a "# key: value" line
+// says what the value should be; it used to quote strconv ("strconv.Atoi:
+// parsing \"abc\": invalid syntax").
+func TestSetCommentErrors(t *testing.T) {
+	t.Parallel()
+	for line, want := range map[string]string{
+		"# threshold: abc":   `header "threshold": "abc" is not a whole number`,
+		"# min_quality: 5.5": `header "min_quality": "5.5" is not a whole number`,
+		"# Dihedral: maybe":  `header "Dihedral": "maybe" is not true or false`,
+	} {
+		var h Header
+		named, err := h.SetComment(line)
+		if !named || !errors.Is(err, moderation.ErrInvalid) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "strconv") {
+			t.Errorf("%q: %v %v, want %s", line, named, err, want)
+		}
+	}
+	var h Header
+	if named, err := h.SetComment("# threshold: 12"); !named || err != nil || h.Threshold != 12 {
+		t.Errorf("valid line: %v %v %+v", named, err, h)
+	}
+}

@@ -16,6 +16,12 @@ func FuzzCompile(f *testing.F) {
 	f.Add([]byte("lists: {a: [b]}\nrules: [{id: r, category: hate, severity: high, match: {near: ['@a', c], within: 0}}]"))
 	f.Add([]byte("rules: [{id: r, category: hate, severity: high, regex: '(?i)abc+'}]"))
 	f.Add([]byte("&a [*a]"))
+	// Syntax errors whose position is corrected after yaml.v3.
+	f.Add([]byte("rules: [a,\n  b\n"))
+	f.Add([]byte("{\"rules\": [\n {\"id\": \"a\" \"x\": 1}\n]}"))
+	f.Add([]byte("rules:\n  - id: a\n   b: c\n"))
+	f.Add([]byte("rules:\n  - id: a\x01\n    keywords: [caf\xe9]\n"))
+	f.Add([]byte("rules: [{id: r, category: hate, severity: high, keywords: ['k.*ll', '(a|b)']}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Compile([]File{{Name: "f.yaml", Data: data}})
 		if err != nil {

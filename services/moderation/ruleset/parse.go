@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -106,19 +108,62 @@ var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+)(?::(\d+))?: `)
 // engineer: the line and column (where the parser noticed it), the message
 // without its own "line N:" prefix, and two corrections of yaml.v3's
 // placement: a tab in the indentation is reported on the line before the
-// tab (so the first indenting tab from there on is named instead), and an
+// tab (so the first indenting tab from there on is named instead), an
 // unexpected end of the file is reported where the unclosed quote or
-// bracket that swallowed the rest of it opened (said so).
+// bracket that swallowed the rest of it opened (said so), a parser error
+// is moved to the line where its bracket or block opened (yaml.v3 names
+// the line above), and invalid UTF-8 is placed at its first bad byte.
 func yamlSyntaxError(data []byte, err error) (line, col int, msg string) {
 	line, col, msg = 1, 1, strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m != nil {
 		line, _ = strconv.Atoi(m[1])
 		if m[2] != "" {
 			col, _ = strconv.Atoi(m[2])
 		}
 		msg = err.Error()[len(m[0]):]
 	}
+	// yaml.v3 numbers a parser error (as opposed to a scanner error) by
+	// the 0-based line where the collection being parsed opened, so it
+	// names the line above that one: point at the opening line itself and
+	// say what is wrong there.
+	if hint, ok := parserErrorHints[msg]; ok && m != nil {
+		line++
+		col = 1
+		// The end of the stream is counted on a line of its own.
+		if n := strings.Count(strings.TrimSuffix(string(data), "\n"), "\n") + 1; line > n {
+			line = n
+		}
+		// A collection opened on line 1 is numbered by where it broke
+		// instead: look back for the opening character.
+		for n := line; hint.open != 0 && n > 1 && !strings.ContainsRune(lineAt(data, n), rune(hint.open)); n-- {
+			if strings.ContainsRune(lineAt(data, n-1), rune(hint.open)) {
+				line = n - 1
+			}
+		}
+		if l := lineAt(data, line); l != "" {
+			col = len(l) - len(strings.TrimLeft(l, " -")) + 1
+			if hint.open != 0 {
+				if i := strings.IndexByte(l, hint.open); i >= 0 {
+					col = i + 1
+				}
+			}
+		}
+		msg += " " + hint.text
+	}
 	switch {
+	case strings.Contains(msg, "UTF-8"), strings.Contains(msg, "control characters are not allowed"):
+		// The reader reports no position; find the first bad byte.
+		for i, l := range strings.Split(string(data), "\n") {
+			for j, r := range l {
+				if _, size := utf8.DecodeRuneInString(l[j:]); r == utf8.RuneError && size <= 1 {
+					return i + 1, j + 1, "invalid UTF-8 (rule files are UTF-8 text; was this one saved as Latin-1?)"
+				}
+				if unicode.IsControl(r) && r != '\t' && r != '\r' && r != 0x85 {
+					return i + 1, j + 1, fmt.Sprintf("control character %U is not allowed in YAML", r)
+				}
+			}
+		}
 	case strings.Contains(msg, "found a tab character"):
 		lines := strings.Split(string(data), "\n")
 		for i := max(line-1, 0); i < len(lines); i++ {
@@ -131,6 +176,29 @@ func yamlSyntaxError(data []byte, err error) (line, col int, msg string) {
 		msg += " (a quote or bracket opened here is never closed?)"
 	}
 	return line, col, msg
+}
+
+// parserErrorHints are yaml.v3's parser errors (placed at the line where
+// a collection opened, not where it went wrong), with the opening
+// character to point at and what the engineer should look for.
+var parserErrorHints = map[string]struct {
+	open byte
+	text string
+}{
+	"did not find expected ',' or ']'":    {'[', "(the '[' opened here is never closed, or a comma is missing between its items)"},
+	"did not find expected ',' or '}'":    {'{', "(the '{' opened here is never closed, or a comma is missing between its entries)"},
+	"did not find expected key":           {0, "(in the mapping that starts here, a later line is not \"key: value\" at its indentation)"},
+	"did not find expected '-' indicator": {'-', "(in the list that starts here, a later line is not an item \"- …\" at its indentation)"},
+	"did not find expected node content":  {0, "(a value is missing, or a bracket on this line is never closed)"},
+}
+
+// lineAt is line n (1-based) of data, "" when there is none.
+func lineAt(data []byte, n int) string {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return strings.TrimRight(lines[n-1], "\r")
 }
 
 func (p *parser) parse(data []byte) fileAST {

@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/textmatch"
@@ -34,6 +36,11 @@ type Options struct {
 	// fire inside common words: for importing third-party lists in tests
 	// and backtests, never for reviewed rule packs.
 	AllowSubstringInWords bool
+	// AllowRegexLikeTerms skips the check that terms are not written as
+	// regular expressions (k.*ll), added after rule versions had been
+	// published: a stored version must compile as it did when accepted.
+	// New rule files are checked.
+	AllowRegexLikeTerms bool
 }
 
 // RuleInfo describes one rule for tools (listing, documentation, UIs).
@@ -148,7 +155,7 @@ func CompileWith(files []File, opts Options) (*Set, error) {
 		p := parser{file: f.Name, errs: &errs}
 		asts = append(asts, p.parse(f.Data))
 	}
-	b := builder{norm: norm, errs: &errs, allowInside: opts.AllowSubstringInWords, termIDs: map[termKey]int32{}, lists: map[string]*listAST{},
+	b := builder{norm: norm, errs: &errs, allowInside: opts.AllowSubstringInWords, allowRegexLike: opts.AllowRegexLikeTerms, termIDs: map[termKey]int32{}, lists: map[string]*listAST{},
 		cats: map[string]bool{}}
 	for _, c := range BuiltinCategories {
 		b.cats[c] = true
@@ -246,8 +253,10 @@ type builder struct {
 	lists       map[string]*listAST
 	cats        map[string]bool
 	allowInside bool
-	common      []string // normalised commonWords, built on first use
-	commonRaw   []string
+	// allowRegexLike: Options.AllowRegexLikeTerms.
+	allowRegexLike bool
+	common         []string // normalised commonWords, built on first use
+	commonRaw      []string
 }
 
 func (b *builder) errAt(p pos, format string, args ...any) {
@@ -321,13 +330,33 @@ func (b *builder) term(t termRef) int32 {
 	}
 	if strings.TrimSpace(t.text) == "" {
 		b.errAt(t.pos, "empty term")
+	} else if syn := regexSyntaxRE.FindString(t.text); syn != "" && !b.allowRegexLike {
+		b.errAt(t.pos, "term %s looks like a regular expression (%q), but terms are literal words: write it under regex:", quoteTerm(t.text), syn)
 	} else if _, err := b.norm.NormalizeTerm(t.text); err != nil {
-		b.errAt(t.pos, "term %q: %v", t.text, err)
+		b.errAt(t.pos, "term %s: %v", quoteTerm(t.text), err)
 	}
 	id := int32(len(b.terms))
 	b.terms = append(b.terms, textmatch.Term{Text: t.text, Substring: t.substring, Fuzzy: t.fuzzy})
 	b.termIDs[key] = id
 	return id
+}
+
+// regexSyntaxRE finds regular-expression syntax in a term: a wildcard, an
+// escape class, a character class, a group with alternatives, a
+// quantifier or a leading anchor. The normaliser would silently read such
+// a term as letters ("k.*ll" as "kll"); the leet and separator symbols
+// that also occur in regular expressions ($, |, *, .) alone are not it.
+var regexSyntaxRE = regexp.MustCompile(`\.[*+?]|\\[bBsSwWdDpP]|\[[^\]]+\]|\([^)]*\|[^)]*\)|\(\?|\{\d+(,\d*)?\}|^\^`)
+
+// quoteTerm quotes a term for a message, shortened when long: a runaway
+// term (a pasted paragraph) would otherwise fill the screen.
+func quoteTerm(s string) string {
+	const keep = 40
+	if utf8.RuneCountInString(s) <= keep+10 {
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	return fmt.Sprintf("%q… (%d characters)", string(r[:keep]), len(r))
 }
 
 // checkInside reports substring terms that would fire inside common words
@@ -367,7 +396,7 @@ func (b *builder) checkInside(t termRef, exTexts []string) {
 		if len(hits) > 5 {
 			hits = append(hits[:5], "…")
 		}
-		b.errAt(t.pos, "substring term %q matches inside common words (%s): use word boundaries or list them under exceptions", t.text, strings.Join(hits, ", "))
+		b.errAt(t.pos, "substring term %s matches inside common words (%s): use word boundaries or list them under exceptions", quoteTerm(t.text), strings.Join(hits, ", "))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -253,6 +254,18 @@ func TestYAMLSyntaxErrorPlaces(t *testing.T) {
 		{"tab after spaces", "rules:\n  - id: c.one\n    category: x\n  \tseverity: high\n", "t.yaml:4:3: invalid YAML: a tab indents this line"},
 		{"unclosed quote", "rules:\n  - id: a\n    description: \"open\n    category: x\n", "t.yaml:3:"},
 		{"bad indent", "rules:\n  - id: b\n    category: x\n     severity: high\n", "t.yaml:4:1: invalid YAML: mapping values are not allowed in this context"},
+		// yaml.v3 numbers parser errors one line too early; they are
+		// placed at the bracket or block that opened, on its own line.
+		{"unclosed bracket at end", "rules:\n  - id: a\n    category: hate\n    keywords: [foo, bar\n", "t.yaml:4:15: invalid YAML: did not find expected ',' or ']' (the '[' opened here is never closed"},
+		{"unclosed bracket mid-file", "rules:\n  - id: a\n    keywords: [foo, bar\n    category: hate\n", "t.yaml:3:15: invalid YAML: did not find expected ',' or ']'"},
+		{"JSON missing comma", "{\"rules\": [\n  {\"id\": \"a\"},\n  {\"id\": \"b\" \"category\": \"hate\"}\n]}\n", "t.yaml:3:3: invalid YAML: did not find expected ',' or '}'"},
+		{"bracket on line 1", "[a, b\n", "t.yaml:1:1: invalid YAML: did not find expected ',' or ']'"},
+		{"stray bracket", "rules:\n  - id: a\n    keywords: [foo]]\n", "t.yaml:2:5: invalid YAML: did not find expected key (in the mapping that starts here"},
+		{"list item indent", "rules:\n  - id: a\n   category: hate\n", "t.yaml:2:3: invalid YAML: did not find expected '-' indicator"},
+		{"no newline at end", "rules: [", "t.yaml:1:1: invalid YAML: did not find expected node content"},
+		{"invalid UTF-8", "rules:\n  - id: a\n    keywords: [f\xffoo]\n", "t.yaml:3:17: invalid YAML: invalid UTF-8"},
+		{"Latin-1", "rules:\n  - id: a\n    keywords: [caf\xe9]\n", "t.yaml:3:19: invalid YAML: invalid UTF-8 (rule files are UTF-8 text; was this one saved as Latin-1?)"},
+		{"control character", "rules:\n  - id: a\x01\n", "t.yaml:2:10: invalid YAML: control character U+0001 is not allowed in YAML"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Compile([]File{{Name: "t.yaml", Data: []byte(c.src)}})
@@ -261,13 +274,52 @@ func TestYAMLSyntaxErrorPlaces(t *testing.T) {
 				t.Fatalf("err %v", err)
 			}
 			got := list[0].Error()
-			if !strings.HasPrefix(got, c.want) || strings.Contains(got, "YAML: line") {
+			if !strings.HasPrefix(got, c.want) || strings.Contains(got, "YAML: line") || strings.Contains(got, "yaml: line") {
 				t.Errorf("got  %q\nwant %q...", got, c.want)
 			}
 			if c.name == "unclosed quote" && !strings.Contains(got, "never closed") {
 				t.Errorf("got %q, want a hint at the unclosed quote", got)
 			}
 		})
+	}
+}
+
+// TestTermChecks: terms a rule engineer probably did not mean are
+// refused with a message that says what to do, and a runaway term is
+// quoted shortened.
+func TestTermChecks(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("abcdefghij", 1000)
+	for _, c := range []struct {
+		term string
+		want string // "" = valid
+	}{
+		{"k.*ll", `term "k.*ll" looks like a regular expression (".*"), but terms are literal words: write it under regex:`},
+		{`\bkill\b`, `looks like a regular expression ("\\b")`},
+		{"[kK]ill", `looks like a regular expression ("[kK]")`},
+		{"(kill|murder)", `looks like a regular expression`},
+		{"^kill", `looks like a regular expression ("^")`},
+		{"kil{2}", `looks like a regular expression ("{2}")`},
+		{long, `term "abcdefghijabcdefghijabcdefghijabcdefghij"… (10000 characters): term is longer than`},
+		// Leet and separator symbols that regular expressions also use.
+		{"$hit", ""}, {"he||o", ""}, {"f*ck", ""}, {"k.i.l.l", ""}, {"c++", ""}, {"what?", ""},
+	} {
+		src := "rules:\n  - id: a\n    category: hate\n    severity: low\n    keywords: [" + strconv.Quote(c.term) + "]\n"
+		_, err := Compile([]File{{Name: "t.yaml", Data: []byte(src)}})
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v, want valid", c.term, err)
+			}
+			continue
+		}
+		var list ErrorList
+		if !errors.As(err, &list) || len(list) != 1 || !strings.HasPrefix(list[0].Error(), "t.yaml:5:16: ") || !strings.Contains(list[0].Error(), c.want) {
+			t.Errorf("%.60q: %v\nwant t.yaml:5:16: …%s", c.term, err, c.want)
+			continue
+		}
+		if len(list[0].Error()) > 200 {
+			t.Errorf("message of %d bytes", len(list[0].Error()))
+		}
 	}
 }
 

@@ -64,6 +64,10 @@ func ReadDir(dir string) ([]moderation.RuleFile, error) {
 // messages (the directory the user named, so editors can jump to
 // file:line:col); errors are ruleset's, unchanged otherwise.
 func Compile(files []moderation.RuleFile, version int64, prefix string) (*ruleset.Set, error) {
+	return compile(files, version, prefix, ruleset.Options{})
+}
+
+func compile(files []moderation.RuleFile, version int64, prefix string, opts ruleset.Options) (*ruleset.Set, error) {
 	in := make([]ruleset.File, len(files))
 	for i, f := range files {
 		name := f.Name
@@ -72,7 +76,7 @@ func Compile(files []moderation.RuleFile, version int64, prefix string) (*rulese
 		}
 		in[i] = ruleset.File{Name: name, Data: f.Data}
 	}
-	s, err := ruleset.Compile(in)
+	s, err := ruleset.CompileWith(in, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +84,11 @@ func Compile(files []moderation.RuleFile, version int64, prefix string) (*rulese
 }
 
 // CompileVersion compiles a published version; error messages name the
-// files as published.
+// files as published. Checks added to the rule language after a version
+// was published (terms written as regular expressions) are not applied:
+// workers and rollbacks must not lose a version that was accepted.
 func CompileVersion(v moderation.RuleVersion) (*ruleset.Set, error) {
-	s, err := Compile(v.Files, v.Version, "")
+	s, err := compile(v.Files, v.Version, "", ruleset.Options{AllowRegexLikeTerms: true})
 	if err != nil {
 		return nil, fmt.Errorf("compiling rules version %d: %w", v.Version, err)
 	}

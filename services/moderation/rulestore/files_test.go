@@ -3,7 +3,10 @@ package rulestore
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
 func TestReadDirMatchesLoadDir(t *testing.T) {
@@ -37,5 +40,19 @@ func TestReadDirMatchesLoadDir(t *testing.T) {
 	}
 	if set.Len() != 2 || set.Version() != 7 {
 		t.Errorf("set: %d rules, version %d", set.Len(), set.Version())
+	}
+}
+
+// TestCompileVersionKeepsAcceptedTerms: a term written as a regular
+// expression is refused in new files, but a version published before
+// that check still compiles, so workers and rollbacks do not lose it.
+func TestCompileVersionKeepsAcceptedTerms(t *testing.T) {
+	files := []moderation.RuleFile{{Name: "a.yaml", Data: []byte(rulesYAML("a", "k.*ll", "low"))}}
+	if _, err := Compile(files, 0, "rules"); err == nil || !strings.Contains(err.Error(), "looks like a regular expression") {
+		t.Errorf("new files: %v, want the regex-like term refused", err)
+	}
+	set, err := CompileVersion(moderation.RuleVersion{Version: 3, Files: files})
+	if err != nil || set.Version() != 3 || set.Len() != 1 {
+		t.Errorf("published version: %v, want it compiled as before", err)
 	}
 }

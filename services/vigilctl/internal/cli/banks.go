@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -110,6 +112,7 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 		f.good = append(f.good, h)
 	}
 	br := bufio.NewReaderSize(&lineCap{r: r, line: 1}, 1<<16)
+	skipBOM(br)
 	switch format {
 	case "json":
 		first := true
@@ -231,6 +234,13 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 				}
 				return ""
 			}
+			// A field beyond the named columns is data put nowhere: a
+			// comma inside an unquoted label or id shifts the columns.
+			if extra := extraFields(rec, cols); extra > 0 {
+				f.bad = append(f.bad, badLine(line, fmt.Sprintf("%d field(s), but only %d column(s) are named (%s): quote a value that holds a comma",
+					len(rec), len(rec)-extra, columnNames(cols))))
+				continue
+			}
 			if f.header != nil {
 				check(sharedHash{Line: line, HashType: f.header.Type, Hash: get("hash"), Category: get("category"),
 					Source: get("source"), ID: get("id"), ExternalID: get("external_id")})
@@ -256,8 +266,6 @@ func parseHashList(r io.Reader, format string, onBytes func(int64)) (importFile,
 // jsonLine reads line n of a JSON-lines file, an entry of a bank file
 // (f.header set) or a line of a hash list, and passes it to check.
 func (f *importFile) jsonLine(t []byte, n int, check func(sharedHash)) {
-	dec := json.NewDecoder(bytes.NewReader(t))
-	dec.DisallowUnknownFields()
 	if f.header != nil {
 		var e struct {
 			ID         string `json:"id"`
@@ -266,8 +274,8 @@ func (f *importFile) jsonLine(t []byte, n int, check func(sharedHash)) {
 			Source     string `json:"source"`
 			ExternalID string `json:"external_id"`
 		}
-		if err := dec.Decode(&e); err != nil {
-			f.bad = append(f.bad, badLine(n, err.Error()))
+		if err := decodeJSONLine(t, &e); err != nil {
+			f.bad = append(f.bad, badLine(n, jsonLineMessage(err, "id, hash, category, source, external_id")))
 			return
 		}
 		check(sharedHash{Line: n, HashType: f.header.Type, Hash: e.Hash, Category: e.Category, Source: e.Source, ID: e.ID, ExternalID: e.ExternalID})
@@ -281,11 +289,83 @@ func (f *importFile) jsonLine(t []byte, n int, check func(sharedHash)) {
 		Source   string   `json:"source"`
 		ID       string   `json:"id"`
 	}
-	if err := dec.Decode(&e); err != nil {
-		f.bad = append(f.bad, badLine(n, err.Error()))
+	if err := decodeJSONLine(t, &e); err != nil {
+		f.bad = append(f.bad, badLine(n, jsonLineMessage(err, "hash_type, hash, labels, category, source, id")))
 		return
 	}
 	check(sharedHash{Line: n, HashType: e.HashType, Hash: e.Hash, Labels: e.Labels, Category: e.Category, Source: e.Source, ID: e.ID, ExternalID: e.ID})
+}
+
+// extraFields counts the non-empty fields of rec after the last named
+// column (empty ones are a trailing comma, harmless).
+func extraFields(rec []string, cols map[string]int) int {
+	n := 0
+	for _, i := range cols {
+		n = max(n, i+1)
+	}
+	for _, v := range rec[min(n, len(rec)):] {
+		if strings.TrimSpace(v) != "" {
+			return len(rec) - n
+		}
+	}
+	return 0
+}
+
+// columnNames lists cols in column order.
+func columnNames(cols map[string]int) string {
+	names := make([]string, 0, len(cols))
+	for c := range cols {
+		names = append(names, c)
+	}
+	sort.Slice(names, func(i, j int) bool { return cols[names[i]] < cols[names[j]] })
+	return strings.Join(names, ",")
+}
+
+// errTrailingJSON is a line with more after its JSON object.
+var errTrailingJSON = errors.New("unexpected text after the JSON object (one object per line)")
+
+// decodeJSONLine decodes one line holding exactly one JSON object with
+// only known fields: json.Decoder alone would ignore what follows the
+// object ({…} trailing, or two objects on one line).
+func decodeJSONLine(line []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errTrailingJSON
+	}
+	return nil
+}
+
+// jsonLineMessage words a decoding error of a JSON line for the person
+// fixing the file: no Go types, the fields a line may have.
+func jsonLineMessage(err error, fields string) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("want a JSON object {…} with fields %s, got a JSON %s", fields, te.Value)
+	case errors.As(err, &te):
+		want := "a string"
+		switch k := te.Type.Kind(); {
+		case k == reflect.Slice:
+			want = "a list of strings"
+		case k == reflect.Int:
+			want = "a whole number"
+		case k == reflect.Bool || k == reflect.Pointer && te.Type.Elem().Kind() == reflect.Bool:
+			want = "true or false"
+		}
+		return fmt.Sprintf("field %q: want %s, got a JSON %s", te.Field, want, te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at character %d: %v", se.Offset, se)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "invalid JSON: the line ends inside the object (a missing '}' or '\"'?)"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Sprintf("%s (want %s)", strings.TrimPrefix(err.Error(), "json: "), fields)
+	}
+	return err.Error()
 }
 
 // bankCSVHeader reads the "# key: value" lines (comments, from line 1) of
@@ -336,10 +416,8 @@ func bankJSONHeader(raw []byte, n int) (*hashbank.Header, bool, error) {
 		return nil, false, nil
 	}
 	h := &hashbank.Header{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(h); err != nil {
-		return nil, true, badLine(n, "bank file header: "+err.Error())
+	if err := decodeJSONLine(raw, h); err != nil {
+		return nil, true, badLine(n, "bank file header: "+jsonLineMessage(err, "bank, type, threshold, min_quality, dihedral, category, severity, source"))
 	}
 	if h.Type == "" {
 		return nil, true, badLine(n, `bank file header has no "type" (pdq, phash, dhash or ahash)`)
@@ -466,7 +544,7 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	dbURL := databaseFlag(fs)
 	format := fs.String("format", "", "csv or json (JSON lines)")
 	bank := fs.String("bank", "", "bank to import into")
-	skip := fs.Bool("skip-invalid", false, "import the valid lines of a file that has malformed ones")
+	skip := fs.Bool("skip-invalid", false, "import the valid lines of a file that has malformed ones (a file with no valid line still fails)")
 	category := fs.String("category", hashbank.DefaultCategory, "category of a new bank")
 	severity := fs.String("severity", hashbank.DefaultSeverity.String(), "severity of a new bank")
 	author := authorFlag(env, fs)
@@ -476,8 +554,19 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	if fs.NArg() > 1 {
 		return fmt.Errorf("banks import: want --format csv|json --bank NAME FILE, one FILE, flags before it; got arguments %q", fs.Args())
 	}
-	if fs.NArg() != 1 || *bank == "" || (*format != "csv" && *format != "json") {
+	if fs.NArg() != 1 || *bank == "" || *format == "" {
 		return fmt.Errorf("banks import: want --format csv|json --bank NAME FILE")
+	}
+	if *format != "csv" && *format != "json" {
+		return fmt.Errorf("banks import: --format %q: want csv or json (JSON lines)", *format)
+	}
+	who, err := requireAuthor("banks import", *author)
+	if err != nil {
+		return err
+	}
+	if !moderation.ValidBankName(*bank) {
+		// Checked before a large file is read, not when it is stored.
+		return fmt.Errorf("banks import: --bank %q is no bank name (1 to 64 of a-z, 0-9, _, . and -, starting with a letter or digit)", *bank)
 	}
 	sev, err := moderation.ParseSeverity(*severity)
 	if err != nil {
@@ -509,6 +598,10 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("banks import: %s: %w", path, err)
 	}
 	good, bad := file.good, file.bad
+	if len(good) == 0 && len(bad) == 0 {
+		// An empty file is a wrong path or a failed download, not a list.
+		return fmt.Errorf("banks import: %s has no entries (empty, or only comments and a header): nothing imported", path)
+	}
 	// Flags given explicitly win over a bank file's settings.
 	explicit := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { explicit[fl.Name] = true })
@@ -519,6 +612,10 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 	}
 	defer pool.Close()
 	store := postgres.NewBankStore(pool, nil)
+	// One statement stores the bank; a terminal is told why it waits.
+	if len(good) > 0 && (len(bad) == 0 || *skip) {
+		bar.Status(fmt.Sprintf("storing %d entries in bank %s…", len(good), *bank))
+	}
 	var res importResult
 	// One transaction: the bank (locked against a concurrent import), its
 	// audit event and the workers' notification commit together.
@@ -552,7 +649,7 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		}
 		details := map[string]any{"file": path, "format": file.format, "imported": len(res.entries), "already_present": res.dup,
 			"skipped_invalid": len(res.bad), "entries": len(b.Entries), "new_bank": res.isNew, "labels": res.labels}
-		if _, err := postgres.AppendAudit(ctx, tx, time.Now(), *author, moderation.AuditBankImport, "bank:"+b.Name, details); err != nil {
+		if _, err := postgres.AppendAudit(ctx, tx, time.Now(), who, moderation.AuditBankImport, "bank:"+b.Name, details); err != nil {
 			return fmt.Errorf("auditing the import: %w", err)
 		}
 		return nil
@@ -561,7 +658,19 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 		e.File = path
 		fmt.Fprintln(env.Stderr, e)
 	}
+	// No line of the file was usable (not even one already present): a
+	// failure also with --skip-invalid, which skips bad lines of a list,
+	// not a wrong file.
+	noneValid := errors.Is(err, errNothingToImport) && len(res.bad) > 0 && res.dup == 0
+	if noneValid {
+		if hint := formatHint(f, *format); hint != "" {
+			fmt.Fprintf(env.Stderr, "%s: %s\n", path, hint)
+		}
+	}
 	switch {
+	case noneValid && *skip:
+		fmt.Fprintf(env.Stderr, "%d malformed line(s) and no valid one; nothing imported\n", len(res.bad))
+		return ErrFailed
 	case errors.Is(err, errNothingToImport) && len(res.bad) > 0 && !*skip:
 		fmt.Fprintf(env.Stderr, "%d malformed line(s); nothing imported (--skip-invalid imports the others)\n", len(res.bad))
 		return ErrFailed
@@ -578,6 +687,38 @@ func runBanksImport(ctx context.Context, env Env, args []string) error {
 }
 
 var errNothingToImport = errors.New("nothing to import")
+
+// formatHint says why no line of an import file read, when its start
+// tells: not text (an image, an archive), or the other --format. Every
+// line's own error ("bare \" in non-quoted-field" for JSON read as CSV)
+// does not say it.
+func formatHint(r io.ReaderAt, format string) string {
+	buf := make([]byte, 4096)
+	n, _ := r.ReadAt(buf, 0)
+	head := bytes.TrimPrefix(buf[:n], []byte("\xef\xbb\xbf"))
+	for i := 0; n == len(buf) && i < utf8.UTFMax-1 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1] // the last rune may be cut
+	}
+	if bytes.IndexByte(head, 0) >= 0 || !utf8.Valid(head) {
+		return "does not look like text (an image or an archive?): want a CSV or JSON-lines hash list"
+	}
+	first := ""
+	for _, l := range strings.Split(string(head), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			first = l
+			break
+		}
+	}
+	switch {
+	case first == "":
+		return ""
+	case format == "csv" && strings.HasPrefix(first, "{"):
+		return "its lines are JSON objects: use --format json"
+	case format == "json" && !strings.HasPrefix(first, "{"):
+		return "its lines are not JSON objects: use --format csv for CSV"
+	}
+	return ""
+}
 
 type importResult struct {
 	isNew   bool
@@ -786,8 +927,9 @@ func runEntryAction(ctx context.Context, env Env, args []string, a entryAction) 
 	if a.needsReason && strings.TrimSpace(*reason) == "" {
 		return fmt.Errorf("banks %s: -m REASON is required", a.name)
 	}
-	if *author == "" {
-		return fmt.Errorf("banks %s: no --author (and $USER is not set)", a.name)
+	who, err := requireAuthor("banks "+a.name, *author)
+	if err != nil {
+		return err
 	}
 	bank, entry := fs.Arg(0), fs.Arg(1)
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
@@ -795,7 +937,7 @@ func runEntryAction(ctx context.Context, env Env, args []string, a entryAction) 
 		return err
 	}
 	defer pool.Close()
-	was, err := a.do(postgres.NewBankStore(pool, nil), ctx, *author, bank, entry, *reason)
+	was, err := a.do(postgres.NewBankStore(pool, nil), ctx, who, bank, entry, *reason)
 	if errors.Is(err, moderation.ErrNotFound) {
 		return fmt.Errorf("banks %s: bank %s has no entry %s", a.name, bank, entry)
 	}

@@ -239,10 +239,10 @@ func TestBanksImportBankFiles(t *testing.T) {
 		{"bad threshold", "csv", "# type: pdq\n# threshold: many\nid,hash\n", []string{":2: header \"threshold\""}},
 		{"bad entries", "csv", "# type: pdq\nid,hash\n\n# a comment\nb-1,zz\nb-2," + pdqA + "\n\"b-3\n", []string{":5: pdq hash \"zz\"", ":7: extraneous or missing \" in quoted-field", "2 malformed line(s)"}},
 		{"json header without type", "json", `{"bank":"b","threshold":3}` + "\n", []string{":1: bank file header has no \"type\""}},
-		{"json header unknown field", "json", `{"type":"pdq","colour":"red"}` + "\n", []string{":1: bank file header: json: unknown field \"colour\""}},
+		{"json header unknown field", "json", `{"type":"pdq","colour":"red"}` + "\n", []string{":1: bank file header: unknown field \"colour\" (want bank, type, threshold"}},
 		{"json bank file without header", "json", `{"id":"e","hash":"a61d46b9b4557b81","external_id":"x-1"}` + "\n" + `{"id":"f","hash":"a61d46b9b4557b82"}` + "\n",
 			[]string{`:1: expected the bank header line {"bank": ..., "type": ...} first; got an entry`}},
-		{"json bad entries", "json", `{"type":"phash"}` + "\n" + `{"id":"e","hash":"a61d46b9b4557b81","colour":1}` + "\n" + `{"id":"f","hash":"123"}` + "\n", []string{":2: json: unknown field \"colour\"", ":3: 64-bit hash \"123\""}},
+		{"json bad entries", "json", `{"type":"phash"}` + "\n" + `{"id":"e","hash":"a61d46b9b4557b81","colour":1}` + "\n" + `{"id":"f","hash":"123"}` + "\n", []string{":2: unknown field \"colour\" (want id, hash, category, source, external_id)", ":3: 64-bit hash \"123\""}},
 	} {
 		file := "../../../../rules/banks/demo-phash.jsonl"
 		if c.content != "" {
@@ -259,6 +259,165 @@ func TestBanksImportBankFiles(t *testing.T) {
 			if !strings.Contains(errOut, w) {
 				t.Errorf("%s: stderr lacks %q:\n%s", c.name, w, errOut)
 			}
+		}
+	}
+}
+
+// TestParseHashListMalformedLines: a JSON line with text after its object
+// and a CSV line with more fields than named columns were imported with
+// the extra silently dropped; JSON decoding errors named Go types. Each is
+// now a malformed line with a message for the person fixing the file.
+func TestParseHashListMalformedLines(t *testing.T) {
+	t.Parallel()
+	const ph = "a61d46b9b4557b81"
+	for name, c := range map[string]struct {
+		format, in string
+		good       int
+		msg        string // "" = no malformed line
+	}{
+		"json trailing text":  {"json", `{"hash_type":"phash","hash":"` + ph + `"} junk` + "\n", 0, "unexpected text after the JSON object (one object per line)"},
+		"json two objects":    {"json", `{"hash_type":"phash","hash":"` + ph + `"}{"hash_type":"phash","hash":"` + ph + `"}` + "\n", 0, "unexpected text after the JSON object (one object per line)"},
+		"json array":          {"json", `["phash","` + ph + `"]` + "\n", 0, "want a JSON object {…} with fields hash_type, hash, labels, category, source, id, got a JSON array"},
+		"json labels string":  {"json", `{"hash_type":"phash","hash":"` + ph + `","labels":"x"}` + "\n", 0, `field "labels": want a list of strings, got a JSON string`},
+		"json hash number":    {"json", `{"hash_type":"phash","hash":12}` + "\n", 0, `field "hash": want a string, got a JSON number`},
+		"json unclosed":       {"json", `{"hash_type":"phash","hash":"` + ph + `"` + "\n", 0, `invalid JSON: the line ends inside the object (a missing '}' or '"'?)`},
+		"json unknown field":  {"json", `{"hash_type":"phash","hash":"` + ph + `","colour":"red"}` + "\n", 0, `unknown field "colour" (want hash_type, hash, labels, category, source, id)`},
+		"json syntax":         {"json", "not json\n", 0, "invalid JSON at character 2: invalid character 'o' in literal null (expecting 'u')"},
+		"json trailing space": {"json", `{"hash_type":"phash","hash":"` + ph + `"}   ` + "\n", 1, ""},
+		"bank entry trailing": {"json", `{"bank":"b","type":"phash"}` + "\n" + `{"id":"e","hash":"` + ph + `"} x` + "\n", 0, "unexpected text after the JSON object (one object per line)"},
+		"csv extra field":     {"csv", "phash," + ph + ",label,src,id1,surplus\n", 0, "6 field(s), but only 5 column(s) are named (hash_type,hash,labels,source,id): quote a value that holds a comma"},
+		"csv header extra":    {"csv", "hash,hash_type\n" + ph + ",phash,a label\n", 0, "3 field(s), but only 2 column(s) are named (hash,hash_type): quote a value that holds a comma"},
+		"csv trailing comma":  {"csv", "phash," + ph + ",,,,\n", 1, ""},
+		"csv quoted comma":    {"csv", "phash," + ph + ",\"a,b\"\n", 1, ""},
+		"bank csv extra":      {"csv", "# type: phash\nid,hash\ne1," + ph + ",oops\n", 0, "3 field(s), but only 2 column(s) are named (id,hash): quote a value that holds a comma"},
+		"json hash_type bool": {"json", `{"hash_type":true,"hash":"` + ph + `"}` + "\n", 0, `field "hash_type": want a string, got a JSON bool`},
+	} {
+		f, err := parseHashList(strings.NewReader(c.in), c.format, func(int64) {})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var msgs []string
+		for _, b := range f.bad {
+			msgs = append(msgs, b.Err.Error())
+		}
+		if len(f.good) != c.good || (c.msg == "") != (len(msgs) == 0) || (c.msg != "" && (len(msgs) != 1 || msgs[0] != c.msg)) {
+			t.Errorf("%s: %d good, bad %q; want %d good and %q", name, len(f.good), msgs, c.good, c.msg)
+		}
+	}
+}
+
+// TestBanksImportRefusesBeforeStoring: an empty file and an unknown
+// format are refused with a clear error before the database is opened
+// (the URL here leads nowhere); an empty file used to "import" nothing
+// and exit 0.
+func TestBanksImportRefusesBeforeStoring(t *testing.T) {
+	t.Parallel()
+	write, _ := importHarness(t, "")
+	for name, c := range map[string]struct {
+		content string
+		args    []string
+		want    string
+	}{
+		"empty file":       {"", []string{"--format", "csv"}, "has no entries (empty, or only comments and a header): nothing imported"},
+		"only a header":    {"# list\nhash_type,hash\n", []string{"--format", "csv"}, "has no entries"},
+		"empty JSON lines": {"\n\n", []string{"--format", "json"}, "has no entries"},
+		"unknown format":   {"phash,a61d46b9b4557b81\n", []string{"--format", "xml"}, `--format "xml": want csv or json (JSON lines)`},
+		"bad bank name":    {"phash,a61d46b9b4557b81\n", []string{"--format", "csv", "--bank", "Bad Name!"}, `--bank "Bad Name!" is no bank name`},
+	} {
+		path := write(strings.ReplaceAll(name, " ", "_"), c.content)
+		args := append([]string{"banks", "import", "--database-url", "postgres://nowhere.invalid:1/x", "--author", "ann", "--bank", "b"}, c.args...)
+		_, _, err := runCLI(t, "", append(args, path)...)
+		if err == nil || errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
+		}
+	}
+}
+
+// TestByteOrderMark: files saved with a UTF-8 BOM (spreadsheets, some
+// editors) read as without one. The BOM used to make a hash list's header
+// "\ufeffhash_type" (so it was taken for a bank file without "# type:"),
+// the first JSON line invalid, and the first post of rules test malformed.
+func TestByteOrderMark(t *testing.T) {
+	t.Parallel()
+	const bom = "\xef\xbb\xbf"
+	for name, c := range map[string]struct{ format, in string }{
+		"hash list CSV":   {"csv", bom + "hash_type,hash,labels,source,id\r\nphash,a61d46b9b4557b81,,,e1\r\n"},
+		"bank file CSV":   {"csv", bom + "# type: phash\nid,hash\ne1,a61d46b9b4557b81\n"},
+		"hash list JSON":  {"json", bom + `{"hash_type":"phash","hash":"a61d46b9b4557b81","id":"e1"}` + "\n"},
+		"bank file JSONL": {"json", bom + `{"bank":"b","type":"phash"}` + "\n" + `{"id":"e1","hash":"a61d46b9b4557b81"}` + "\n"},
+	} {
+		f, err := parseHashList(strings.NewReader(c.in), c.format, func(int64) {})
+		if err != nil || len(f.good) != 1 || len(f.bad) != 0 || f.good[0].ID != "e1" {
+			t.Errorf("%s: %d good, bad %v, err %v; want entry e1", name, len(f.good), f.bad, err)
+		}
+	}
+	posts := readFile(t, "testdata/posts.jsonl")
+	out, errOut, err := runCLI(t, bom+posts, "rules", "test", "--rules", "testdata/rules/valid")
+	if err != nil || errOut != "" || !strings.HasPrefix(out, `{"post_id":"p1",`) {
+		t.Errorf("rules test with a BOM: %v, stderr %q, output %q", err, errOut, out)
+	}
+}
+
+// TestFormatHint: when no line of an import file reads, the wrong
+// --format or a file that is not text is named, not only each line's
+// error ("bare \" in non-quoted-field" for JSON lines read as CSV).
+func TestFormatHint(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ format, head, want string }{
+		{"csv", `{"hash_type":"phash","hash":"a61d46b9b4557b81"}` + "\n", "its lines are JSON objects: use --format json"},
+		{"csv", "\xef\xbb\xbf\n{\"hash_type\":\"phash\"}\n", "its lines are JSON objects: use --format json"},
+		{"json", "# list\nhash_type,hash\n", "its lines are not JSON objects: use --format csv for CSV"},
+		{"csv", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "does not look like text (an image or an archive?): want a CSV or JSON-lines hash list"},
+		{"csv", "caf\xe9,x\n", "does not look like text"},
+		{"csv", "md5,abc\n", ""},
+		{"csv", "x," + strings.Repeat("€", 2000), ""}, // a rune cut by the 4 KiB read is still text
+		{"json", `{"hash_type":"md5"}`, ""},
+		{"json", "", ""},
+	} {
+		if got := formatHint(strings.NewReader(c.head), c.format); !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") {
+			t.Errorf("%s %q: %q, want %q", c.format, c.head, got, c.want)
+		}
+	}
+}
+
+// TestBanksImportSkipInvalidNothingValid: --skip-invalid skips the bad
+// lines of a list; a file of which no line is valid (JSON lines read as
+// CSV) used to "import" nothing and exit 0. It fails now, and says why.
+func TestBanksImportSkipInvalidNothingValid(t *testing.T) {
+	s := moderationtest.TestSchema(t)
+	write, imp := importHarness(t, s.URL)
+	path := write("list.jsonl", `{"hash_type":"phash","hash":"a61d46b9b4557b81","id":"e1"}`+"\n")
+	_, errOut, err := imp("--format", "csv", "--bank", "b", "--skip-invalid", path)
+	if !errors.Is(err, ErrFailed) || !strings.Contains(errOut, path+": its lines are JSON objects: use --format json") ||
+		!strings.Contains(errOut, "1 malformed line(s) and no valid one; nothing imported") {
+		t.Errorf("err %v, stderr %q; want a failure naming the format", err, errOut)
+	}
+	// Lines already present are valid: re-importing a list is no failure.
+	if out, errOut, err := imp("--format", "json", "--bank", "b", path); err != nil || !strings.Contains(out, "imported 1 phash") {
+		t.Fatalf("import: %v %s", err, errOut)
+	}
+	bad := write("again.jsonl", `{"hash_type":"phash","hash":"a61d46b9b4557b81","id":"e1"}`+"\n"+`{"hash_type":"phash","hash":"xyz"}`+"\n")
+	if out, errOut, err := imp("--format", "json", "--bank", "b", "--skip-invalid", bad); err != nil || !strings.Contains(out, "nothing to import into b (1 already present)") {
+		t.Errorf("re-import with a bad line: %v, out %q, stderr %q", err, out, errOut)
+	}
+}
+
+// TestBankJSONHeaderMessages: a bad value in a JSON bank header named a
+// Go struct ("cannot unmarshal string into Go struct field
+// Header.threshold of type int"); it now says what the field wants.
+func TestBankJSONHeaderMessages(t *testing.T) {
+	t.Parallel()
+	for head, want := range map[string]string{
+		`{"bank":"b","type":"phash","threshold":"ten"}`: `bank file header: field "threshold": want a whole number, got a JSON string`,
+		`{"bank":"b","type":"phash","dihedral":"yes"}`:  `bank file header: field "dihedral": want true or false, got a JSON string`,
+		`{"bank":"b","type":"phash","threshold":1.5}`:   `bank file header: field "threshold": want a whole number, got a JSON number 1.5`,
+		`{"bank":"b","type":"phash","colour":"red"}`:    `bank file header: unknown field "colour" (want bank, type, threshold, min_quality, dihedral, category, severity, source)`,
+	} {
+		_, err := parseHashList(strings.NewReader(head+"\n"), "json", func(int64) {})
+		var le *hashbank.LineError
+		if !errors.As(err, &le) || le.Line != 1 || le.Err.Error() != want {
+			t.Errorf("%s: %v, want line 1: %s", head, err, want)
 		}
 	}
 }

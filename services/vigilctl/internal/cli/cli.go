@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
 )
 
@@ -99,11 +101,23 @@ func Run(ctx context.Context, args []string, env Env) error {
 	}
 	for _, c := range cmds {
 		if c.Name == args[1] {
-			return c.Run(ctx, env, args[2:])
+			return withSchemaHint(c.Run(ctx, env, args[2:]))
 		}
 	}
 	usage(env.Stderr)
 	return fmt.Errorf("unknown command %q", args[1])
+}
+
+// withSchemaHint adds the likely fix to an error from a database that
+// lacks a table or column: it has not been migrated to this vigilctl's
+// schema (a new database, or an upgrade without vigilctl migrate).
+func withSchemaHint(err error) error {
+	var pe *pgconn.PgError
+	const undefinedTable, undefinedColumn = "42P01", "42703" // SQLSTATE
+	if errors.As(err, &pe) && (pe.Code == undefinedTable || pe.Code == undefinedColumn) {
+		return fmt.Errorf("%w (is the database migrated? 'vigilctl migrate --status' lists pending migrations)", err)
+	}
+	return err
 }
 
 // newFlags returns a flag set for a (sub)command whose flags also read
@@ -112,9 +126,36 @@ func newFlags(env Env, name, summary string) *flag.FlagSet {
 	return envflag.NewFlagSet("vigilctl "+name, summary, env.Stderr)
 }
 
-// parse parses args with environment twins.
+// parse parses args with environment twins. Help asked for goes to
+// standard output (so "--help | less" works, as for "vigilctl --help");
+// the usage shown after a wrong flag stays on standard error.
 func parse(fs *flag.FlagSet, env Env, args []string) error {
+	if helpAsked(fs, args) {
+		fs.SetOutput(env.Stdout)
+	}
 	return envflag.Parse(fs, args, env.Getenv)
+}
+
+// helpAsked reports whether args ask for help among the flags of fs
+// (before the first argument or "--", where the flag package stops; the
+// value of a non-boolean flag is skipped).
+func helpAsked(fs *flag.FlagSet, args []string) bool {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return false
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "h" || name == "help" {
+			return true
+		}
+		if f := fs.Lookup(name); f != nil && !hasValue {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return false
 }
 
 // noArgs refuses positional arguments of a command that takes none: they

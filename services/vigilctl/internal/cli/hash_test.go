@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,5 +76,40 @@ func TestHashCommand(t *testing.T) {
 	}
 	if _, _, err := runHash(t); err == nil {
 		t.Error("no files accepted")
+	}
+}
+
+// TestHashOddFiles: an empty file says so (it was "unrecognised image
+// format"), a missing one names the path once, "-" reads standard input,
+// and a file name with a comma, quote or line break is quoted so the
+// output stays one CSV record per image.
+func TestHashOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	var img bytes.Buffer
+	if err := png.Encode(&img, demoimage.Image(0)); err != nil {
+		t.Fatal(err)
+	}
+	odd := filepath.Join(dir, "a, \"b\"\nc.png")
+	empty := filepath.Join(dir, "empty.png")
+	missing := filepath.Join(dir, "missing.png")
+	for p, b := range map[string][]byte{odd: img.Bytes(), empty: nil} {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	env := Env{Getenv: func(string) string { return "" }, Stdin: bytes.NewReader(img.Bytes()), Stdout: &out, Stderr: &errb}
+	err := Run(context.Background(), []string{"vigilctl", "hash", "--algo", "phash", odd, "-", empty, missing}, env)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("err %v, want ErrFailed for the empty and missing files", err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	ph, _ := imagehash.PHash(demoimage.Image(0))
+	if err != nil || len(recs) != 2 || !slices.Equal(recs[0], []string{ph.String(), odd}) || !slices.Equal(recs[1], []string{ph.String(), "-"}) {
+		t.Errorf("output %q (%v), want two CSV records: hash,name for the odd name and for -", out.String(), err)
+	}
+	wantErr := "vigilctl hash: " + empty + ": empty file, not an image\n" + "vigilctl hash: " + missing + ": no such file or directory\n"
+	if errb.String() != wantErr {
+		t.Errorf("stderr %q, want %q", errb.String(), wantErr)
 	}
 }

@@ -31,6 +31,9 @@ func runRulesPrecision(ctx context.Context, env Env, args []string) error {
 	if err := noArgs(fs, "rules precision"); err != nil {
 		return err
 	}
+	if *since < 0 {
+		return fmt.Errorf("rules precision: --since %v: want a duration of 0 (all) or more", *since)
+	}
 	policy := moderation.PrecisionPolicy{Threshold: *threshold, MinDecided: *minDecided}
 	if err := policy.Validate(); err != nil {
 		return fmt.Errorf("rules precision: %w", err)
@@ -123,6 +126,9 @@ func runBanksPrecision(ctx context.Context, env Env, args []string) error {
 	}
 	if err := noArgs(fs, "banks precision"); err != nil {
 		return err
+	}
+	if *since < 0 {
+		return fmt.Errorf("banks precision: --since %v: want a duration of 0 (all) or more", *since)
 	}
 	policy := moderation.PrecisionPolicy{Threshold: *threshold, MinDecided: *lowMin}
 	if err := policy.Validate(); err != nil {

@@ -56,3 +56,12 @@ func (p *progress) Done() {
 	p.draw()
 	fmt.Fprintln(p.w)
 }
+
+// Status prints a line saying what happens next, on a terminal only: a
+// step that reports no progress (one database statement) would otherwise
+// look like a hang after a full bar.
+func (p *progress) Status(msg string) {
+	if p.on {
+		fmt.Fprintln(p.w, msg)
+	}
+}

@@ -2,16 +2,19 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/engine"
@@ -100,11 +103,13 @@ func splitErrors(err error, file string) []problem {
 var (
 	lineRE  = regexp.MustCompile(`\bline (\d+)\b`)
 	entryRE = regexp.MustCompile(`\bentry (\S+): `)
+	// repeatedRE is hashbank's repeated entry id: placed at the repeat.
+	repeatedRE = regexp.MustCompile(`\bentry id ("(?:[^"\\]|\\.)*") repeated`)
 )
 
-// entryLine finds the line of a bank file that defines entry id (1 if
-// none does): bank errors name the entry, not the line.
-func entryLine(path, id string) int {
+// entryLine finds the line of a bank file that defines entry id for the
+// nth time (1 if none does): bank errors name the entry, not the line.
+func entryLine(path, id string, nth int) int {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 1
@@ -113,7 +118,9 @@ func entryLine(path, id string) int {
 	for i, l := range strings.Split(string(b), "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, id+",") || strings.Contains(l, `"id":`+string(q)) || strings.Contains(l, `"id": `+string(q)) {
-			return i + 1
+			if nth--; nth == 0 {
+				return i + 1
+			}
 		}
 	}
 	return 1
@@ -135,14 +142,44 @@ func validateDir(dir, banksDir string) (*ruleset.Set, *hashbank.Set, []problem, 
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		prefix = filepath.Dir(dir) // one rule file, named by its base name
 	}
+	probs = append(probs, nameProblems(files, prefix)...)
 	set, err := rulestore.Compile(files, 0, prefix)
 	if err != nil {
 		probs = append(probs, splitErrors(err, "")...)
+	}
+	if len(probs) > 0 {
 		set = nil
 	}
 	banks, bprobs := loadBanks(banksDir)
 	probs = append(probs, bprobs...)
-	return set, banks, probs, nil
+	return set, banks, dedupe(probs), nil
+}
+
+// nameProblems reports rule file names a version cannot hold: they are
+// stored as text, and Postgres refused invalid UTF-8 only at publish.
+func nameProblems(files []moderation.RuleFile, prefix string) []problem {
+	var out []problem
+	for _, f := range files {
+		if !utf8.ValidString(f.Name) {
+			out = append(out, problem{File: filepath.Join(prefix, filepath.FromSlash(f.Name)), Line: 1, Col: 1,
+				Msg: fmt.Sprintf("file name %q is not valid UTF-8: rename the file", f.Name)})
+		}
+	}
+	return out
+}
+
+// dedupe drops repeats of a problem: a YAML alias used n times reports
+// the same error at its anchor n times.
+func dedupe(probs []problem) []problem {
+	seen := map[problem]bool{}
+	out := probs[:0]
+	for _, p := range probs {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // loadBanks reads every bank file of dir ("" or missing: none).
@@ -159,6 +196,7 @@ func loadBanks(dir string) (*hashbank.Set, []problem) {
 	}
 	var banks []hashbank.Bank
 	var probs []problem
+	defined := map[string]string{} // bank name → file
 	for _, e := range ents {
 		ext := filepath.Ext(e.Name())
 		if e.IsDir() || (ext != ".csv" && ext != ".jsonl") {
@@ -167,18 +205,30 @@ func loadBanks(dir string) (*hashbank.Set, []problem) {
 		path := filepath.Join(dir, e.Name())
 		b, err := hashbank.LoadFile(path)
 		if err != nil {
-			msg := strings.TrimPrefix(err.Error(), "loading "+path+": ")
+			// The sentinel's text ("invalid input") says nothing more here.
+			msg := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "loading "+path+": "), ": "+moderation.ErrInvalid.Error())
 			p := problem{File: path, Line: 1, Col: 1, Msg: msg}
 			if le := (*hashbank.LineError)(nil); errors.As(err, &le) {
-				p.Line, p.Msg = le.Line, le.Err.Error()
+				p.Line, p.Msg = le.Line, strings.TrimSuffix(le.Err.Error(), ": "+moderation.ErrInvalid.Error())
 			} else if m := lineRE.FindStringSubmatch(msg); m != nil {
 				p.Line, _ = strconv.Atoi(m[1])
+			} else if m := repeatedRE.FindStringSubmatch(msg); m != nil {
+				if id, err := strconv.Unquote(m[1]); err == nil {
+					p.Line = entryLine(path, id, 2)
+				}
 			} else if m := entryRE.FindStringSubmatch(msg); m != nil {
-				p.Line = entryLine(path, m[1])
+				p.Line = entryLine(path, m[1], 1)
 			}
 			probs = append(probs, p)
 			continue
 		}
+		// hashbank.NewSet would name neither file of a bank defined twice
+		// (a.csv, and a.jsonl whose header says bank "a").
+		if first, ok := defined[b.Name]; ok {
+			probs = append(probs, problem{File: path, Line: 1, Col: 1, Msg: fmt.Sprintf("bank %q is defined twice: also by %s", b.Name, first)})
+			continue
+		}
+		defined[b.Name] = path
 		banks = append(banks, b)
 	}
 	if len(probs) > 0 || len(banks) == 0 {
@@ -189,6 +239,55 @@ func loadBanks(dir string) (*hashbank.Set, []problem) {
 		return nil, []problem{{File: dir, Line: 1, Col: 1, Msg: err.Error()}}
 	}
 	return set, nil
+}
+
+// unreadRuleFiles lists the files under dir that look like rule files
+// but are not read as such (a.YAML, rules.json), and symbolic links to
+// directories (not walked): their rules would be missing from the set
+// without a word.
+func unreadRuleFiles(dir string) []string {
+	var out []string
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil // ReadDir reports it
+		case d.IsDir() && path != dir && (d.Name() == "banks" || d.Name() == "testdata"):
+			return filepath.SkipDir
+		case d.IsDir() || rulestore.IsRuleFile(path):
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				out = append(out, path+" is not read: a symbolic link to a directory is not followed")
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			out = append(out, path+" is not read: rule files end in .yaml or .yml (lower case)")
+		}
+		return nil
+	})
+	return out
+}
+
+// checkBanksFlag refuses a --banks directory that does not exist: the
+// default DIR/banks may be missing (no banks), but a named one missing is
+// a typo, and testing without the banks meant would pass silently.
+func checkBanksFlag(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		err = pe.Err // the path is named once
+	}
+	if err != nil {
+		return fmt.Errorf("--banks %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--banks %s: not a directory (banks are the *.csv and *.jsonl files in one)", dir)
+	}
+	return nil
 }
 
 // defaultBanks is DIR/banks, the layout of rules/; a single rule file
@@ -212,6 +311,9 @@ func runRulesValidate(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
+	if err := checkBanksFlag(*banksDir); err != nil {
+		return err
+	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("rules validate: want one rules directory or file, got %d arguments", fs.NArg())
 	}
@@ -219,6 +321,9 @@ func runRulesValidate(ctx context.Context, env Env, args []string) error {
 	set, banks, probs, err := validateDir(dir, defaultBanks(dir, *banksDir))
 	if err != nil {
 		return err
+	}
+	for _, name := range unreadRuleFiles(dir) { // warnings, not problems
+		fmt.Fprintf(env.Stderr, "warning: %s\n", name)
 	}
 	for _, p := range probs {
 		fmt.Fprintln(env.Stdout, p)
@@ -316,10 +421,15 @@ func runRulesTest(ctx context.Context, env Env, args []string) error {
 		"Reads posts as JSON lines (the posts topic's format) from the files or standard input,\n"+
 		"matches each with the engine the workers use, and prints one JSON line per post:\n"+
 		`{"post_id":…,"matches":[{"rule":…,"version":…,"category":…,"severity":…,"spans":[[start,end]]}, …]}`+"\n"+
-		"Spans are byte offsets into the original text. Inline media is hashed against the banks.")
+		"Spans are byte offsets into the original text. Inline media is hashed against the banks.\n"+
+		"A malformed line is reported on standard error as FILE:LINE: error, the other posts are\n"+
+		"still matched, and the exit status is 1.")
 	rulesDir := fs.String("rules", "rules", "rules directory")
 	banksDir := fs.String("banks", "", "hash-bank directory (default RULES/banks)")
 	if err := parse(fs, env, args); err != nil {
+		return err
+	}
+	if err := checkBanksFlag(*banksDir); err != nil {
 		return err
 	}
 	eng, err := loadEngine(env, *rulesDir, defaultBanks(*rulesDir, *banksDir))
@@ -337,6 +447,11 @@ func runRulesTest(ctx context.Context, env Env, args []string) error {
 	failed := false
 	for _, in := range inputs {
 		err := eachPostLine(env, in, func(name string, line int, raw []byte) error {
+			if raw == nil {
+				fmt.Fprintf(env.Stderr, "%s:%d: skipped: line longer than a post may be (%d bytes)\n", name, line, moderation.MaxPostBytes)
+				failed = true
+				return nil
+			}
 			p, err := moderation.DecodePost(raw)
 			if err != nil {
 				fmt.Fprintf(env.Stderr, "%s:%d: %v\n", name, line, err)
@@ -362,7 +477,8 @@ func runRulesTest(ctx context.Context, env Env, args []string) error {
 }
 
 // eachPostLine calls fn with each non-blank line of a JSON-lines file ("-"
-// is standard input).
+// is standard input), and with raw nil for a line longer than a post may
+// be.
 func eachPostLine(env Env, name string, fn func(name string, line int, raw []byte) error) error {
 	var r io.Reader
 	if name == "-" {
@@ -378,21 +494,38 @@ func eachPostLine(env Env, name string, fn func(name string, line int, raw []byt
 		defer f.Close()
 		r = f
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), moderation.MaxPostBytes+1)
-	n := 0
-	for sc.Scan() {
-		n++
-		b := sc.Bytes()
-		if len(strings.TrimSpace(string(b))) == 0 {
-			continue
+	br := bufio.NewReaderSize(r, 1<<20)
+	skipBOM(br)
+	var buf []byte
+	for n := 1; ; n++ {
+		// A line longer than any post is consumed unbuffered and reported
+		// like a post the decoder rejects; it used to stop the whole
+		// input ("token too long", no line) and drop the posts after it.
+		line, size, err := readCappedLine(br, buf[:0], moderation.MaxPostBytes)
+		buf = line
+		if size > int64(len(line)) {
+			if ferr := fn(name, n, nil); ferr != nil {
+				return ferr
+			}
+		} else if b := bytes.TrimSpace(line); len(b) > 0 {
+			if ferr := fn(name, n, b); ferr != nil {
+				return ferr
+			}
 		}
-		if err := fn(name, n, b); err != nil {
-			return err
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", name, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
+}
+
+// skipBOM drops a UTF-8 byte order mark at the start of br (files saved
+// by spreadsheets and some editors): JSON and the CSV header would
+// otherwise begin with an invisible "\ufeff".
+func skipBOM(br *bufio.Reader) {
+	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+		_, _ = br.Discard(3)
 	}
-	return nil
 }

@@ -47,8 +47,14 @@ func runRulesBacktest(ctx context.Context, env Env, args []string) error {
 	if err := parse(fs, env, args); err != nil {
 		return err
 	}
+	if err := checkBanksFlag(*banksDir); err != nil {
+		return err
+	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("rules backtest: want one SOURCE (a JSON-lines file, - or kafka:TOPIC)")
+	}
+	if *samples < 0 {
+		return fmt.Errorf("rules backtest: --samples %d: want 0 or more", *samples)
 	}
 	banks := defaultBanks(*rulesDir, *banksDir)
 	cand, err := loadEngine(env, *rulesDir, banks)
@@ -147,6 +153,7 @@ func backtestFile(ctx context.Context, env Env, name string, bar *progress, add 
 	skipped := 0
 	var read int64
 	br := bufio.NewReaderSize(r, 1<<20)
+	skipBOM(br)
 	var buf []byte
 	for n := 1; ; n++ {
 		line, size, err := readCappedLine(br, buf[:0], moderation.MaxPostBytes)
@@ -348,7 +355,9 @@ func pastDecisions(ctx context.Context, env Env, from, dbURL string, ids []strin
 	for _, id := range ids {
 		want[id] = true
 	}
-	sc := bufio.NewScanner(f)
+	br := bufio.NewReader(f)
+	skipBOM(br)
+	sc := bufio.NewScanner(br)
 	for n := 1; sc.Scan(); n++ {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
@@ -360,11 +369,22 @@ func pastDecisions(ctx context.Context, env Env, from, dbURL string, ids []strin
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", from, n, err)
 		}
+		// A misspelt action or a missing field would count the post as
+		// undecided without a word, and skew every precision.
+		if d.PostID == "" {
+			return nil, fmt.Errorf("%s:%d: no post_id (want {\"post_id\":…,\"action\":…})", from, n)
+		}
+		if _, err := moderation.ParseAction(d.Action); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", from, n, err)
+		}
 		if want[d.PostID] {
 			out[d.PostID] = backtest.OutcomeOf(d.Action) // later lines win, like later decisions
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading decisions %s: %w", from, err)
+	}
+	return out, nil
 }
 
 func fmtPrecision(p backtest.Precision) string {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,61 @@ func TestBacktestSkipsOversizedLine(t *testing.T) {
 	var rep struct{ Posts, Skipped int }
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Posts != 2 || rep.Skipped != 1 {
 		t.Fatalf("report %+v %v\n%s", rep, err, out)
+	}
+}
+
+// TestBacktestDecisionsFileChecked: a decisions line with a misspelt
+// action or no post_id used to count as undecided without a word,
+// skewing every precision; it is now an error naming the line.
+func TestBacktestDecisionsFileChecked(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ content, want string }{
+		"misspelt action": {`{"post_id":"p1","action":"remove"}` + "\n" + `{"post_id":"p2","action":"removed"}` + "\n", ":2: unknown action \"removed\""},
+		"no post_id":      {`{"id":"p1","action":"remove"}` + "\n", ":1: no post_id"},
+		"not JSON":        {"\nnot json\n", ":2: invalid character"},
+		"valid":           {`{"post_id":"p1","action":"no_violation"}` + "\n\n" + `{"post_id":"p1","action":"escalate"}` + "\n", ""},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jsonl")
+		if err := os.WriteFile(path, []byte(c.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, err := runCLI(t, "", "rules", "backtest", "--rules", "testdata/rules/valid", "--against", "testdata/rules/valid",
+			"--decisions", path, "--json", "testdata/posts.jsonl")
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v %s", name, err, errOut)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), path+c.want) {
+			t.Errorf("%s: %v, want an error containing %s%s", name, err, path, c.want)
+		}
+	}
+	if _, _, err := runCLI(t, "", "rules", "backtest", "--rules", "testdata/rules/valid", "--samples", "-1", "testdata/posts.jsonl"); err == nil || !strings.Contains(err.Error(), "--samples -1: want 0 or more") {
+		t.Errorf("--samples -1: %v, want a refusal", err)
+	}
+}
+
+// TestRulesTestSkipsOversizedLine: rules test used to stop at a line
+// longer than a post may be ("token too long", no line number, exit 0
+// with the posts after it unmatched); the line is now reported and
+// skipped, the others matched, and the exit status is a failure.
+func TestRulesTestSkipsOversizedLine(t *testing.T) {
+	posts, err := os.ReadFile("testdata/posts.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(posts), "\n")
+	in := lines[0] + `{"v":1,"id":"huge","text":"` + strings.Repeat("a", moderation.MaxPostBytes) + "\"}\n" + lines[1]
+	out, errOut, err := runCLI(t, in, "rules", "test", "--rules", "testdata/rules/valid")
+	if !errors.Is(err, ErrFailed) {
+		t.Errorf("err %v, want ErrFailed", err)
+	}
+	if !strings.Contains(errOut, "<stdin>:2: skipped: line longer than a post may be") {
+		t.Errorf("stderr %q does not name line 2", errOut)
+	}
+	if strings.Count(out, "\n") != 2 || !strings.Contains(out, `"post_id":"p2"`) {
+		t.Errorf("output %q, want the posts before and after the long line", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,7 +22,16 @@ func authorFlag(env Env, fs interface {
 	if def == "" {
 		def = env.Getenv("LOGNAME")
 	}
-	return fs.String("author", def, "who publishes (recorded in the version and the audit log; default $USER)")
+	return fs.String("author", def, "who does this (recorded in the audit log, and in a published rule version; default $USER)")
+}
+
+// requireAuthor trims --author and refuses a blank one: it is recorded in
+// the audit log and in rule versions, which are immutable.
+func requireAuthor(cmd, author string) (string, error) {
+	if a := strings.TrimSpace(author); a != "" {
+		return a, nil
+	}
+	return "", fmt.Errorf("%s: --author is required ($USER is not set)", cmd)
 }
 
 func runRulesPublish(ctx context.Context, env Env, args []string) error {
@@ -38,11 +48,12 @@ func runRulesPublish(ctx context.Context, env Env, args []string) error {
 	if fs.NArg() != 1 {
 		return fmt.Errorf("rules publish: want one rules directory, got %d arguments", fs.NArg())
 	}
-	if *message == "" {
+	if strings.TrimSpace(*message) == "" {
 		return fmt.Errorf("rules publish: -m MESSAGE is required")
 	}
-	if *author == "" {
-		return fmt.Errorf("rules publish: --author is required ($USER is not set)")
+	who, err := requireAuthor("rules publish", *author)
+	if err != nil {
+		return err
 	}
 	dir := fs.Arg(0)
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
@@ -58,8 +69,11 @@ func runRulesPublish(ctx context.Context, env Env, args []string) error {
 		return ErrFailed
 	}
 	set, err := rulestore.Compile(files, 0, dir)
-	if err != nil {
-		for _, p := range splitErrors(err, "") {
+	if probs := nameProblems(files, dir); err != nil || len(probs) > 0 {
+		if err != nil {
+			probs = append(probs, splitErrors(err, "")...)
+		}
+		for _, p := range probs {
 			fmt.Fprintln(env.Stdout, p)
 		}
 		fmt.Fprintln(env.Stderr, "nothing published")
@@ -76,7 +90,7 @@ func runRulesPublish(ctx context.Context, env Env, args []string) error {
 			fmt.Fprintf(env.Stderr, "note: identical to the current version %d\n", latest.Version)
 		}
 	}
-	v, err := store.Publish(ctx, postgres.PublishRequest{Author: *author, Message: *message, Files: files, Rules: set.Len()})
+	v, err := store.Publish(ctx, postgres.PublishRequest{Author: who, Message: strings.TrimSpace(*message), Files: files, Rules: set.Len()})
 	if err != nil {
 		return err
 	}
@@ -93,6 +107,9 @@ func runRulesHistory(ctx context.Context, env Env, args []string) error {
 	}
 	if err := noArgs(fs, "rules history"); err != nil {
 		return err
+	}
+	if *limit < 0 {
+		return fmt.Errorf("rules history: --limit %d: want 0 (all) or more", *limit)
 	}
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
@@ -136,8 +153,9 @@ func runRulesRollback(ctx context.Context, env Env, args []string) error {
 	if err != nil || n <= 0 {
 		return fmt.Errorf("rules rollback: version %q: want a positive number", fs.Arg(0))
 	}
-	if *author == "" {
-		return fmt.Errorf("rules rollback: --author is required ($USER is not set)")
+	who, err := requireAuthor("rules rollback", *author)
+	if err != nil {
+		return err
 	}
 	pool, err := postgres.Connect(ctx, *dbURL, 2)
 	if err != nil {
@@ -156,7 +174,7 @@ func runRulesRollback(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "version %d no longer compiles; nothing published\n", n)
 		return ErrFailed
 	}
-	v, err := store.Rollback(ctx, n, *author, *message)
+	v, err := store.Rollback(ctx, n, who, strings.TrimSpace(*message))
 	if err != nil {
 		return err
 	}
