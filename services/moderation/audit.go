@@ -24,6 +24,18 @@ const (
 	AuditLegalHold     = "legal_hold"
 	AuditLegalHoldLift = "legal_hold_lift"
 	AuditPurge         = "retention_purge"
+	// AuditEvidenceExport records an item's evidence package handed out;
+	// its details carry the manifest's SHA-256.
+	AuditEvidenceExport = "evidence_exported"
+	// AuditPasswordChange records users changing their own password
+	// (an admin's reset is a permission_change); a wrong current
+	// password is a login_failed event.
+	AuditPasswordChange = "password_change"
+	// AuditAppealReceived records a user's appeal taken in from the
+	// platform; AuditAppealResolved its resolution (a reinstatement's
+	// reversal has its own reversal event).
+	AuditAppealReceived = "appeal_received"
+	AuditAppealResolved = "appeal_resolved"
 )
 
 // AuditBankQuarantine records a hash-bank entry taken out of service, by a
@@ -37,7 +49,8 @@ func AuditActions() []string {
 	return []string{
 		AuditLogin, AuditLoginFailed, AuditClaim, AuditViewMedia, AuditDecision, AuditReversal,
 		AuditRulePublish, AuditRuleRollback, AuditBankImport, AuditBankConfirm, AuditBankQuarantine,
-		AuditPermission, AuditLegalHold, AuditLegalHoldLift, AuditPurge,
+		AuditPermission, AuditLegalHold, AuditLegalHoldLift, AuditPurge, AuditEvidenceExport, AuditPasswordChange,
+		AuditAppealReceived, AuditAppealResolved,
 	}
 }
 

@@ -523,7 +523,10 @@ type Stats struct {
 // DecisionFilter narrows a listing of decisions. Zero fields do not
 // narrow it.
 type DecisionFilter struct {
-	ItemID  int64
+	ItemID int64
+	// PostID is the post's id on its platform: a legal request names
+	// the post, not Vigil's item.
+	PostID  string
 	ActorID int64
 	Actor   string // the actor's username
 	Action  Action

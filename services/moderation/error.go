@@ -16,6 +16,12 @@ var (
 	// ErrBusy says a bounded resource (such as password hashing) stayed
 	// saturated: the request may succeed if retried shortly.
 	ErrBusy = errors.New("busy")
+	// ErrLocked says an account is locked after repeated wrong passwords
+	// (LoginPolicy): no password is checked until the lockout ends.
+	ErrLocked = errors.New("account locked after repeated wrong passwords")
+	// ErrWrongPassword says the password given to confirm a change (the
+	// current one, when setting a new one) is not the account's.
+	ErrWrongPassword = errors.New("wrong password")
 )
 
 // Dead-letter reasons: a bounded set, used as a metric label and a header.

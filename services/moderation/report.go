@@ -227,6 +227,53 @@ type TransparencyReport struct {
 	// ByReason counts the decisions of the period by reason code, in code
 	// order.
 	ByReason []ReasonCount `json:"decisions_by_reason_code"`
+	// Appeals counts users' appeals against removals and referrals
+	// (Art. 7(3)(d): the number and outcome of complaints), in total and
+	// by the category recorded with the decision appealed against, in
+	// category order.
+	Appeals           AppealCounts  `json:"appeals"`
+	AppealsByCategory []AppealGroup `json:"appeals_by_category"`
+}
+
+// AppealCounts are the appeal numbers of a report: appeals received in
+// the period (by the user's submission time, as the platform forwards
+// it), appeals resolved in it by outcome and their time from receipt to
+// resolution, and appeals received before the end and not resolved
+// before it.
+type AppealCounts struct {
+	Received   int64 `json:"received"`
+	Upheld     int64 `json:"upheld"`
+	Reinstated int64 `json:"reinstated"`
+	// TimeToResolution covers the appeals resolved in the period.
+	TimeToResolution ResolutionTime `json:"time_to_resolution"`
+	OpenAtEnd        int64          `json:"open_at_end"`
+}
+
+// ResolutionTime is the median time from an appeal's receipt to its
+// resolution over Resolved appeals: exact and nearest-rank, as
+// TimeToAction's percentiles. Zero when Resolved is zero.
+type ResolutionTime struct {
+	Resolved int64         `json:"resolved"`
+	Median   time.Duration `json:"-"`
+}
+
+// MarshalJSON writes the median as seconds (null without appeals).
+func (t ResolutionTime) MarshalJSON() ([]byte, error) {
+	var median *float64
+	if t.Resolved > 0 {
+		s := t.Median.Seconds()
+		median = &s
+	}
+	return json.Marshal(struct {
+		Resolved int64    `json:"resolved"`
+		Median   *float64 `json:"median_seconds"`
+	}{t.Resolved, median})
+}
+
+// AppealGroup is the appeal numbers of one category.
+type AppealGroup struct {
+	Key string `json:"key"`
+	AppealCounts
 }
 
 // TitleReasons sets the title of every reason code of ByReason from

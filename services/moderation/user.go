@@ -78,6 +78,18 @@ const (
 	PermAuditRead Permission = "audit:read"
 	// PermHolds places and lifts legal holds.
 	PermHolds Permission = "holds:manage"
+	// PermEvidence exports an item's evidence package (package evidence)
+	// for a law-enforcement referral or a legal request: the original
+	// media and everything recorded about the item, handed outside the
+	// platform. Every export is audited.
+	PermEvidence Permission = "evidence:export"
+	// PermAppealsSubmit submits users' appeals (complaints) against
+	// removals: the platform's automation, with a token an admin mints
+	// scoped to it alone. PermAppealsRead lists appeals with the post and
+	// the user's statement; leads resolve them with PermReverse (a
+	// reinstatement is a reversal).
+	PermAppealsSubmit Permission = "appeals:submit"
+	PermAppealsRead   Permission = "appeals:read"
 	// PermRetention runs the retention purge on demand.
 	PermRetention Permission = "retention:run"
 	// PermUsers creates and disables users and changes their roles.
@@ -89,19 +101,23 @@ const (
 
 // rolePermissions is the policy. Moderators cannot change rules or users;
 // auditors read statistics and the audit log but neither decide nor see
-// unblurred media; admins manage people, not content.
+// unblurred media; admins manage people, not content, but act for the
+// platform externally with leads (legal holds, evidence packages) and
+// hold appeals:submit, to mint the platform's intake token. Leads,
+// auditors and admins read appeals; only leads resolve them.
 var rolePermissions = map[Role][]Permission{
 	RoleModerator:    {PermQueueRead, PermClaim, PermDecide, PermMediaUnblurred},
-	RoleLead:         {PermQueueRead, PermClaim, PermDecide, PermDecideEscalated, PermReverse, PermMediaUnblurred, PermStatsRead, PermHolds},
+	RoleLead:         {PermQueueRead, PermClaim, PermDecide, PermDecideEscalated, PermReverse, PermMediaUnblurred, PermStatsRead, PermHolds, PermEvidence, PermAppealsRead},
 	RoleRuleEngineer: {PermQueueRead, PermStatsRead, PermRulesRead, PermRulesWrite},
-	RoleAuditor:      {PermQueueRead, PermStatsRead, PermAuditRead, PermRulesRead},
-	RoleAdmin:        {PermQueueRead, PermStatsRead, PermAuditRead, PermHolds, PermRetention, PermUsers, PermRulesRead},
+	RoleAuditor:      {PermQueueRead, PermStatsRead, PermAuditRead, PermRulesRead, PermAppealsRead},
+	RoleAdmin:        {PermQueueRead, PermStatsRead, PermAuditRead, PermHolds, PermEvidence, PermRetention, PermUsers, PermRulesRead, PermAppealsSubmit, PermAppealsRead},
 }
 
 // AllPermissions lists every permission, in a stable order.
 var AllPermissions = []Permission{
 	PermQueueRead, PermClaim, PermDecide, PermDecideEscalated, PermReverse, PermMediaUnblurred,
-	PermStatsRead, PermAuditRead, PermHolds, PermRetention, PermUsers, PermRulesRead, PermRulesWrite,
+	PermStatsRead, PermAuditRead, PermHolds, PermEvidence, PermRetention, PermUsers, PermRulesRead, PermRulesWrite,
+	PermAppealsSubmit, PermAppealsRead,
 }
 
 // ParsePermission reads a permission (token scope) name.

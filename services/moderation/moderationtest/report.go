@@ -27,8 +27,9 @@ type ReportFixture struct {
 // 2026, with items and decisions before, at and after both bounds,
 // escalations, reversals (one restoring content), an item decided late,
 // items still open at the end (some overdue), keyword, hash-bank and
-// both-matched items, and ten decided items whose times to action tell
-// percentile_disc from percentile_cont.
+// both-matched items, ten decided items whose times to action tell
+// percentile_disc from percentile_cont, and appeals received, resolved
+// and open around both bounds.
 func SeedReport(t testing.TB, pool *pgxpool.Pool) ReportFixture {
 	t.Helper()
 	ctx := context.Background()
@@ -97,6 +98,7 @@ VALUES ('lead-1', 'x', '{lead}', now(), now()) RETURNING id`).Scan(&actor); err 
 			{"no_violation", "NV-1", f.Add(time.Duration(ttaMin) * time.Minute), false}}})
 	}
 	fx := ReportFixture{Period: moderation.ReportPeriod{From: from, To: to}, Now: at(3, 1, 0, 0), HostilePostID: hostile}
+	decided := map[string][]int64{} // decision ids by post
 	for _, it := range items {
 		var id int64
 		if err := pool.QueryRow(ctx, `
@@ -129,9 +131,46 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, id, actor, string(d.action), 
 				t.Fatalf("seeding the report fixture: %v", err)
 			}
 			prev = &did
+			decided[it.post] = append(decided[it.post], did)
 			if fx.Period.Contains(d.at) {
 				fx.Decisions = append(fx.Decisions, did)
 			}
+		}
+	}
+	// Appeals against removals and referrals, around both bounds.
+	for _, a := range []struct {
+		post               string
+		decision           int // index in the post's decisions
+		received, resolved time.Time
+		outcome            string
+		reinstatement      int // index of the reinstating reversal, or -1
+	}{
+		// A's removal: received and upheld in the period, after 2 hours.
+		{hostile, 0, at(1, 10, 12, 0), at(1, 10, 14, 0), "upheld", -1},
+		// E's removal: received before the period, reinstated exactly at
+		// its start, after 7 days (168 hours).
+		{"e", 0, time.Date(2025, 12, 25, 0, 0, 0, 0, time.UTC), from, "reinstated", 1},
+		// D's removal: received in the period, still open.
+		{"d", 0, at(1, 15, 0, 0), time.Time{}, "", -1},
+		// I's removal: received in the period, upheld after its end.
+		{"i", 0, at(1, 31, 23, 0), at(2, 1, 1, 0), "upheld", -1},
+		// B's referral: received exactly at the end, open.
+		{"b", 1, to, time.Time{}, "", -1},
+		// F's removal: all after the period.
+		{"f", 0, at(2, 2, 0, 0), at(2, 3, 0, 0), "upheld", -1},
+	} {
+		var resolved, resolvedBy, outcome, reason, reinstatement any
+		if !a.resolved.IsZero() {
+			resolved, resolvedBy, outcome, reason = a.resolved, actor, a.outcome, "TC-1"
+		}
+		if a.reinstatement >= 0 {
+			reinstatement = decided[a.post][a.reinstatement]
+		}
+		if _, err := pool.Exec(ctx, `
+INSERT INTO appeals (item_id, platform_appeal_id, decision_id, statement, received_at, created_at, resolved_at, outcome, resolved_by, reason_code, reinstatement_decision_id)
+SELECT item_id, 'appeal-' || $1::text, id, 'please', $2, $2, $3, $4, $5, $6, $7 FROM decisions WHERE id = $8`,
+			a.post, a.received, resolved, outcome, resolvedBy, reason, reinstatement, decided[a.post][a.decision]); err != nil {
+			t.Fatalf("seeding the report fixture: %v", err)
 		}
 	}
 	m := time.Minute
@@ -183,6 +222,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, id, actor, string(d.action), 
 			{Code: "NV-2", Decisions: moderation.ActionCounts{NoViolation: 1}},
 			{Code: "TC-1", Decisions: moderation.ActionCounts{Remove: 2, Report: 1}},
 			{Code: "TC-2", Decisions: moderation.ActionCounts{Report: 1}},
+		},
+		// Received: A, D, I; resolved: A (2 h), E (168 h); open at the end: D, I.
+		Appeals: moderation.AppealCounts{Received: 3, Upheld: 1, Reinstated: 1, OpenAtEnd: 2,
+			TimeToResolution: moderation.ResolutionTime{Resolved: 2, Median: 2 * time.Hour}},
+		AppealsByCategory: []moderation.AppealGroup{
+			{Key: "hate", AppealCounts: moderation.AppealCounts{Received: 1, OpenAtEnd: 1}},
+			{Key: "terrorist_content", AppealCounts: moderation.AppealCounts{Received: 2, Upheld: 1, Reinstated: 1, OpenAtEnd: 1,
+				TimeToResolution: moderation.ResolutionTime{Resolved: 2, Median: 2 * time.Hour}}},
 		},
 	}
 	return fx

@@ -110,45 +110,53 @@ func (r *Reviews) Reverse(ctx context.Context, actor moderation.User, id int64, 
 		return d, fmt.Errorf("reversing decision %d: a reversal must be remove, no_violation or report: %w", id, moderation.ErrInvalid)
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var oldAction, postID, platform string
-		if err := tx.QueryRow(ctx, `SELECT item_id, action FROM decisions WHERE id = $1`, id).Scan(&d.ItemID, &oldAction); err != nil {
-			return err
-		}
-		var latest int64
-		var category, source string
-		err := tx.QueryRow(ctx, `
-SELECT i.post_id, i.platform, i.sla_deadline, (SELECT max(id) FROM decisions WHERE item_id = i.id), `+snapshotCols+`
-FROM review_items i WHERE i.id = $1 FOR UPDATE`, d.ItemID).Scan(&postID, &platform, &d.SLADeadline, &latest, &category, &source)
-		if err != nil {
-			return err
-		}
-		switch {
-		case latest != id:
-			return fmt.Errorf("decision %d was superseded by %d; reverse the latest: %w", id, latest, moderation.ErrConflict)
-		case !moderation.Action(oldAction).Final():
-			return fmt.Errorf("decision %d is an escalation: decide the item instead: %w", id, moderation.ErrConflict)
-		case oldAction == string(in.Action):
-			return fmt.Errorf("decision %d already says %s: %w", id, oldAction, moderation.ErrInvalid)
-		}
-		err = tx.QueryRow(ctx, `
-INSERT INTO decisions (item_id, actor_id, action, reason_code, note, reverses, created_at, sla_deadline, category, detection_source)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			d.ItemID, actor.ID, string(in.Action), in.ReasonCode, in.Note, id, now, d.SLADeadline, category, source).Scan(&d.ID)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `
-UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease_expires_at = NULL WHERE id = $1`,
-			d.ItemID, string(in.Action), now)
-		if err != nil {
-			return err
-		}
-		return r.announce(ctx, tx, d, postID, platform)
+		return r.reverseTx(ctx, tx, &d, id, in)
 	})
 	if err != nil {
 		return d, fmt.Errorf("reversing decision %d: %w", id, interpretError(err))
 	}
 	return d, nil
+}
+
+// reverseTx records in tx the reversal d (filled in by Reverse) of
+// decision id, with Reverse's checks: it also serves an appeal's
+// reinstatement, which must commit or fail with the appeal's resolution.
+func (r *Reviews) reverseTx(ctx context.Context, tx pgx.Tx, d *moderation.Decision, id int64, in moderation.DecisionInput) error {
+	now, actorID := d.CreatedAt, d.ActorID
+	var oldAction, postID, platform string
+	if err := tx.QueryRow(ctx, `SELECT item_id, action FROM decisions WHERE id = $1`, id).Scan(&d.ItemID, &oldAction); err != nil {
+		return err
+	}
+	var latest int64
+	var category, source string
+	err := tx.QueryRow(ctx, `
+SELECT i.post_id, i.platform, i.sla_deadline, (SELECT max(id) FROM decisions WHERE item_id = i.id), `+snapshotCols+`
+FROM review_items i WHERE i.id = $1 FOR UPDATE`, d.ItemID).Scan(&postID, &platform, &d.SLADeadline, &latest, &category, &source)
+	if err != nil {
+		return err
+	}
+	switch {
+	case latest != id:
+		return fmt.Errorf("decision %d was superseded by %d; reverse the latest: %w", id, latest, moderation.ErrConflict)
+	case !moderation.Action(oldAction).Final():
+		return fmt.Errorf("decision %d is an escalation: decide the item instead: %w", id, moderation.ErrConflict)
+	case oldAction == string(in.Action):
+		return fmt.Errorf("decision %d already says %s: %w", id, oldAction, moderation.ErrInvalid)
+	}
+	err = tx.QueryRow(ctx, `
+INSERT INTO decisions (item_id, actor_id, action, reason_code, note, reverses, created_at, sla_deadline, category, detection_source)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		d.ItemID, actorID, string(in.Action), in.ReasonCode, in.Note, id, now, d.SLADeadline, category, source).Scan(&d.ID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+UPDATE review_items SET status = 'decided', outcome = $2, decided_at = $3, lease_expires_at = NULL WHERE id = $1`,
+		d.ItemID, string(in.Action), now)
+	if err != nil {
+		return err
+	}
+	return r.announce(ctx, tx, *d, postID, platform)
 }
 
 // DecideCluster applies one decision to every undecided item of cluster k
@@ -353,6 +361,9 @@ func (r *Reviews) Decisions(ctx context.Context, f moderation.DecisionFilter) ([
 	}
 	if f.ItemID != 0 {
 		add("d.item_id = ?", f.ItemID)
+	}
+	if f.PostID != "" {
+		add("d.item_id = (SELECT id FROM review_items WHERE post_id = ?)", f.PostID)
 	}
 	if f.ActorID != 0 {
 		add("d.actor_id = ?", f.ActorID)

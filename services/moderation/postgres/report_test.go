@@ -46,6 +46,9 @@ func TestTransparencyReport(t *testing.T) {
 	if !reflect.DeepEqual(got.ByReason, fx.Want.ByReason) {
 		t.Errorf("by reason\n got %+v\nwant %+v", got.ByReason, fx.Want.ByReason)
 	}
+	if got.Appeals != fx.Want.Appeals || !reflect.DeepEqual(got.AppealsByCategory, fx.Want.AppealsByCategory) {
+		t.Errorf("appeals\n got %+v %+v\nwant %+v %+v", got.Appeals, got.AppealsByCategory, fx.Want.Appeals, fx.Want.AppealsByCategory)
+	}
 	if !got.Period.From.Equal(fx.Period.From) || !got.Period.To.Equal(fx.Period.To) || !got.GeneratedAt.Equal(fx.Now) {
 		t.Errorf("period %+v generated %v", got.Period, got.GeneratedAt)
 	}

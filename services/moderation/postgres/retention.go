@@ -106,7 +106,9 @@ const purgeBatch = 500
 // Purge removes the content of items whose outcome is remove and that were
 // decided before cutoff: the post text, author handle and URL, and the
 // bytes of their media unless another unpurged item still needs them.
-// Items under legal hold are kept. Decisions, matches and the item rows
+// Items under legal hold are kept, and so are items with an open appeal
+// until it is resolved (Regulation 2021/784 Art. 6(2): content is kept
+// for as long as complaint-handling needs it). Decisions, matches and the item rows
 // (category, severity, timestamps) stay, so statistics are unchanged. Each
 // batch is audited as a retention_purge event naming its items.
 func (r *Reviews) Purge(ctx context.Context, actor string, cutoff time.Time) (moderation.PurgeResult, error) {
@@ -116,13 +118,15 @@ func (r *Reviews) Purge(ctx context.Context, actor string, cutoff time.Time) (mo
 		var blobs int64
 		now := r.now()
 		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-			// The second statement re-checks holds with a fresh snapshot
-			// while the rows are locked, so a hold committed meanwhile wins.
+			// The second statement re-checks holds and appeals with a fresh
+			// snapshot while the rows are locked, so one committed meanwhile
+			// wins.
 			err := tx.QueryRow(ctx, `
 WITH picked AS (
     SELECT id FROM review_items i
     WHERE outcome = 'remove' AND purged_at IS NULL AND decided_at < $1
       AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.item_id = i.id AND h.lifted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.item_id = i.id AND a.resolved_at IS NULL)
     ORDER BY decided_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
 SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM picked`, cutoff, purgeBatch).Scan(&ids)
 			if err != nil || len(ids) == 0 {
@@ -132,6 +136,7 @@ SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM picked`, cutoff, purgeBatc
 WITH done AS (
     UPDATE review_items i SET text = '', author_handle = '', url = '', purged_at = $2
     WHERE id = ANY($1) AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.item_id = i.id AND h.lifted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.item_id = i.id AND a.resolved_at IS NULL)
     RETURNING id)
 SELECT COALESCE(array_agg(id ORDER BY id), '{}') FROM done`, ids, now).Scan(&ids)
 			if err != nil || len(ids) == 0 {

@@ -262,75 +262,81 @@ func (u *Users) ResetPassword(ctx context.Context, actor string, id int64, pw st
 }
 
 // ErrLocked says an account is locked after too many failed logins. It
-// wraps ErrUnauthenticated.
-var ErrLocked = fmt.Errorf("account locked after repeated failed logins: %w", moderation.ErrUnauthenticated)
+// wraps moderation.ErrLocked and ErrUnauthenticated.
+var ErrLocked = fmt.Errorf("%w: %w", moderation.ErrLocked, moderation.ErrUnauthenticated)
+
+// unknownSubject is the audit subject of a failed login whose username
+// names no account (or is no username at all). What was typed is not
+// recorded: people type their password into the username field, and the
+// audit log is append-only and read by auditors. The parentheses keep it
+// apart from any real user's subject (no username holds them).
+const unknownSubject = "user:(unknown)"
 
 // Authenticate checks a username and password. Every attempt is audited
 // (login or login_failed); consecutive failures lock the account for the
-// policy's lockout. Returns ErrUnauthenticated for a wrong or unknown
-// username or password or a disabled account, ErrLocked while locked. The
-// failure paths take as long as the success path, so timing does not tell
-// which usernames exist. Returns ErrBusy, before anything is read or
-// audited, when no password hashing slot frees up in time.
+// policy's lockout. A failure names the typed username only when an
+// account has that name (reasons bad_password, bad_password_locked,
+// locked, disabled); otherwise (unknown user, malformed) the subject is
+// user:(unknown) and only the reason and the client address are kept.
+// Returns ErrUnauthenticated for a wrong or unknown username or password
+// or a disabled account, ErrLocked while locked. The failure paths take
+// as long as the success path, so timing does not tell which usernames
+// exist. Returns ErrBusy, before anything is read or audited, when no
+// password hashing slot frees up in time. Errors never quote the typed
+// username, which may be a password.
 func (u *Users) Authenticate(ctx context.Context, username, pw string, from string) (moderation.User, error) {
 	// The slot is taken before the transaction, so a login waiting for
 	// one holds neither a connection nor the user's row.
 	release, err := u.hasher.Acquire(ctx)
 	if err != nil {
-		return moderation.User{}, fmt.Errorf("authenticating %s: %w", username, busy(err))
+		return moderation.User{}, fmt.Errorf("authenticating: %w", busy(err))
 	}
 	defer release()
 	now := u.now()
-	fail := func(reason string) error {
+	if moderation.ValidateUsername(username) != nil || len(pw) > moderation.MaxPasswordLen {
+		u.burn(pw)
 		err := pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
-			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, userSubject(username),
-				map[string]any{"reason": reason, "from": from})
+			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, unknownSubject,
+				map[string]any{"reason": "malformed", "from": from})
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("auditing failed login: %w", interpretError(err))
+			return moderation.User{}, fmt.Errorf("auditing failed login: %w", interpretError(err))
 		}
-		return moderation.ErrUnauthenticated
-	}
-	if moderation.ValidateUsername(username) != nil || len(pw) > moderation.MaxPasswordLen {
-		u.burn(pw)
-		return moderation.User{}, fail("malformed")
+		return moderation.User{}, moderation.ErrUnauthenticated
 	}
 	var usr moderation.User
 	var outcome error
 	err = pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
 		var hash string
 		var failed int
-		var roles []string
-		err := tx.QueryRow(ctx, `
-SELECT id, username, roles, disabled_at, locked_until, created_at, password_hash, failed_logins
-FROM users WHERE username = $1 FOR UPDATE`, username).
-			Scan(&usr.ID, &usr.Username, &roles, &usr.DisabledAt, &usr.LockedUntil, &usr.CreatedAt, &hash, &failed)
+		var err error
+		usr, hash, failed, err = lockForCheck(ctx, tx, `username = $1`, username)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Audited in this transaction, as a known user's failure is:
 			// the same work, so the same time, whether the name exists.
 			u.burn(pw)
 			outcome = moderation.ErrUnauthenticated
-			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, userSubject(username),
+			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, unknownSubject,
 				map[string]any{"reason": "unknown user", "from": from})
 			return err
 		}
 		if err != nil {
 			return err
 		}
-		for _, r := range roles {
-			usr.Roles = append(usr.Roles, moderation.Role(r))
+		failure := func(reason string) error {
+			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, userSubject(usr.Username),
+				map[string]any{"reason": reason, "from": from})
+			return err
 		}
 		if usr.LockedUntil != nil && now.Before(*usr.LockedUntil) {
 			u.burn(pw)
 			outcome = ErrLocked
-			_, err := AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, userSubject(username),
-				map[string]any{"reason": "locked", "from": from})
-			return err
+			return failure("locked")
 		}
 		ok, err := password.Verify(hash, pw)
 		if err != nil {
-			return fmt.Errorf("user %s: %w", username, err)
+			return fmt.Errorf("user %s: %w", usr.Username, err)
 		}
 		if ok && usr.DisabledAt == nil {
 			_, err := tx.Exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1`, usr.ID)
@@ -338,38 +344,156 @@ FROM users WHERE username = $1 FOR UPDATE`, username).
 				return err
 			}
 			usr.LockedUntil = nil
-			_, err = AppendAudit(ctx, tx, now, usr.Username, moderation.AuditLogin, userSubject(username),
+			_, err = AppendAudit(ctx, tx, now, usr.Username, moderation.AuditLogin, userSubject(usr.Username),
 				map[string]any{"from": from})
 			return err
 		}
-		reason := "bad_password"
-		if ok {
-			reason = "disabled"
-		} else {
-			failed++
-			var lockedUntil *time.Time
-			if failed >= u.policy.MaxFailures {
-				t := now.Add(u.policy.Lockout)
-				lockedUntil, failed = &t, 0
-				reason = "bad_password_locked"
-			}
-			if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1`,
-				usr.ID, failed, lockedUntil); err != nil {
-				return err
-			}
-		}
 		outcome = moderation.ErrUnauthenticated
-		_, err = AppendAudit(ctx, tx, now, "anonymous", moderation.AuditLoginFailed, userSubject(username),
-			map[string]any{"reason": reason, "from": from})
-		return err
+		if ok {
+			return failure("disabled")
+		}
+		reason, err := u.countFailure(ctx, tx, usr.ID, failed, now)
+		if err != nil {
+			return err
+		}
+		return failure(reason)
 	})
 	if err != nil {
-		return moderation.User{}, fmt.Errorf("authenticating %s: %w", username, interpretError(err))
+		return moderation.User{}, fmt.Errorf("authenticating: %w", interpretError(err))
 	}
 	if outcome != nil {
 		return moderation.User{}, outcome
 	}
 	return usr, nil
+}
+
+// lockForCheck reads the user matching where (SQL on users, $1 arg) with
+// its password hash and count of consecutive failures, locking the row
+// for the rest of tx so that concurrent checks count every failure.
+// Returns pgx.ErrNoRows when no user matches.
+func lockForCheck(ctx context.Context, tx pgx.Tx, where string, arg any) (usr moderation.User, hash string, failed int, err error) {
+	var roles []string
+	err = tx.QueryRow(ctx, `
+SELECT id, username, roles, disabled_at, locked_until, created_at, password_hash, failed_logins
+FROM users WHERE `+where+` FOR UPDATE`, arg).
+		Scan(&usr.ID, &usr.Username, &roles, &usr.DisabledAt, &usr.LockedUntil, &usr.CreatedAt, &hash, &failed)
+	for _, r := range roles {
+		usr.Roles = append(usr.Roles, moderation.Role(r))
+	}
+	return usr, hash, failed, err
+}
+
+// countFailure counts a wrong password against user id, who had failed
+// consecutive failures before, and locks the account for the policy's
+// lockout when that makes MaxFailures. It returns the audit reason:
+// bad_password, or bad_password_locked for the failure that locked.
+func (u *Users) countFailure(ctx context.Context, tx pgx.Tx, id int64, failed int, now time.Time) (string, error) {
+	failed++
+	reason := "bad_password"
+	var lockedUntil *time.Time
+	if failed >= u.policy.MaxFailures {
+		t := now.Add(u.policy.Lockout)
+		lockedUntil, failed = &t, 0
+		reason = "bad_password_locked"
+	}
+	if _, err := tx.Exec(ctx, `UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, id, failed, lockedUntil); err != nil {
+		return "", err
+	}
+	return reason, nil
+}
+
+// ChangePassword lets user id set their own password, next, proving it
+// is them with the current one; keepSession is the session asking, which
+// stays signed in while the user's other sessions end (someone who knew
+// the old password may hold one). The current password is checked as a
+// login checks it, under a hashing slot: a wrong one is audited as
+// login_failed (op change_password, the user as actor) and counts
+// towards the lockout, and while the account is locked none is checked.
+// next must pass ValidatePassword and differ from current. Success is
+// audited as password_change and clears the failure count. Returns how
+// many sessions ended; ErrInvalid, ErrWrongPassword, ErrLocked, ErrBusy
+// (no slot in time, nothing read or audited), ErrUnauthenticated for a
+// user who no longer exists or is disabled.
+func (u *Users) ChangePassword(ctx context.Context, id, keepSession int64, current, next, from string) (int64, error) {
+	if err := moderation.ValidatePassword(next); err != nil {
+		return 0, fmt.Errorf("new %w", err)
+	}
+	if next == current {
+		return 0, fmt.Errorf("the new password must differ from the current one: %w", moderation.ErrInvalid)
+	}
+	release, err := u.hasher.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("changing the password of user %d: %w", id, busy(err))
+	}
+	defer release()
+	now := u.now()
+	var ended int64
+	var outcome error
+	err = pgx.BeginFunc(ctx, u.pool, func(tx pgx.Tx) error {
+		usr, hash, failed, err := lockForCheck(ctx, tx, `id = $1`, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			outcome = moderation.ErrUnauthenticated
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if usr.Disabled() {
+			outcome = moderation.ErrUnauthenticated
+			return nil
+		}
+		failure := func(reason string) error {
+			_, err := AppendAudit(ctx, tx, now, usr.Username, moderation.AuditLoginFailed, userSubject(usr.Username),
+				map[string]any{"reason": reason, "from": from, "op": "change_password"})
+			return err
+		}
+		if usr.LockedUntil != nil && now.Before(*usr.LockedUntil) {
+			u.burn(current)
+			outcome = moderation.ErrLocked
+			return failure("locked")
+		}
+		ok, err := password.Verify(hash, current)
+		if err != nil {
+			return fmt.Errorf("user %s: %w", usr.Username, err)
+		}
+		if !ok {
+			outcome = moderation.ErrWrongPassword
+			reason, err := u.countFailure(ctx, tx, usr.ID, failed, now)
+			if err != nil {
+				return err
+			}
+			if reason == "bad_password_locked" {
+				outcome = fmt.Errorf("%w; %w", moderation.ErrWrongPassword, moderation.ErrLocked)
+			}
+			return failure(reason)
+		}
+		// The slot held for the check covers this hash too: taking a
+		// second one while holding the first could deadlock.
+		newHash, err := password.Hash(next, u.hasher.Params())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+UPDATE users SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL WHERE id = $1`,
+			usr.ID, newHash, now); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, usr.ID, keepSession)
+		if err != nil {
+			return err
+		}
+		ended = tag.RowsAffected()
+		_, err = AppendAudit(ctx, tx, now, usr.Username, moderation.AuditPasswordChange, userSubject(usr.Username),
+			map[string]any{"from": from, "sessions_ended": ended})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("changing the password of user %d: %w", id, interpretError(err))
+	}
+	if outcome != nil {
+		return 0, outcome
+	}
+	return ended, nil
 }
 
 // burn spends the time of one password verification, so that unknown

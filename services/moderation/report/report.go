@@ -67,9 +67,11 @@ func JSON(w io.Writer, r moderation.TransparencyReport) error {
 }
 
 // csvHeader names the columns of the CSV rendering. Every row carries the
-// period; section is total, category, detection_source or reason_code,
-// key names the category, source or code. Reason-code rows fill only the
-// title (the code's, when known) and the decisions_* columns.
+// period; section is total, category, detection_source, reason_code,
+// appeals or appeals_category, key names the category, source or code.
+// Reason-code rows fill only the title (the code's, when known) and the
+// decisions_* columns; appeals rows (the total, key empty, then one per
+// category) only the appeals_* columns, which the other rows leave empty.
 var csvHeader = []string{
 	"period_from", "period_to", "section", "key", "title",
 	"items_flagged", "items_decided",
@@ -77,6 +79,7 @@ var csvHeader = []string{
 	"referrals_to_law_enforcement", "reversals", "restored",
 	"time_to_action_p50_seconds", "time_to_action_p90_seconds", "time_to_action_p99_seconds", "time_to_action_max_seconds",
 	"sla_met", "sla_missed", "open_at_end", "open_overdue_at_end",
+	"appeals_received", "appeals_upheld", "appeals_reinstated", "appeals_time_to_resolution_median_seconds", "appeals_open_at_end",
 }
 
 // CSV writes r as one row per group: the total, each category, each
@@ -99,7 +102,8 @@ func CSV(w io.Writer, r moderation.TransparencyReport) error {
 			itoa(c.Decisions.Remove), itoa(c.Decisions.NoViolation), itoa(c.Decisions.Escalate), itoa(c.Decisions.Report),
 			itoa(c.Referrals), itoa(c.Reversals), itoa(c.Restored),
 			sec(t.P50), sec(t.P90), sec(t.P99), sec(t.Max),
-			itoa(c.SLAMet), itoa(c.SLAMissed), itoa(c.OpenAtEnd), itoa(c.OverdueAtEnd)})
+			itoa(c.SLAMet), itoa(c.SLAMissed), itoa(c.OpenAtEnd), itoa(c.OverdueAtEnd),
+			"", "", "", "", ""})
 	}
 	row("total", "", r.Total)
 	for _, g := range r.ByCategory {
@@ -114,6 +118,20 @@ func CSV(w io.Writer, r moderation.TransparencyReport) error {
 		copy(cells, []string{from, to, "reason_code", rc.Code, rc.Title, "", "", itoa(d.Remove), itoa(d.NoViolation), itoa(d.Escalate), itoa(d.Report)})
 		_ = cw.Write(cells)
 	}
+	appeals := func(section, key string, a moderation.AppealCounts) {
+		cells := make([]string, len(csvHeader))
+		copy(cells, []string{from, to, section, key})
+		median := ""
+		if a.TimeToResolution.Resolved > 0 {
+			median = strconv.FormatFloat(a.TimeToResolution.Median.Seconds(), 'f', -1, 64)
+		}
+		copy(cells[len(csvHeader)-5:], []string{itoa(a.Received), itoa(a.Upheld), itoa(a.Reinstated), median, itoa(a.OpenAtEnd)})
+		_ = cw.Write(cells)
+	}
+	appeals("appeals", "", r.Appeals)
+	for _, g := range r.AppealsByCategory {
+		appeals("appeals_category", g.Key, g.AppealCounts)
+	}
 	if err := cw.Flush(); err != nil {
 		return fmt.Errorf("rendering the report as CSV: %w", err)
 	}
@@ -122,7 +140,8 @@ func CSV(w io.Writer, r moderation.TransparencyReport) error {
 
 // Markdown writes r as the publishable report: title, period, generation
 // time, a summary, tables by category, detection source and reason code,
-// and the definitions of every number. Text from the data (categories,
+// the appeals (in total and by category), and the definitions of every
+// number. Text from the data (categories,
 // reason codes and their titles) is escaped, so it renders as text. When
 // no reason code has a title (the report was made without the reason
 // codes: TitleReasons), a line under the table says so.
@@ -198,6 +217,20 @@ func Markdown(w io.Writer, r moderation.TransparencyReport) error {
 			p("\nTitles not shown: the report was generated without the list of reason codes.\n")
 		}
 	}
+	a := r.Appeals
+	p("\n## Appeals\n\nUsers' complaints against the removal of their content or its referral to law enforcement, forwarded by the platform and resolved by a lead other than the one who made the decision.\n\n")
+	p("| Measure | Value |\n|---|---:|\n")
+	p("| Appeals received in the period | %d |\n", a.Received)
+	p("| Appeals resolved: decision upheld | %d |\n", a.Upheld)
+	p("| Appeals resolved: content reinstated | %d |\n", a.Reinstated)
+	p("| Time from receipt to resolution, median | %s |\n", resolution(a.TimeToResolution))
+	p("| Appeals open at the end of the period | %d |\n", a.OpenAtEnd)
+	if len(r.AppealsByCategory) > 0 {
+		p("\n| Category | Received | Upheld | Reinstated | Median time to resolution | Open at end |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, g := range r.AppealsByCategory {
+			p("| %s | %d | %d | %d | %s | %d |\n", escape(g.Key), g.Received, g.Upheld, g.Reinstated, resolution(g.TimeToResolution), g.OpenAtEnd)
+		}
+	}
 	p("\n## Definitions\n\n%s", definitions)
 	if err := b.Flush(); err != nil {
 		return fmt.Errorf("rendering the report as Markdown: %w", err)
@@ -216,6 +249,7 @@ const definitions = `- The period is half-open: it includes its start and exclud
 - **Time to action** (TTA in the tables): for the items decided, the time from flagging to the first final decision. Percentiles are exact nearest-rank values: the time of a real item, the smallest such that at least that share of the items took no longer.
 - **SLA met / missed**: items decided, split by whether the first final decision came at or before the item's SLA deadline (set per category when the item was flagged) or after it.
 - **Open at end**: items flagged before the end of the period without a final decision before it; **overdue at end**: those of them whose SLA deadline had passed by the end.
+- **Appeals**: complaints by users against the removal (remove) or referral (report) of their content, forwarded by the platform. **Received**: appeals the user submitted during the period; **upheld** and **reinstated**: appeals resolved during the period, the decision kept, or reversed to no violation so the content was put back (such a reversal also counts under reversals and restored); **time from receipt to resolution**: for the appeals resolved, the exact nearest-rank median; **open at end**: appeals received before the end of the period and not resolved before it. Appeals count under the category recorded with the decision appealed against.
 - **Category and detection source** are those recorded at the time: decisions (and the items decided, by their first final decision) count under what their item was when the decision was made; items flagged and items open at the end under what they were when first flagged. A post flagged again later, under another category or by another engine, changes no report of a past period.
 `
 
@@ -242,6 +276,12 @@ func duration(t moderation.TimeToAction, d time.Duration) string {
 		return fmt.Sprintf("%s%dh %02dm %02ds", sign, s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%s%dm %02ds", sign, s/60, s%60)
+}
+
+// resolution shows an appeals' median time to resolution as duration
+// does, "n/a" when none was resolved.
+func resolution(t moderation.ResolutionTime) string {
+	return duration(moderation.TimeToAction{Items: t.Resolved}, t.Median)
 }
 
 // share shows n and its percentage of total.

@@ -57,6 +57,13 @@ func sample() moderation.TransparencyReport {
 			{Code: "ESC-1", Title: "Unsure: needs a lead's judgement", Decisions: moderation.ActionCounts{Escalate: 1}},
 			{Code: "=1+1", Title: "@SUM(A1)|<i>x</i>", Decisions: moderation.ActionCounts{Remove: 2, Report: 2}},
 		},
+		Appeals: moderation.AppealCounts{Received: 4, Upheld: 2, Reinstated: 1, OpenAtEnd: 1,
+			TimeToResolution: moderation.ResolutionTime{Resolved: 3, Median: 26*time.Hour + 5*time.Second}},
+		AppealsByCategory: []moderation.AppealGroup{
+			{Key: "-hate|<b>x</b>", AppealCounts: moderation.AppealCounts{Received: 1, OpenAtEnd: 1}},
+			{Key: "terrorist_content", AppealCounts: moderation.AppealCounts{Received: 3, Upheld: 2, Reinstated: 1,
+				TimeToResolution: moderation.ResolutionTime{Resolved: 3, Median: 26*time.Hour + 5*time.Second}}},
+		},
 	}
 }
 
@@ -80,6 +87,10 @@ func TestMarkdownGolden(t *testing.T) {
 	if !bytes.Contains(got, []byte(`| =1+1 | @SUM(A1)\|\<i\>x\</i\> | 2 |`)) || bytes.Contains(got, []byte("Titles not shown")) {
 		t.Errorf("reason-code title not escaped, or said missing:\n%s", got)
 	}
+	if !bytes.Contains(got, []byte("| Time from receipt to resolution, median | 26h 00m 05s |")) ||
+		!bytes.Contains(got, []byte(`| -hate\|\<b\>x\</b\> | 1 | 0 | 0 | n/a | 1 |`)) {
+		t.Errorf("appeals section:\n%s", got)
+	}
 	// Without the reason codes (vigilctl without --reason-codes), the
 	// title column is empty and a line says why.
 	untitled := sample()
@@ -89,7 +100,8 @@ func TestMarkdownGolden(t *testing.T) {
 		t.Errorf("report without titles:\n%s", got)
 	}
 	empty := render(t, moderation.FormatMarkdown, moderation.TransparencyReport{Period: sample().Period})
-	if !bytes.Contains(empty, []byte("| Time to action, median (p50) | n/a |")) || bytes.Count(empty, []byte("None in the period.")) != 3 {
+	if !bytes.Contains(empty, []byte("| Time to action, median (p50) | n/a |")) || bytes.Count(empty, []byte("None in the period.")) != 3 ||
+		!bytes.Contains(empty, []byte("| Time from receipt to resolution, median | n/a |")) || bytes.Contains(empty, []byte("| Category | Received |")) {
 		t.Errorf("empty report:\n%s", empty)
 	}
 }
@@ -102,7 +114,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1+1+2+3+2 {
+	if len(recs) != 1+1+2+3+2+1+2 {
 		t.Fatalf("%d records: %v", len(recs), recs)
 	}
 	head := strings.Join(recs[0], ",")
@@ -110,11 +122,27 @@ func TestCSV(t *testing.T) {
 		t.Errorf("header %s", head)
 	}
 	total := strings.Join(recs[1], ",")
-	if want := "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,total,,,6,3,2,1,1,2,2,2,1,1800,7200,7200,7201.5,2,1,3,1"; total != want {
+	if want := "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,total,,,6,3,2,1,1,2,2,2,1,1800,7200,7200,7201.5,2,1,3,1,,,,,"; total != want {
 		t.Errorf("total row\n got %s\nwant %s", total, want)
 	}
-	if got := strings.Join(recs[8], ","); got != "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,reason_code,'=1+1,'@SUM(A1)|<i>x</i>,,,2,0,0,2,,,,,,,,,,," {
+	if got := strings.Join(recs[8], ","); got != "2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,reason_code,'=1+1,'@SUM(A1)|<i>x</i>,,,2,0,0,2,,,,,,,,,,,,,,,," {
 		t.Errorf("reason row %s", got)
+	}
+	// Appeals: the total, then one row per category, only the appeals
+	// columns filled; the median in seconds, empty when none resolved.
+	for i, want := range []string{
+		"2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,appeals,,,,,,,,,,,,,,,,,,,,4,2,1,93605,1",
+		"2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,appeals_category,'-hate|<b>x</b>,,,,,,,,,,,,,,,,,,,1,0,0,,1",
+		"2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,appeals_category,terrorist_content,,,,,,,,,,,,,,,,,,,3,2,1,93605,0",
+	} {
+		if got := strings.Join(recs[9+i], ","); got != want {
+			t.Errorf("appeals row %d\n got %s\nwant %s", i, got, want)
+		}
+	}
+	for _, rec := range recs {
+		if len(rec) != len(recs[0]) {
+			t.Errorf("row of %d cells, header of %d: %v", len(rec), len(recs[0]), rec)
+		}
 	}
 	if recs[5][2] != "detection_source" || recs[5][14] != "" || recs[6][14] != "0.25" {
 		t.Errorf("source rows %v %v", recs[5], recs[6])
@@ -276,4 +304,31 @@ func FuzzSafeCell(f *testing.F) {
 			t.Fatalf("SafeCell(%q) left a formula alone", s)
 		}
 	})
+}
+
+// TestJSONAppeals: the appeals' median as seconds, null when none was
+// resolved; categories in a list of their own.
+func TestJSONAppeals(t *testing.T) {
+	t.Parallel()
+	type counts struct {
+		Received int64 `json:"received"`
+		TTR      struct {
+			Resolved int64    `json:"resolved"`
+			Median   *float64 `json:"median_seconds"`
+		} `json:"time_to_resolution"`
+	}
+	var got struct {
+		Appeals    counts `json:"appeals"`
+		ByCategory []struct {
+			Key string `json:"key"`
+			counts
+		} `json:"appeals_by_category"`
+	}
+	if err := json.Unmarshal(render(t, moderation.FormatJSON, sample()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Appeals.Received != 4 || got.Appeals.TTR.Resolved != 3 || got.Appeals.TTR.Median == nil || *got.Appeals.TTR.Median != 93605 ||
+		len(got.ByCategory) != 2 || got.ByCategory[0].Key != "-hate|<b>x</b>" || got.ByCategory[0].TTR.Median != nil || got.ByCategory[1].Received != 3 {
+		t.Errorf("decoded %+v", got)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-moderation/vigil/migrations"
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/envflag"
+	"github.com/vigil-moderation/vigil/services/moderation/evidence"
 	"github.com/vigil-moderation/vigil/services/moderation/observe"
 	"github.com/vigil-moderation/vigil/services/moderation/password"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
@@ -232,7 +233,9 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return postgres.BankEntryPrecision(ctx, reportsPool, postgres.EntryPrecisionFilter{Since: since, Bank: bank, MinDecided: minDecided, Limit: limit})
 		},
 		PrecisionThreshold: cfg.PrecisionThreshold, PrecisionMinDecided: cfg.PrecisionMinDecided,
-		Reports: postgres.NewReports(reportsPool),
+		Reports:  postgres.NewReports(reportsPool),
+		Evidence: evidence.New(reviews, evidence.Options{Clock: clock, Generator: "vigil-review", Log: log}),
+		Appeals:  reviews,
 	}
 	api.Register(mux)
 	web.Register(mux)

@@ -265,6 +265,20 @@ func TestBrowserReverseDecision(t *testing.T) {
 		t.Fatalf("filtering by action: %v", err)
 	}
 	run(ctx, t, chromedp.Poll[bool](fmt.Sprintf(`%s === '%d,%d'`, listed, rev.ID, other.ID)))
+	// By the post's id on its platform (what a legal request names).
+	var postID string
+	if err := f.schema.Pool.QueryRow(ctx, `SELECT post_id FROM review_items WHERE id = $1`, old.ItemID).Scan(&postID); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		choose(`#decisions-filter select[name=action]`, ""),
+		choose(`#decisions-filter input[name=post_id]`, postID),
+		chromedp.Click(`#decisions-filter button`),
+	)
+	if err != nil {
+		t.Fatalf("filtering by post: %v", err)
+	}
+	run(ctx, t, chromedp.Poll[bool](fmt.Sprintf(`%s === '%d,%d'`, listed, rev.ID, old.ID)))
 	if title := run(ctx, t, chromedp.Title()); title == "pwned" {
 		t.Error("a script from a note ran")
 	}

@@ -85,7 +85,7 @@ func TestBrowserRevealMedia(t *testing.T) {
 	}
 
 	svgFig := `document.querySelectorAll('#media figure')[1]`
-	caption := run(ctx, t, chromedp.Evaluate[string](svgFig + `.querySelector('figcaption').textContent`))
+	caption := run(ctx, t, chromedp.Evaluate[string](svgFig+`.querySelector('figcaption').textContent`))
 	if !strings.Contains(caption, "image/svg+xml") || run(ctx, t, chromedp.Evaluate[bool](svgFig+`.querySelector('button') !== null`)) {
 		t.Errorf("the SVG's caption is %q, want its type named and no reveal button", caption)
 	}

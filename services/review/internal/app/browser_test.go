@@ -902,6 +902,11 @@ SELECT i.id, (SELECT id FROM users WHERE username = 'lead-1'), 'remove', $3, $1:
 		"Time to action p90":           "2 h",
 		"SLA missed":                   fmt.Sprint(w.SLAMissed),
 		"Open and overdue at end":      fmt.Sprint(w.OverdueAtEnd),
+		// The fixture's appeals: 3 received, 1 reinstated, 2 open, median 2 h.
+		"Appeals received":                   fmt.Sprint(fx.Want.Appeals.Received),
+		"Appeals reinstated":                 fmt.Sprint(fx.Want.Appeals.Reinstated),
+		"Appeals: median time to resolution": "2 h",
+		"Appeals open at end":                fmt.Sprint(fx.Want.Appeals.OpenAtEnd),
 	} {
 		if summary[label] != want {
 			t.Errorf("summary %q shows %q, want %q", label, summary[label], want)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -33,9 +34,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *auth) error {
 		return err
 	}
 	from := clientAddr(r, s.TrustedProxies)
-	if wait := s.limiter.take(from); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-		return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "too many login attempts; try again later"}
+	if err := s.limitPasswordCheck(w, from, "too many login attempts; try again later"); err != nil {
+		return err
 	}
 	var req loginRequest
 	form := false
@@ -45,8 +45,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *auth) error {
 			return invalid("malformed form body")
 		}
 		req.Username, req.Password, form = r.PostForm.Get("username"), r.PostForm.Get("password"), true
-		// What the JSON path's decoder ensures: a malformed username is
-		// audited as text, which refuses NUL and invalid UTF-8.
+		// What the JSON path's decoder ensures (NUL refused, invalid
+		// UTF-8 never passed on): both paths answer such input alike.
 		for _, f := range [][2]string{{"username", req.Username}, {"password", req.Password}} {
 			if !plainText(f[1]) {
 				return invalid(f[0] + " must be UTF-8 text without NUL characters")
@@ -86,6 +86,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *auth) error {
 	return nil
 }
 
+// limitPasswordCheck spends one attempt of the per-address bucket shared
+// by every password check (login, changing one's password), or returns
+// the 429 to answer, with Retry-After, and msg.
+func (s *Server) limitPasswordCheck(w http.ResponseWriter, from, msg string) error {
+	wait := s.limiter.take(from)
+	if wait <= 0 {
+		return nil
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: msg}
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, a *auth) error {
 	if err := params(r).err; err != nil {
 		return err
@@ -114,6 +126,43 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a *auth) error {
 		out["scopes"] = a.Scopes
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword lets the signed-in user set their own password, proving
+// the current one (a session only: a token is no proof of knowing it).
+// The attempt spends a token of the login rate limit of the client's
+// address, and a wrong current password counts towards the account's
+// lockout as a failed login does (postgres.Users.ChangePassword). The
+// user's other sessions end; this one stays.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a *auth) error {
+	if err := params(r).err; err != nil {
+		return err
+	}
+	from := clientAddr(r, s.TrustedProxies)
+	if err := s.limitPasswordCheck(w, from, "too many password attempts; try again later"); err != nil {
+		return err
+	}
+	var req changePasswordRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if req.CurrentPassword == "" || req.NewPassword == "" {
+		return invalid("current_password and new_password are required")
+	}
+	if len(req.CurrentPassword) > moderation.MaxPasswordLen {
+		return invalid(fmt.Sprintf("current_password is longer than %d bytes", moderation.MaxPasswordLen))
+	}
+	ended, err := s.Users.ChangePassword(r.Context(), a.User.ID, a.session.ID, req.CurrentPassword, req.NewPassword, from)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"other_sessions_ended": ended})
 	return nil
 }
 

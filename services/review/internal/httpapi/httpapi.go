@@ -64,6 +64,7 @@ type Users interface {
 	Disable(ctx context.Context, actor string, id int64) (moderation.User, error)
 	Enable(ctx context.Context, actor string, id int64) (moderation.User, error)
 	ResetPassword(ctx context.Context, actor string, id int64, password string) (moderation.User, error)
+	ChangePassword(ctx context.Context, id, keepSession int64, current, next, from string) (int64, error)
 	CreateToken(ctx context.Context, actor string, owner moderation.User, name string, scopes []string, expires *time.Time) (string, moderation.APIToken, error)
 	Tokens(ctx context.Context, ownerID int64) ([]moderation.APIToken, error)
 	RevokeToken(ctx context.Context, actor string, owner moderation.User, id int64) error
@@ -116,6 +117,10 @@ type Server struct {
 	BankPrecision func(ctx context.Context, since time.Time, bank string, minDecided int64, limit int) ([]moderation.BankEntryPrecision, error)
 	// Reports computes transparency reports and decision exports.
 	Reports Reports
+	// Evidence prepares items' evidence packages (package evidence).
+	Evidence Evidence
+	// Appeals takes in and resolves users' complaints against removals.
+	Appeals Appeals
 	// InsecureCookies drops the Secure attribute (and the __Host- prefix)
 	// from the session cookie, for plain-HTTP development only.
 	InsecureCookies bool
@@ -200,8 +205,8 @@ type Route struct {
 	Also moderation.Permission
 	// Public routes need no authentication (login, the OpenAPI document).
 	Public bool
-	// SessionOnly routes refuse API tokens (a token cannot mint tokens or
-	// sign out a browser).
+	// SessionOnly routes refuse API tokens (a token cannot mint tokens,
+	// sign out a browser or change its owner's password).
 	SessionOnly bool
 	handle      handler
 }
@@ -217,6 +222,7 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/login", Public: true, handle: s.login},
 		{Method: "POST", Path: "/api/v1/logout", SessionOnly: true, handle: s.logout},
 		{Method: "GET", Path: "/api/v1/me", handle: s.me},
+		{Method: "POST", Path: "/api/v1/me/password", SessionOnly: true, handle: s.changePassword},
 		{Method: "GET", Path: "/api/v1/reason-codes", handle: s.reasonCodes},
 
 		{Method: "GET", Path: "/api/v1/queue", Perm: moderation.PermQueueRead, handle: s.listQueue},
@@ -229,7 +235,11 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/items/{id}/media/{media_id}", Perm: moderation.PermQueueRead, handle: s.media},
 		{Method: "POST", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.placeHold},
 		{Method: "DELETE", Path: "/api/v1/items/{id}/hold", Perm: moderation.PermHolds, handle: s.liftHold},
+		{Method: "GET", Path: "/api/v1/items/{id}/evidence", Perm: moderation.PermEvidence, handle: s.evidence},
 		{Method: "GET", Path: "/api/v1/holds", Perm: moderation.PermHolds, handle: s.holds},
+		{Method: "POST", Path: "/api/v1/appeals", Perm: moderation.PermAppealsSubmit, handle: s.submitAppeal},
+		{Method: "GET", Path: "/api/v1/appeals", Perm: moderation.PermAppealsRead, handle: s.listAppeals},
+		{Method: "POST", Path: "/api/v1/appeals/{id}/decision", Perm: moderation.PermReverse, handle: s.resolveAppeal},
 		{Method: "GET", Path: "/api/v1/clusters", Perm: moderation.PermQueueRead, handle: s.clusters},
 		{Method: "GET", Path: "/api/v1/clusters/{id}", Perm: moderation.PermQueueRead, handle: s.cluster},
 		{Method: "POST", Path: "/api/v1/clusters/{id}/decision", Perm: moderation.PermDecide, handle: s.decideCluster},
@@ -237,6 +247,7 @@ func (s *Server) routes() []Route {
 		{Method: "GET", Path: "/api/v1/decisions/export", Perm: moderation.PermStatsRead, handle: s.exportDecisions},
 		{Method: "POST", Path: "/api/v1/decisions/{id}/reverse", Perm: moderation.PermReverse, handle: s.reverse},
 		{Method: "GET", Path: "/api/v1/stats", Perm: moderation.PermStatsRead, handle: s.stats},
+		{Method: "GET", Path: "/api/v1/queue/stats", Perm: moderation.PermStatsRead, handle: s.queueStats},
 		{Method: "GET", Path: "/api/v1/reports/transparency", Perm: moderation.PermStatsRead, handle: s.transparencyReport},
 		{Method: "GET", Path: "/api/v1/rules/precision", Perm: moderation.PermRulesRead, handle: s.rulePrecision},
 		{Method: "GET", Path: "/api/v1/banks/precision", Perm: moderation.PermRulesRead, handle: s.bankPrecision},
@@ -615,6 +626,16 @@ func errorStatus(err error) (int, string, string) {
 		return http.StatusNotFound, "not_found", "not found"
 	case errors.Is(err, moderation.ErrConflict):
 		return http.StatusConflict, "conflict", message(err, moderation.ErrConflict)
+	// Before ErrUnauthenticated: a signed-in user's wrong current
+	// password is no reason to sign them out (the page does at a 401).
+	case errors.Is(err, moderation.ErrWrongPassword):
+		msg := "the current password is wrong"
+		if errors.Is(err, moderation.ErrLocked) {
+			msg += "; after repeated wrong passwords the account is now locked for a while (ask an admin to unlock it sooner)"
+		}
+		return http.StatusForbidden, "wrong_password", msg
+	case errors.Is(err, moderation.ErrLocked):
+		return http.StatusForbidden, "locked", "the account is locked after repeated wrong passwords; try again later or ask an admin to unlock it"
 	case errors.Is(err, moderation.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated", "authentication required"
 	case errors.Is(err, moderation.ErrForbidden):

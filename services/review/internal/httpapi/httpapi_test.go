@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/evidence"
 	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 	"github.com/vigil-moderation/vigil/services/moderation/password"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
@@ -77,6 +78,8 @@ func newEnvHasher(t *testing.T, h *password.Hasher, tweak func(*httpapi.Server))
 		}, BankPrecision: func(ctx context.Context, since time.Time, bank string, minDecided int64, limit int) ([]moderation.BankEntryPrecision, error) {
 			return postgres.BankEntryPrecision(ctx, s.Pool, postgres.EntryPrecisionFilter{Since: since, Bank: bank, MinDecided: minDecided, Limit: limit})
 		}, PrecisionThreshold: 0.5, Reports: postgres.NewReports(s.Pool)}
+	e.api.Evidence = evidence.New(e.reviews, evidence.Options{Clock: clock, Generator: "test"})
+	e.api.Appeals = e.reviews
 	if tweak != nil {
 		tweak(e.api)
 	}
@@ -216,6 +219,7 @@ var everybody = []moderation.Role{mod, lead, eng, aud, adm}
 var allowedRoles = map[string][]moderation.Role{
 	"POST /api/v1/logout":                         everybody,
 	"GET /api/v1/me":                              everybody,
+	"POST /api/v1/me/password":                    everybody,
 	"GET /api/v1/reason-codes":                    everybody,
 	"GET /api/v1/queue":                           everybody,
 	"POST /api/v1/queue/claim":                    {mod, lead},
@@ -227,7 +231,11 @@ var allowedRoles = map[string][]moderation.Role{
 	"GET /api/v1/items/{id}/media/{media_id}":     everybody,
 	"POST /api/v1/items/{id}/hold":                {lead, adm},
 	"DELETE /api/v1/items/{id}/hold":              {lead, adm},
+	"GET /api/v1/items/{id}/evidence":             {lead, adm},
 	"GET /api/v1/holds":                           {lead, adm},
+	"POST /api/v1/appeals":                        {adm},
+	"GET /api/v1/appeals":                         {lead, aud, adm},
+	"POST /api/v1/appeals/{id}/decision":          {lead},
 	"GET /api/v1/clusters":                        everybody,
 	"GET /api/v1/clusters/{id}":                   everybody,
 	"POST /api/v1/clusters/{id}/decision":         {mod, lead},
@@ -235,6 +243,7 @@ var allowedRoles = map[string][]moderation.Role{
 	"GET /api/v1/decisions/export":                {lead, eng, aud, adm},
 	"POST /api/v1/decisions/{id}/reverse":         {lead},
 	"GET /api/v1/stats":                           {lead, eng, aud, adm},
+	"GET /api/v1/queue/stats":                     {lead, eng, aud, adm},
 	"GET /api/v1/reports/transparency":            {lead, eng, aud, adm},
 	"GET /api/v1/rules/precision":                 {eng, aud, adm},
 	"GET /api/v1/banks/precision":                 {eng, aud, adm},
@@ -861,6 +870,47 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	sort.Strings(extra)
 	if len(extra) > 0 {
 		t.Errorf("documented but not routed: %v", extra)
+	}
+}
+
+// TestOpenAPIEnums: the document's lists of audit actions (the audit
+// listing's action filter) and of permissions (token scopes) are the
+// server's, in its order: a new action or permission must be documented.
+func TestOpenAPIEnums(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name   string `json:"name"`
+				Schema struct {
+					Enum []string `json:"enum"`
+				} `json:"schema"`
+			} `json:"parameters"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	var actions []string
+	for _, p := range doc.Paths["/api/v1/audit"]["get"].Parameters {
+		if p.Name == "action" {
+			actions = p.Schema.Enum
+		}
+	}
+	if want := moderation.AuditActions(); !slices.Equal(actions, want) {
+		t.Errorf("GET /api/v1/audit action enum %v, want %v", actions, want)
+	}
+	var perms []string
+	for _, p := range moderation.AllPermissions {
+		perms = append(perms, string(p))
+	}
+	if got := doc.Components.Schemas["Permission"].Enum; !slices.Equal(got, perms) {
+		t.Errorf("Permission enum %v, want %v", got, perms)
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
 
-// TestDecisionsFilters: the decision listing narrows by actor name,
-// action and a half-open period, and pages the latest first with
+// TestDecisionsFilters: the decision listing narrows by the post's id on
+// its platform, actor name, action and a half-open period, and pages the latest first with
 // before_id (the leads' page lists them so).
 func TestDecisionsFilters(t *testing.T) {
 	t.Parallel()
@@ -71,17 +71,21 @@ FROM generate_series(1, 4) g`, start); err != nil {
 		"since=" + at(time.Minute) + "&until=" + at(3*time.Minute): "2,3",
 		"until=" + at(time.Minute):                                 "1",
 		"after_id=1&before_id=4":                                   "2,3",
+		"post_id=p3":                                               "3",
+		"post_id=p2&actor=ann":                                     "",
+		"post_id=p9":                                               "",
 	} {
 		if got := ids(query); got != want {
 			t.Errorf("GET /api/v1/decisions?%s: ids %q, want %q", query, got, want)
 		}
 	}
 	for query, msg := range map[string]string{
-		"action=delete":                    "action must be one of remove, no_violation, escalate, report",
-		"order=newest":                     "order must be one of asc, desc",
-		"before_id=0":                      "before_id must be an integer",
-		"until=tomorrow":                   "until must be an RFC 3339 timestamp",
-		"actor=" + strings.Repeat("a", 65): "actor is longer than 64 bytes",
+		"action=delete":                       "action must be one of remove, no_violation, escalate, report",
+		"order=newest":                        "order must be one of asc, desc",
+		"before_id=0":                         "before_id must be an integer",
+		"until=tomorrow":                      "until must be an RFC 3339 timestamp",
+		"actor=" + strings.Repeat("a", 65):    "actor is longer than 64 bytes",
+		"post_id=" + strings.Repeat("p", 257): "longer than 256 bytes",
 	} {
 		r := e.do(auditor, "GET", "/api/v1/decisions?"+query, nil)
 		if r.status != 400 || !strings.Contains(string(r.body), msg) {

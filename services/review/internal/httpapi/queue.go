@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 )
@@ -243,9 +244,10 @@ func (s *Server) reverse(w http.ResponseWriter, r *http.Request, a *auth) error 
 }
 
 func (s *Server) decisions(w http.ResponseWriter, r *http.Request, _ *auth) error {
-	q := params(r, "item_id", "actor_id", "actor", "action", "since", "until", "after_id", "before_id", "order", "limit")
+	q := params(r, "item_id", "post_id", "actor_id", "actor", "action", "since", "until", "after_id", "before_id", "order", "limit")
 	f := moderation.DecisionFilter{
 		ItemID:   q.int("item_id", 1, 1<<62, 0),
+		PostID:   q.str("post_id", moderation.MaxIDBytes),
 		ActorID:  q.int("actor_id", 1, 1<<62, 0),
 		Actor:    q.str("actor", moderation.MaxUsernameLen),
 		Action:   moderation.Action(q.oneOf("action", actionNames()...)),
@@ -338,6 +340,41 @@ func (s *Server) decideCluster(w http.ResponseWriter, r *http.Request, a *auth) 
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// queueStatsRow is one category and status of the open queue.
+type queueStatsRow struct {
+	Category      string            `json:"category"`
+	Status        moderation.Status `json:"status"`
+	Items         int64             `json:"items"`
+	Overdue       int64             `json:"overdue"`
+	OldestFlagged time.Time         `json:"oldest_flagged_at"`
+	NextDeadline  time.Time         `json:"next_deadline"`
+}
+
+// queueStats serves the open queue by category and status: how many
+// items, how many past their SLA deadline, the oldest flag and the next
+// deadline; what a lead watches to move people to where the SLA is at
+// risk. It reads every open item, so it runs on the reports' pool.
+func (s *Server) queueStats(w http.ResponseWriter, r *http.Request, _ *auth) error {
+	if q := params(r); q.err != nil {
+		return q.err
+	}
+	now := s.Clock.Now()
+	st, err := s.Reports.QueueStats(r.Context(), now)
+	if err != nil {
+		return err
+	}
+	rows := make([]queueStatsRow, 0, len(st))
+	var items, overdue int64
+	for _, q := range st {
+		rows = append(rows, queueStatsRow{Category: q.Category, Status: q.Status, Items: q.Items, Overdue: q.Overdue,
+			OldestFlagged: q.OldestFlagged, NextDeadline: q.NextDeadline})
+		items += q.Items
+		overdue += q.Overdue
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"as_of": now, "items": items, "overdue": overdue, "rows": rows})
 	return nil
 }
 

@@ -22,6 +22,9 @@ type Reports interface {
 	// ExportDecisions calls fn with every decision made in p, in id
 	// order, as it is read; an error from fn stops it and is returned.
 	ExportDecisions(ctx context.Context, p moderation.ReportPeriod, fn func(moderation.DecisionRecord) error) error
+	// QueueStats summarises the open items by category and status as of
+	// now (postgres.QueueStats).
+	QueueStats(ctx context.Context, now time.Time) ([]moderation.QueueStat, error)
 }
 
 // errHTTP10Export refuses the decisions export to an HTTP/1.0 client,

@@ -170,6 +170,10 @@ func (s *streamingReports) TransparencyReport(context.Context, moderation.Report
 	return moderation.TransparencyReport{}, errors.New("not used")
 }
 
+func (s *streamingReports) QueueStats(context.Context, time.Time) ([]moderation.QueueStat, error) {
+	return nil, errors.New("not used")
+}
+
 func (s *streamingReports) ExportDecisions(ctx context.Context, p moderation.ReportPeriod, fn func(moderation.DecisionRecord) error) error {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rows := 600

@@ -10,4 +10,5 @@ package cli
 //	users  (users.go): add, disable, reset-password, token
 //	audit  (audit.go): verify the audit chain
 //	report (report.go): transparency reports, decision exports
-var registered = []func() Command{hashCommand, rulesCommand, banksCommand, usersCommand, auditCommand, reportCommand}
+//	evidence (evidence.go): an item's evidence package
+var registered = []func() Command{hashCommand, rulesCommand, banksCommand, usersCommand, auditCommand, reportCommand, evidenceCommand}

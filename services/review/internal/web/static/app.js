@@ -67,9 +67,11 @@ async function start() {
     loadPrecision();
     startReports();
     // The leads' and auditors' panels (decisions.js, holds.js, audit.js).
-    startDecisions(); startHolds(); startAudit();
-    // The admins' Users panel (users.js).
-    startUsers();
+    startDecisions(); startHolds(); startAudit(); startQueue();
+    // Users' appeals against removals (appeals.js).
+    startAppeals();
+    // The admins' Users panel (users.js); everybody's own password (account.js).
+    startUsers(); startAccount();
     const claimed = await api("GET", "/api/v1/queue/claimed").catch(() => ({ items: [] }));
     // Unless a claim made meanwhile already put an item on screen.
     if (claimed.items.length && !current) show(claimed.items[0]);
@@ -79,7 +81,8 @@ async function start() {
     canPrecision = false; $("precision-panel").hidden = true;
     $("media-colour").checked = false; $("media").classList.add("greyscale");
     resetReports();
-    resetDecisions(); resetHolds(); resetAudit(); resetUsers();
+    resetDecisions(); resetHolds(); resetAudit(); resetQueue(); resetUsers(); resetAccount();
+    resetAppeals();
   }
 }
 
@@ -137,8 +140,14 @@ function show(item) {
     // Nothing of the last item stays in the page, hidden or not: the next
     // person at this screen may be someone else.
     for (const id of ["title", "meta", "text", "matches", "history", "media"]) $(id).replaceChildren();
+    $("evidence").hidden = true;
+    $("evidence-link").removeAttribute("href");
     return;
   }
+  // The evidence package (GET /api/v1/items/{id}/evidence), for leads and
+  // admins (evidence:export); the server audits every download.
+  $("evidence").hidden = !me.permissions.includes("evidence:export");
+  $("evidence-link").href = "/api/v1/items/" + item.id + "/evidence";
   const overdue = new Date(item.sla_deadline) < new Date();
   $("title").textContent = "#" + item.id + " " + item.category + " (" + severityName(item.severity) + ")";
   $("meta").replaceChildren(plain(item.platform + " · @" + item.author_handle + " · due " + new Date(item.sla_deadline).toLocaleString() + (overdue ? " · OVERDUE" : "")));
@@ -686,6 +695,12 @@ function showReport(r) {
     ["Open at end", t.open_at_end],
     ["Open and overdue at end", t.open_overdue_at_end],
   ];
+  // Users' appeals against removals (appeals.js resolves them).
+  const ap = r.appeals;
+  if (ap) {
+    rows.push(["Appeals received", ap.received], ["Appeals upheld", ap.upheld], ["Appeals reinstated", ap.reinstated],
+      ["Appeals: median time to resolution", ap.time_to_resolution.median_seconds, true], ["Appeals open at end", ap.open_at_end]);
+  }
   $("report-summary").tBodies[0].replaceChildren(...rows.map(([label, v, isDuration]) => {
     const tr = document.createElement("tr");
     tr.append(cell("th", label), isDuration ? cell("td", duration(v), v === null ? "" : v + " s") : cell("td", v));
@@ -808,6 +823,34 @@ $("decide").addEventListener("submit", async (ev) => {
     loadPrecision(); decisionsChanged();
   } catch (e) { say(e.message); }
 });
+// Keyboard shortcuts at the desk, for people who review all day: 1 to 4
+// choose the action (remove, no violation, escalate, report) and move to
+// the reason (to the note for a report, which needs one); Enter on the
+// action or the reason sends the decision, as Enter in the note does; v
+// shows or blurs the item's first picture; c claims when nothing is held.
+// A key never decides by itself. Keys typed into a field, or with a
+// modifier, are the field's.
+const actionKeys = { "1": "remove", "2": "no_violation", "3": "escalate", "4": "report" };
+document.addEventListener("keydown", (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || $("desk").hidden) return;
+  const t = ev.target, form = $("decide");
+  if (ev.key === "Enter" && t instanceof HTMLSelectElement && form.contains(t) && current) {
+    ev.preventDefault(); form.requestSubmit(); return;
+  }
+  if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement || t.isContentEditable) return;
+  if (actionKeys[ev.key] && current && !$("item").hidden) {
+    ev.preventDefault();
+    form.querySelector("select[name=action]").value = actionKeys[ev.key];
+    (ev.key === "4" ? form.querySelector("input[name=note]") : $("reasons")).focus();
+  } else if (ev.key === "v" && current) {
+    const b = $("media").querySelector("button.reveal");
+    if (b) { ev.preventDefault(); b.click(); }
+  } else if (ev.key === "c" && !current && !$("claim").hidden && !$("claim").disabled) {
+    ev.preventDefault(); $("claim").click();
+  }
+});
+
 // Once every deferred script ran: start() calls the panels of
-// decisions.js, holds.js, audit.js and users.js, loaded after this file.
+// decisions.js, holds.js, audit.js, users.js and account.js, loaded after
+// this file.
 document.addEventListener("DOMContentLoaded", start);

@@ -12,7 +12,8 @@ const auditPageSize = 50;
 // moderation.AuditActions, for the action filter.
 const auditActionNames = ["login", "login_failed", "claim", "view_media", "decision", "reversal", "rule_publish",
   "rule_rollback", "bank_import", "bank_confirm", "bank_quarantine", "permission_change", "legal_hold",
-  "legal_hold_lift", "retention_purge"];
+  "legal_hold_lift", "retention_purge", "evidence_exported", "password_change",
+  "appeal_received", "appeal_resolved"];
 let auditEpoch = 0, auditLoad = 0, auditVerifyRun = 0;
 // auditPages is the before_seq of every page from the newest to the one
 // on screen (0: the newest); auditMore says an older page exists.

@@ -1,5 +1,5 @@
 // Decisions panel, for leads (decide:reverse): the latest decisions,
-// filtered as GET /api/v1/decisions allows (item, actor, action, a
+// filtered as GET /api/v1/decisions allows (item, post, actor, action, a
 // period of whole UTC days), newest first and paged; a final decision can
 // be reversed, after a confirmation, with POST
 // /api/v1/decisions/{id}/reverse. A reversal is a new decision, never an
@@ -39,6 +39,7 @@ function decisionsQuery(before) {
     if (!/^[1-9][0-9]{0,17}$/.test(v("item_id"))) throw new Error("Item must be an item id, a positive whole number.");
     q.set("item_id", v("item_id"));
   }
+  if (v("post_id")) q.set("post_id", v("post_id"));
   if (v("actor")) q.set("actor", v("actor"));
   if (v("action")) q.set("action", v("action"));
   const from = v("from"), to = v("to");

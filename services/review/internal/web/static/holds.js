@@ -37,7 +37,16 @@ function holdRow(h) {
   const tr = document.createElement("tr");
   tr.dataset.item = String(h.item_id);
   const lifted = h.lifted_at ? plain("by " + h.lifted_by + ", " + utcTime(h.lifted_at)) : "active";
-  tr.append(cell("td", "#" + h.item_id), cell("td", plain(h.reason)), cell("td", plain(h.placed_by)),
+  const item = cell("td", "#" + h.item_id);
+  // A held item is often one a legal request asked for: its evidence
+  // package, for users with evidence:export (audited by the server).
+  if (me.permissions.includes("evidence:export")) {
+    const a = document.createElement("a");
+    a.className = "hold-evidence"; a.download = ""; a.textContent = "evidence package";
+    a.href = "/api/v1/items/" + Number(h.item_id) + "/evidence";
+    item.append(" ", a);
+  }
+  tr.append(item, cell("td", plain(h.reason)), cell("td", plain(h.placed_by)),
     cell("td", utcTime(h.placed_at), h.placed_at), cell("td", lifted));
   const last = document.createElement("td");
   if (!h.lifted_at) {

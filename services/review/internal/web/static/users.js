@@ -338,7 +338,7 @@ $("user-password-form").addEventListener("submit", (ev) => {
   const u = userManaged, form = $("user-password-form");
   if (!u) return;
   const refusal = selfRefusal(u, "reset the password of");
-  if (refusal) { manageSay(refusal, true); return; }
+  if (refusal) { manageSay(refusal + " To change your own, use Change password at the top of the page.", true); return; }
   const pw = passwordOf(form);
   if (pw.problem) { manageSay(pw.problem, true); return; }
   manageSay("");
