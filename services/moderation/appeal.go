@@ -162,3 +162,11 @@ type AppealFilter struct {
 	Offset int
 	Limit  int // 50 when zero, at most MaxAppealsListing
 }
+
+// AppealBacklog is the appeals still waiting for an outcome.
+type AppealBacklog struct {
+	Open int64
+	// OldestReceived is when the oldest of them was sent by its user
+	// (zero when none waits).
+	OldestReceived time.Time
+}

@@ -211,7 +211,8 @@ func (r *Reviews) Appeal(ctx context.Context, id int64) (moderation.Appeal, erro
 // appealed against may not resolve the appeal. The input must have been
 // validated (AppealResolution.Validate). Returns ErrNotFound for an
 // unknown appeal; ErrConflict when it was already resolved, when actor
-// made the decision, or (reinstating) when that decision was superseded.
+// made the decision or a later one on the item (a reversal of it), or
+// (reinstating) when that decision was superseded.
 func (r *Reviews) ResolveAppeal(ctx context.Context, actor moderation.User, id int64, in moderation.AppealResolution) (moderation.Appeal, error) {
 	now := r.now()
 	var out moderation.Appeal
@@ -231,6 +232,22 @@ FROM appeals a JOIN decisions d ON d.id = a.decision_id WHERE a.id = $1 FOR UPDA
 			return fmt.Errorf("appeal %d was already resolved (%s): %w", id, *outcome, moderation.ErrConflict)
 		case decider == actor.ID:
 			return fmt.Errorf("four-eyes rule: you made decision %d, which this appeal is against; another lead must resolve it: %w", decisionID, moderation.ErrConflict)
+		}
+		// Nor may whoever changed that decision since: a lead who
+		// reversed it (say to report) would otherwise uphold their own
+		// decision. The item's lock orders this with reversals, and the
+		// check runs after it with a fresh snapshot.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM review_items WHERE id = $1 FOR UPDATE`, itemID); err != nil {
+			return err
+		}
+		var later int64
+		err = tx.QueryRow(ctx, `
+SELECT COALESCE(max(id), 0) FROM decisions WHERE item_id = $1 AND id > $2 AND actor_id = $3`, itemID, decisionID, actor.ID).Scan(&later)
+		switch {
+		case err != nil:
+			return err
+		case later != 0:
+			return fmt.Errorf("four-eyes rule: you made decision %d, which superseded decision %d this appeal is against; another lead must resolve it: %w", later, decisionID, moderation.ErrConflict)
 		}
 		result := moderation.AppealUpheld
 		var reinstatement *int64
@@ -266,4 +283,19 @@ WHERE id = $1`, id, now, string(result), actor.ID, in.ReasonCode, in.Note, reins
 		return out, fmt.Errorf("resolving appeal %d: %w", id, interpretError(err))
 	}
 	return out, nil
+}
+
+// AppealBacklog counts the appeals waiting for an outcome and finds when
+// the oldest was received (the partial index of open appeals), for the
+// vigil_appeals_* metrics.
+func AppealBacklog(ctx context.Context, db DBTX) (moderation.AppealBacklog, error) {
+	var b moderation.AppealBacklog
+	var oldest *time.Time
+	if err := db.QueryRow(ctx, `SELECT count(*), min(received_at) FROM appeals WHERE resolved_at IS NULL`).Scan(&b.Open, &oldest); err != nil {
+		return b, fmt.Errorf("reading the appeals backlog: %w", interpretError(err))
+	}
+	if oldest != nil {
+		b.OldestReceived = *oldest
+	}
+	return b, nil
 }

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
+	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 )
 
 // TestPurgeKeepsAppealedItems: the retention purge keeps a removed item's
 // content while an appeal against the removal is open, and takes it once
-// the appeal is resolved.
+// the appeal is resolved; the backlog counts the appeal while it is open.
 func TestPurgeKeepsAppealedItems(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -46,6 +47,10 @@ func TestPurgeKeepsAppealedItems(t *testing.T) {
 	if _, err := f.reviews.ResolveAppeal(ctx, mod, a.ID, moderation.AppealResolution{Outcome: moderation.ResolveUphold, ReasonCode: "HATE-1"}); !errors.Is(err, moderation.ErrConflict) {
 		t.Fatalf("the decision's author resolving: %v, want ErrConflict", err)
 	}
+	// The backlog the vigil_appeals_* metrics read.
+	if b, err := postgres.AppealBacklog(ctx, f.s.Pool); err != nil || b.Open != 1 || !b.OldestReceived.Equal(in.ReceivedAt.Truncate(time.Microsecond)) {
+		t.Fatalf("backlog %+v %v, want 1 received at %v", b, err, in.ReceivedAt)
+	}
 	f.clock.Advance(200 * 24 * time.Hour)
 	cutoff := moderation.DefaultRetention.Cutoff(f.clock.Now())
 	res, err := f.reviews.Purge(ctx, "retention", cutoff)
@@ -60,6 +65,9 @@ func TestPurgeKeepsAppealedItems(t *testing.T) {
 	}
 	if _, err := f.reviews.ResolveAppeal(ctx, lead, a.ID, moderation.AppealResolution{Outcome: moderation.ResolveUphold, ReasonCode: "HATE-1"}); !errors.Is(err, moderation.ErrConflict) {
 		t.Fatalf("resolving twice: %v, want ErrConflict", err)
+	}
+	if b, err := postgres.AppealBacklog(ctx, f.s.Pool); err != nil || b.Open != 0 || !b.OldestReceived.IsZero() {
+		t.Fatalf("backlog after the outcome %+v %v, want none", b, err)
 	}
 	res, err = f.reviews.Purge(ctx, "retention", cutoff)
 	if err != nil || fmt.Sprint(res.Items) != "[1]" {

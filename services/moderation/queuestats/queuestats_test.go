@@ -104,3 +104,40 @@ vigil_postgres_oldest_transaction_age_seconds 90
 		t.Fatalf("while failing: %d samples, %v; want none", n, err)
 	}
 }
+
+// TestAppealsCollector: the open appeals and the oldest one's wait; no
+// wait when none is open; no sample while the query fails.
+func TestAppealsCollector(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	backlog := moderation.AppealBacklog{Open: 3, OldestReceived: now.Add(-26 * time.Hour)}
+	var fail error
+	src := func(context.Context) (moderation.AppealBacklog, error) { return backlog, fail }
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(queuestats.NewAppealsCollector(src, queuestats.Options{CacheFor: time.Nanosecond, Now: func() time.Time { return now }}))
+	metrics := func(open, wait string) string {
+		return `
+# HELP vigil_appeals_oldest_open_age_seconds Time since the user sent the oldest appeal still waiting for an outcome (0: none waits).
+# TYPE vigil_appeals_oldest_open_age_seconds gauge
+vigil_appeals_oldest_open_age_seconds ` + wait + `
+# HELP vigil_appeals_open Appeals (complaints) waiting for a lead's outcome.
+# TYPE vigil_appeals_open gauge
+vigil_appeals_open ` + open + "\n"
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics("3", "93600"))); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := testutil.GatherAndLint(reg); err != nil || len(probs) > 0 {
+		t.Fatalf("lint: %v %v", probs, err)
+	}
+	backlog = moderation.AppealBacklog{}
+	now = now.Add(time.Second)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(metrics("0", "0"))); err != nil {
+		t.Fatal(err)
+	}
+	fail = errors.New("db down")
+	now = now.Add(time.Second)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
+		t.Fatalf("while failing: %d samples, %v; want none", n, err)
+	}
+}

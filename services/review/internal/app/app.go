@@ -218,6 +218,10 @@ func RunConfig(ctx context.Context, cfg Config, logOut io.Writer) error {
 	reg.MustRegister(queuestats.NewHorizonCollector(func(ctx context.Context) (time.Duration, error) {
 		return postgres.OldestSnapshot(ctx, pool)
 	}, queuestats.Options{Log: log}))
+	// Appeals waiting for a lead (VigilAppealsWaiting).
+	reg.MustRegister(queuestats.NewAppealsCollector(func(ctx context.Context) (moderation.AppealBacklog, error) {
+		return postgres.AppealBacklog(ctx, pool)
+	}, queuestats.Options{Now: clock.Now, Log: log}))
 	health := observe.NewHealth(reg)
 	health.AddCheck("postgres", func(ctx context.Context) error { return postgres.Ping(ctx, pool) })
 	mux := http.NewServeMux()

@@ -114,6 +114,8 @@ func TestWalkingSkeleton(t *testing.T) {
 		"vigil_review_write_shared_requests_total 0",
 		`vigil_review_queue_next_deadline_seconds{category="violent_threat"}`,
 		"vigil_review_queue_stats_up 1",
+		"vigil_appeals_open 0",
+		"vigil_appeals_oldest_open_age_seconds 0",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

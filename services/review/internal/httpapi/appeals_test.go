@@ -280,6 +280,12 @@ SELECT payload FROM outbox WHERE topic = $1 AND (payload->>'decision_id')::bigin
 	if r := resolve(lead2, a6.Appeal.ID, map[string]string{"outcome": "reinstate", "reason_code": "NV-1"}); r.status != 409 || !strings.Contains(string(r.body), "superseded") {
 		t.Fatalf("reinstating a superseded decision: %d %s", r.status, r.body)
 	}
+	// Four eyes, reversing first: lead2 reversed lead1's removal to a
+	// report, so upholding it now would be lead2 upholding their own
+	// decision.
+	if r := resolve(lead2, a6.Appeal.ID, map[string]string{"outcome": "uphold", "reason_code": "TC-2"}); r.status != 409 || !strings.Contains(string(r.body), "four-eyes rule") {
+		t.Fatalf("upholding an appeal after reversing its decision oneself: %d %s", r.status, r.body)
+	}
 	if got := list(auditor, "?status=open"); len(got) != 1 || got[0].ID != a6.Appeal.ID {
 		t.Fatalf("open after a refused resolution: %v", ids(got))
 	}
