@@ -79,3 +79,71 @@ func TestPurgeKeepsAppealedItems(t *testing.T) {
 		t.Fatalf("resolved appeals: %+v %v", as, err)
 	}
 }
+
+// TestReversalFollowsAppeal: a lead's reversal of an appealed decision to
+// no_violation resolves the appeal as reinstated by that reversal; one to
+// another final action (remove to report) makes the appeal stand against
+// the new decision, whose author may then not resolve it.
+func TestReversalFollowsAppeal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	seed(t, f.s.Pool, 2, f.clock.Now(), "")
+	mod := f.user(t, "mod", moderation.RoleModerator)
+	lead := f.user(t, "lead", moderation.RoleLead)
+	lead2 := f.user(t, "lead2", moderation.RoleLead)
+	items, err := f.reviews.Claim(ctx, mod, moderation.ClaimFilter{Count: 2})
+	if err != nil || len(items) != 2 {
+		t.Fatal(err)
+	}
+	var removals []moderation.Decision
+	var appeals []moderation.Appeal
+	for i, it := range items {
+		d, err := f.reviews.Decide(ctx, mod, false, it.ID, moderation.DecisionInput{Action: moderation.ActionRemove, ReasonCode: "HATE-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		removals = append(removals, d)
+		a, _, err := f.reviews.SubmitAppeal(ctx, moderation.User{Username: "platform"}, 0, moderation.AppealInput{
+			PostID: it.PostID, AppealID: fmt.Sprintf("ap-%d", i), Statement: "satire", ReceivedAt: f.clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appeals = append(appeals, a)
+	}
+
+	// Reversed to no_violation: reinstated, by that reversal.
+	rev, err := f.reviews.Reverse(ctx, lead, removals[0].ID, moderation.DecisionInput{Action: moderation.ActionNoViolation, ReasonCode: "NV-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.reviews.Appeals(ctx, moderation.AppealFilter{Status: moderation.AppealsResolved})
+	if err != nil || len(got) != 1 || got[0].ID != appeals[0].ID || got[0].Outcome != moderation.AppealReinstated ||
+		got[0].ReinstatementID == nil || *got[0].ReinstatementID != rev.ID || got[0].ResolvedBy != "lead" {
+		t.Fatalf("after the reversal to no_violation: %+v %v", got, err)
+	}
+	var audited int
+	if err := f.s.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = $1 AND details->>'by_reversal' = 'true'`,
+		moderation.AuditAppealResolved).Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("%d appeal_resolved events by reversal (%v), want 1", audited, err)
+	}
+
+	// Reversed to report: the appeal now stands against the report.
+	toReport, err := f.reviews.Reverse(ctx, lead, removals[1].ID, moderation.DecisionInput{Action: moderation.ActionReport, ReasonCode: "TC-1", Note: "threat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := f.reviews.Appeals(ctx, moderation.AppealFilter{Status: moderation.AppealsOpen})
+	if err != nil || len(open) != 1 || open[0].ID != appeals[1].ID || open[0].Decision.ID != toReport.ID {
+		t.Fatalf("after the reversal to report: %+v %v", open, err)
+	}
+	if _, err := f.reviews.ResolveAppeal(ctx, lead, appeals[1].ID, moderation.AppealResolution{Outcome: moderation.ResolveUphold, ReasonCode: "TC-1"}); !errors.Is(err, moderation.ErrConflict) {
+		t.Fatalf("the reversal's author upholding: %v, want ErrConflict", err)
+	}
+	if _, err := f.reviews.ResolveAppeal(ctx, lead2, appeals[1].ID, moderation.AppealResolution{Outcome: moderation.ResolveReinstate, ReasonCode: "NV-1"}); err != nil {
+		t.Fatalf("another lead reinstating: %v", err)
+	}
+	if b, err := postgres.AppealBacklog(ctx, f.s.Pool); err != nil || b.Open != 0 {
+		t.Fatalf("backlog %+v %v, want none open", b, err)
+	}
+}

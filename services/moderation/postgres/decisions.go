@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -110,12 +111,44 @@ func (r *Reviews) Reverse(ctx context.Context, actor moderation.User, id int64, 
 		return d, fmt.Errorf("reversing decision %d: a reversal must be remove, no_violation or report: %w", id, moderation.ErrInvalid)
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return r.reverseTx(ctx, tx, &d, id, in)
+		if err := r.reverseTx(ctx, tx, &d, id, in); err != nil {
+			return err
+		}
+		return r.followReversal(ctx, tx, d)
 	})
 	if err != nil {
 		return d, fmt.Errorf("reversing decision %d: %w", id, interpretError(err))
 	}
 	return d, nil
+}
+
+// followReversal brings the item's open appeal (at most one) in line with
+// the lead's reversal d: a reversal to no_violation gives the user what
+// they asked, so the appeal is resolved as reinstated by it (audited as
+// appeal_resolved); a reversal to another final action (remove to report)
+// is now what the user complains about, so the appeal stands against it,
+// and its author may not resolve the appeal (four eyes). Left open, the
+// appeal could be neither reinstated (its decision superseded) nor
+// sensibly upheld, and it would hold back the item's retention purge.
+func (r *Reviews) followReversal(ctx context.Context, tx pgx.Tx, d moderation.Decision) error {
+	if d.Action != moderation.ActionNoViolation {
+		_, err := tx.Exec(ctx, `UPDATE appeals SET decision_id = $2 WHERE item_id = $1 AND resolved_at IS NULL`, d.ItemID, d.ID)
+		return err
+	}
+	var appeal int64
+	err := tx.QueryRow(ctx, `
+UPDATE appeals SET resolved_at = $2, outcome = 'reinstated', resolved_by = $3, reason_code = $4, reinstatement_decision_id = $5
+WHERE item_id = $1 AND resolved_at IS NULL RETURNING id`, d.ItemID, d.CreatedAt, d.ActorID, d.ReasonCode, d.ID).Scan(&appeal)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = AppendAudit(ctx, tx, d.CreatedAt, d.Actor, moderation.AuditAppealResolved, itemSubject(d.ItemID), map[string]any{
+		"appeal": appeal, "outcome": moderation.AppealReinstated, "reason_code": d.ReasonCode,
+		"decision_id": *d.Reverses, "reinstatement_decision_id": d.ID, "by_reversal": true})
+	return err
 }
 
 // reverseTx records in tx the reversal d (filled in by Reverse) of

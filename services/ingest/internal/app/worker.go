@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -50,7 +51,8 @@ type Processor struct {
 	retry          *retrier
 }
 
-// outcome of one message of a batch.
+// outcome of one message of a batch: a flag, a rejection, or both (text
+// flagged, media failed).
 type outcome struct {
 	flag   *moderation.Flag
 	reject *rejection
@@ -170,10 +172,11 @@ func (p *Processor) persist(stop, work context.Context, ev *evaluated) error {
 	var dead []kafkago.Message
 	now := p.Now()
 	for i, o := range ev.outs {
-		switch {
-		case o.reject != nil:
+		// Both when a post's media failed and its text was flagged.
+		if o.reject != nil {
 			dead = append(dead, deadLetter(batch[i], o.reject.reason, o.reject.err.Error(), p.Group, now))
-		case o.flag != nil:
+		}
+		if o.flag != nil {
 			flags = append(flags, *o.flag)
 			flagMsgs = append(flagMsgs, batch[i])
 		}
@@ -242,19 +245,30 @@ func (p *Processor) evaluatePost(ctx context.Context, eng *engine.Engine, m *kaf
 // evaluateMedia runs the engine on the text of one post, then on each of
 // its images as soon as it is decoded (the engine matches images one by
 // one anyway: keyword matches first, then each image's in order), and
-// records a flag or a rejection in out. Its error is a *rejection or
-// errStopped.
+// records a flag or a rejection in out, or both: a flag of the text alone
+// when the media failed. Its error is a *rejection or errStopped.
 func (p *Processor) evaluateMedia(stop, work context.Context, eng *engine.Engine, m *kafkago.Message, post *moderation.Post, out *outcome) error {
 	v, err := evaluate(work, eng, *post)
 	if err != nil {
 		return err
 	}
+	// The text's verdict: the image matches appended below are not its.
+	text := v
+	text.Matches = slices.Clip(v.Matches)
 	imagesOnly := moderation.Post{ID: post.ID, Lang: post.Lang} // no text: no keyword matches again
 	evidence, err := p.Media.Load(stop, work, *post, func(img engine.Image) error {
 		iv, err := evaluate(work, eng, imagesOnly, img)
 		v.Matches = append(v.Matches, iv.Matches...)
 		return err
 	})
+	if rj := (*rejection)(nil); errors.As(err, &rj) {
+		// The post is dead-lettered for its media, but text flagged on
+		// its own is queued all the same (without evidence): otherwise
+		// one unfetchable, refused or undecodable image attached to a
+		// post kept its text out of review. A replay of the dead letter
+		// merges into the item.
+		p.record(m, post, text, nil, out)
+	}
 	if err != nil {
 		return err
 	}

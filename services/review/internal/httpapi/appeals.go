@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-moderation/vigil/services/moderation"
@@ -30,7 +31,8 @@ var errNoAppeals = errors.New("appeals are not configured")
 
 // submitAppeal is the platform's intake of a user's complaint: 201 with
 // the new appeal, 200 with the stored one when the same complaint comes
-// again (a retry), 409 when the appeal id was used for another one.
+// again (a retry), 409 when the appeal id was used for another one; as an
+// appealReceipt.
 func (s *Server) submitAppeal(w http.ResponseWriter, r *http.Request, a *auth) error {
 	if err := params(r).err; err != nil {
 		return err
@@ -59,8 +61,43 @@ func (s *Server) submitAppeal(w http.ResponseWriter, r *http.Request, a *auth) e
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"appeal": ap})
+	writeJSON(w, status, map[string]any{"appeal": receiptOf(ap)})
 	return nil
+}
+
+// appealReceipt is what the platform's intake is told of an appeal: not
+// who decided or resolved it, nor their notes (the platform learns an
+// actor only as --actions-actor discloses it, and moderators of terrorist
+// content are targets), nor the post it holds itself.
+type appealReceipt struct {
+	ID              int64                    `json:"id"`
+	ItemID          int64                    `json:"item_id"`
+	AppealID        string                   `json:"appeal_id"`
+	PostID          string                   `json:"post_id"`
+	Statement       string                   `json:"statement"`
+	ReceivedAt      time.Time                `json:"received_at"`
+	CreatedAt       time.Time                `json:"created_at"`
+	ResolvedAt      *time.Time               `json:"resolved_at,omitempty"`
+	Outcome         moderation.AppealOutcome `json:"outcome,omitempty"`
+	ReasonCode      string                   `json:"reason_code,omitempty"`
+	ReinstatementID *int64                   `json:"reinstatement_decision_id,omitempty"`
+	Decision        appealedDecision         `json:"decision"`
+}
+
+// appealedDecision is the decision appealed against, as the platform's
+// intake is told of it.
+type appealedDecision struct {
+	ID         int64             `json:"id"`
+	Action     moderation.Action `json:"action"`
+	ReasonCode string            `json:"reason_code"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+func receiptOf(a moderation.Appeal) appealReceipt {
+	return appealReceipt{ID: a.ID, ItemID: a.ItemID, AppealID: a.AppealID, PostID: a.PostID, Statement: a.Statement,
+		ReceivedAt: a.ReceivedAt, CreatedAt: a.CreatedAt, ResolvedAt: a.ResolvedAt, Outcome: a.Outcome,
+		ReasonCode: a.ReasonCode, ReinstatementID: a.ReinstatementID,
+		Decision: appealedDecision{ID: a.Decision.ID, Action: a.Decision.Action, ReasonCode: a.Decision.ReasonCode, CreatedAt: a.Decision.CreatedAt}}
 }
 
 // utf8Body refuses a body that is not UTF-8: JSON's decoder would
