@@ -84,7 +84,8 @@ func queryAppeal(ctx context.Context, db DBTX, where string, arg any) (moderatio
 // been validated (AppealInput.Validate). Returns ErrNotFound when no item
 // holds the post, ErrConflict when the appeal id was used for another
 // complaint, when the post's latest final decision is neither remove nor
-// report, or when the post already has an open appeal.
+// report, or when the post already has an open appeal; ErrInvalid when
+// received_at is before that decision (beyond MaxAppealClockSkew).
 func (r *Reviews) SubmitAppeal(ctx context.Context, actor moderation.User, tokenID int64, in moderation.AppealInput) (moderation.Appeal, bool, error) {
 	now := r.now()
 	in.ReceivedAt = in.ReceivedAt.UTC().Truncate(time.Microsecond) // what timestamptz keeps
@@ -118,8 +119,9 @@ func (r *Reviews) SubmitAppeal(ctx context.Context, actor moderation.User, token
 		}
 		var decisionID int64
 		var action string
+		var decided time.Time
 		err = tx.QueryRow(ctx, `
-SELECT id, action FROM decisions WHERE item_id = $1 AND action <> 'escalate' ORDER BY id DESC LIMIT 1`, itemID).Scan(&decisionID, &action)
+SELECT id, action, created_at FROM decisions WHERE item_id = $1 AND action <> 'escalate' ORDER BY id DESC LIMIT 1`, itemID).Scan(&decisionID, &action, &decided)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("post %q has no final decision yet: only removed or reported posts can be appealed: %w", in.PostID, moderation.ErrConflict)
@@ -135,6 +137,11 @@ SELECT id, action FROM decisions WHERE item_id = $1 AND action <> 'escalate' ORD
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
+		}
+		if in.ReceivedAt.Before(decided.Add(-moderation.MaxAppealClockSkew)) {
+			// A backdated complaint would move past periods' reports.
+			return fmt.Errorf("received_at %s is before decision %d it appeals (%s): %w",
+				in.ReceivedAt.Format(time.RFC3339), decisionID, decided.UTC().Format(time.RFC3339), moderation.ErrInvalid)
 		}
 		var id int64
 		err = tx.QueryRow(ctx, `

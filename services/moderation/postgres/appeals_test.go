@@ -73,9 +73,10 @@ func TestPurgeKeepsAppealedItems(t *testing.T) {
 	if err != nil || fmt.Sprint(res.Items) != "[1]" {
 		t.Fatalf("purge after the appeal was upheld: %+v %v, want [1]", res, err)
 	}
-	// The appeal's listing still shows it, the text marked purged.
+	// The appeal's listing still shows it, the text marked purged and the
+	// user's statement gone with it.
 	as, err := f.reviews.Appeals(ctx, moderation.AppealFilter{Status: moderation.AppealsResolved})
-	if err != nil || len(as) != 1 || as[0].Item.PurgedAt == nil || as[0].Item.Text != "" || as[0].Outcome != moderation.AppealUpheld {
+	if err != nil || len(as) != 1 || as[0].Item.PurgedAt == nil || as[0].Item.Text != "" || as[0].Statement != "" || as[0].Outcome != moderation.AppealUpheld {
 		t.Fatalf("resolved appeals: %+v %v", as, err)
 	}
 }

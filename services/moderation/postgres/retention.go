@@ -104,8 +104,9 @@ FROM legal_holds h JOIN users pu ON pu.id = h.placed_by LEFT JOIN users lu ON lu
 const purgeBatch = 500
 
 // Purge removes the content of items whose outcome is remove and that were
-// decided before cutoff: the post text, author handle and URL, and the
-// bytes of their media unless another unpurged item still needs them.
+// decided before cutoff: the post text, author handle and URL, the
+// statements of their (resolved) appeals, and the bytes of their media
+// unless another unpurged item still needs them.
 // Items under legal hold are kept, and so are items with an open appeal
 // until it is resolved (Regulation 2021/784 Art. 6(2): content is kept
 // for as long as complaint-handling needs it). Decisions, matches and the item rows
@@ -152,6 +153,10 @@ WHERE b.purged_at IS NULL
 				return err
 			}
 			blobs = tag.RowsAffected()
+			// The user's statement in an appeal is their content too.
+			if _, err := tx.Exec(ctx, `UPDATE appeals SET statement = '' WHERE item_id = ANY($1) AND statement <> ''`, ids); err != nil {
+				return err
+			}
 			_, err = AppendAudit(ctx, tx, now, actor, moderation.AuditPurge, "retention",
 				map[string]any{"items": ids, "blobs": blobs, "cutoff": cutoff})
 			return err

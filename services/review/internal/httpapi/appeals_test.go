@@ -56,6 +56,8 @@ FROM generate_series(1, 4) g`, e.clock.Now()); err != nil {
 			}
 		}
 	}
+	// Appeals come after the decisions (submit dates them an hour back).
+	e.clock.Advance(2 * time.Hour)
 	return e
 }
 
@@ -127,6 +129,7 @@ func TestAppealIntake(t *testing.T) {
 		{`{"post_id":"p2","appeal_id":"A-2","received_at":"2020-01-01T00:00:00Z"}`, 409, "latest decision is no_violation: only removed or reported posts can be appealed"},
 		{`{"post_id":"p3","appeal_id":"A-2","received_at":"2020-01-01T00:00:00Z"}`, 409, "has no final decision yet"},
 		{`{"post_id":"p1","appeal_id":"A-2","received_at":"2020-01-01T00:00:00Z"}`, 409, `already has an open appeal (appeal_id \"A-1\")`},
+		{`{"post_id":"p4","appeal_id":"A-2","received_at":"2020-01-01T00:00:00Z"}`, 400, "received_at 2020-01-01T00:00:00Z is before decision"},
 		{`{"post_id":"p4","appeal_id":"A-2","statement":"a\u0000b","received_at":"2020-01-01T00:00:00Z"}`, 400, "statement: a string holds a NUL character"},
 		{"{\"post_id\":\"p4\",\"appeal_id\":\"A-2\",\"statement\":\"a\xffb\",\"received_at\":\"2020-01-01T00:00:00Z\"}", 400, "the body must be UTF-8"},
 		{`{"post_id":"p4","appeal_id":"A-2","statement":"` + strings.Repeat("ش", moderation.MaxStatementLen+1) + `","received_at":"2020-01-01T00:00:00Z"}`, 400, "statement is longer than 4000 characters"},

@@ -31,6 +31,9 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request, a *auth) error
 	if err := params(r).err; err != nil {
 		return err
 	}
+	if err := refuseHead(w, r); err != nil {
+		return err
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err

@@ -33,6 +33,11 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
 	if view == "original" && !a.Can(moderation.PermMediaUnblurred) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden", msg: "your role does not allow unblurred media"}
 	}
+	if view == "original" {
+		if err := refuseHead(w, r); err != nil {
+			return err
+		}
+	}
 	blob, err := s.Reviews.Media(r.Context(), id, mediaID)
 	if err != nil {
 		return err
@@ -67,6 +72,19 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request, a *auth) error {
 	h.Set("X-Vigil-Media-View", "original")
 	_, _ = w.Write(blob.Bytes)
 	return nil
+}
+
+// refuseHead answers HEAD with 405 on an endpoint whose GET is audited
+// (an evidence export, a view of original media): Go's mux serves HEAD
+// with the GET handler, which would record an export or a view that sent
+// nothing.
+func refuseHead(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodHead {
+		return nil
+	}
+	w.Header().Set("Allow", "GET")
+	return &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+		msg: "HEAD is not served here: a GET is audited as an export or a view of the evidence; use GET"}
 }
 
 func printable(s string) bool {
