@@ -43,6 +43,9 @@ type Store interface {
 	Get(ctx context.Context, id int64) (moderation.ItemDetail, error)
 	// ItemHolds lists every legal hold of the item, placed and lifted.
 	ItemHolds(ctx context.Context, itemID int64) ([]moderation.LegalHold, error)
+	// ItemAppeals lists every appeal against the item's decisions, open
+	// and resolved, in id order.
+	ItemAppeals(ctx context.Context, itemID int64) ([]moderation.Appeal, error)
 	// StoredMedia lists the item's media with the state of their bytes.
 	StoredMedia(ctx context.Context, itemID int64) ([]moderation.StoredMedia, error)
 	// MediaChunk returns at most n bytes of blob sha from offset; none at
@@ -141,6 +144,10 @@ func (x *Exporter) Open(ctx context.Context, itemID int64, actor string) (*Packa
 	if err != nil {
 		return nil, fmt.Errorf("preparing evidence package of item %d: %w", itemID, err)
 	}
+	appeals, err := x.store.ItemAppeals(ctx, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("preparing evidence package of item %d: %w", itemID, err)
+	}
 	media, err := x.store.StoredMedia(ctx, itemID)
 	if err != nil {
 		return nil, fmt.Errorf("preparing evidence package of item %d: %w", itemID, err)
@@ -151,6 +158,7 @@ func (x *Exporter) Open(ctx context.Context, itemID int64, actor string) (*Packa
 	}
 	p := &Package{ItemID: itemID, GeneratedAt: now, store: x.store}
 	m := newManifest(now, actor, x.generator, d, holds, events, complete)
+	m.addAppeals(appeals)
 	files, err := p.listMedia(&m, media)
 	if err != nil {
 		return nil, fmt.Errorf("preparing evidence package of item %d: %w", itemID, err)

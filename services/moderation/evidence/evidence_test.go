@@ -32,6 +32,7 @@ func sha(b []byte) string {
 type fakeStore struct {
 	item     moderation.ItemDetail
 	holds    []moderation.LegalHold
+	appeals  []moderation.Appeal
 	media    []moderation.StoredMedia
 	blobs    map[string][]byte
 	events   []moderation.AuditEvent
@@ -51,6 +52,10 @@ func (f *fakeStore) Get(_ context.Context, id int64) (moderation.ItemDetail, err
 
 func (f *fakeStore) ItemHolds(context.Context, int64) ([]moderation.LegalHold, error) {
 	return f.holds, nil
+}
+
+func (f *fakeStore) ItemAppeals(context.Context, int64) ([]moderation.Appeal, error) {
+	return f.appeals, nil
 }
 
 func (f *fakeStore) StoredMedia(context.Context, int64) ([]moderation.StoredMedia, error) {

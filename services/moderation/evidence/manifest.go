@@ -27,6 +27,7 @@ type Manifest struct {
 	Media         []ManifestMedia `json:"media"`
 	Decisions     []Decision      `json:"decisions"`
 	LegalHolds    []Hold          `json:"legal_holds"`
+	Appeals       []Appeal        `json:"appeals"`
 	AuditEvents   []AuditEvent    `json:"audit_events"`
 	// AuditComplete is false when the item has more than MaxAuditEvents
 	// events: the first ones are listed.
@@ -125,6 +126,33 @@ type Hold struct {
 	PlacedAt time.Time  `json:"placed_at"`
 	LiftedBy string     `json:"lifted_by,omitempty"`
 	LiftedAt *time.Time `json:"lifted_at"`
+}
+
+// Appeal is a user's complaint against a decision on the item, as the
+// platform forwarded it, and its outcome once a lead resolved it.
+// Statement is empty once the retention purge took the item's content.
+type Appeal struct {
+	ID              int64      `json:"id"`
+	AppealID        string     `json:"appeal_id"` // the platform's
+	DecisionID      int64      `json:"decision_id"`
+	Statement       string     `json:"statement"`
+	ReceivedAt      time.Time  `json:"received_at"`
+	Outcome         string     `json:"outcome,omitempty"` // upheld or reinstated; empty while open
+	ResolvedAt      *time.Time `json:"resolved_at"`
+	ResolvedBy      string     `json:"resolved_by,omitempty"`
+	ReasonCode      string     `json:"reason_code,omitempty"`
+	Note            string     `json:"note,omitempty"`
+	ReinstatementID *int64     `json:"reinstatement_decision_id,omitempty"`
+}
+
+// addAppeals lists appeals in the manifest.
+func (m *Manifest) addAppeals(appeals []moderation.Appeal) {
+	m.Appeals = make([]Appeal, 0, len(appeals))
+	for _, a := range appeals {
+		m.Appeals = append(m.Appeals, Appeal{ID: a.ID, AppealID: a.AppealID, DecisionID: a.Decision.ID, Statement: a.Statement,
+			ReceivedAt: a.ReceivedAt.UTC(), Outcome: string(a.Outcome), ResolvedAt: utc(a.ResolvedAt), ResolvedBy: a.ResolvedBy,
+			ReasonCode: a.ReasonCode, Note: a.Note, ReinstatementID: a.ReinstatementID})
+	}
 }
 
 // AuditEvent is an event of Vigil's hash-chained audit log whose subject

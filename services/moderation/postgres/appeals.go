@@ -292,6 +292,16 @@ WHERE id = $1`, id, now, string(result), actor.ID, in.ReasonCode, in.Note, reins
 	return out, nil
 }
 
+// ItemAppeals lists every appeal against an item's decisions, open and
+// resolved, in id order (an evidence package lists them).
+func (r *Reviews) ItemAppeals(ctx context.Context, itemID int64) ([]moderation.Appeal, error) {
+	as, err := queryAppeals(ctx, r.pool, "WHERE a.item_id = $1 ORDER BY a.id", itemID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the appeals of item %d: %w", itemID, interpretError(err))
+	}
+	return as, nil
+}
+
 // AppealBacklog counts the appeals waiting for an outcome and finds when
 // the oldest was received (the partial index of open appeals), for the
 // vigil_appeals_* metrics.

@@ -124,6 +124,12 @@ func TestEvidencePackage(t *testing.T) {
 	e.must(e.do(lead, "POST", fmt.Sprintf("/api/v1/items/%d/hold", id), map[string]any{"reason": "first request"}), 201)
 	e.must(e.do(lead, "DELETE", fmt.Sprintf("/api/v1/items/%d/hold", id), nil), 204)
 	e.must(e.do(admin, "POST", fmt.Sprintf("/api/v1/items/%d/hold", id), map[string]any{"reason": "police request 2026/113 <b>"}), 201)
+	// The author appeals the report.
+	const statement = "I was <i>quoting</i> the news\u202e"
+	if _, _, err := e.reviews.SubmitAppeal(ctx, moderation.User{Username: "platform"}, 0, moderation.AppealInput{
+		PostID: "post-ev-1", AppealID: "ap-ev-1", Statement: statement, ReceivedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	// The retention purge took m2's bytes (shared with an item purged
 	// earlier, say): listed, not included, not an error.
 	purgedAt := e.clock.Now().Add(-time.Minute).UTC()
@@ -225,6 +231,10 @@ func TestEvidencePackage(t *testing.T) {
 		m.LegalHolds[1].Reason != "police request 2026/113 <b>" || m.LegalHolds[1].PlacedBy != "ada" || m.LegalHolds[1].LiftedAt != nil {
 		t.Fatalf("manifest holds %+v", m.LegalHolds)
 	}
+	if len(m.Appeals) != 1 || m.Appeals[0].AppealID != "ap-ev-1" || m.Appeals[0].DecisionID != rev.ID ||
+		m.Appeals[0].Statement != statement || m.Appeals[0].Outcome != "" || m.Appeals[0].ResolvedAt != nil {
+		t.Fatalf("manifest appeals %+v", m.Appeals)
+	}
 	var actions []string
 	for _, ev := range m.AuditEvents {
 		actions = append(actions, ev.Action)
@@ -235,7 +245,7 @@ func TestEvidencePackage(t *testing.T) {
 			t.Errorf("event %d: hash %s does not recompute (%s)", ev.Seq, ev.Hash, h)
 		}
 	}
-	if want := []string{"claim", "view_media", "decision", "reversal", "legal_hold", "legal_hold_lift", "legal_hold"}; !m.AuditComplete || !slices.Equal(actions, want) {
+	if want := []string{"claim", "view_media", "decision", "reversal", "legal_hold", "legal_hold_lift", "legal_hold", "appeal_received"}; !m.AuditComplete || !slices.Equal(actions, want) {
 		t.Fatalf("audit events %q (complete %v), want %q", actions, m.AuditComplete, want)
 	}
 	// The events are the audit log's, as an auditor reads them.
