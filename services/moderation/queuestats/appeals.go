@@ -27,12 +27,7 @@ var _ prometheus.Collector = (*AppealsCollector)(nil)
 
 // NewAppealsCollector returns a collector over src, cached as Options say.
 func NewAppealsCollector(src AppealsSource, opt Options) *AppealsCollector {
-	if opt.CacheFor <= 0 {
-		opt.CacheFor = 15 * time.Second
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt = opt.withDefaults()
 	load := func(ctx context.Context, _ time.Time) (moderation.AppealBacklog, error) { return src(ctx) }
 	return &AppealsCollector{
 		now:   opt.Now,

@@ -27,9 +27,7 @@ var _ prometheus.Collector = (*HorizonCollector)(nil)
 
 // NewHorizonCollector returns a collector over src, cached as Options say.
 func NewHorizonCollector(src HorizonSource, opt Options) *HorizonCollector {
-	if opt.CacheFor <= 0 {
-		opt.CacheFor = 15 * time.Second
-	}
+	opt = opt.withDefaults()
 	load := func(ctx context.Context, _ time.Time) (time.Duration, error) { return src(ctx) }
 	return &HorizonCollector{
 		cache: observe.NewCached(load, observe.CachedOptions{Every: opt.CacheFor, Timeout: opt.Timeout, Now: opt.Now, Log: opt.Log, What: "oldest open transaction"}),

@@ -31,6 +31,17 @@ type Options struct {
 	Log     *slog.Logger
 }
 
+// withDefaults fills in the zero values: 15 s of cache, the system clock.
+func (o Options) withDefaults() Options {
+	if o.CacheFor <= 0 {
+		o.CacheFor = 15 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
 // Collector is a prometheus.Collector of review-queue statistics.
 type Collector struct {
 	now   func() time.Time
@@ -43,12 +54,7 @@ var _ prometheus.Collector = (*Collector)(nil)
 
 // NewCollector returns a collector over src.
 func NewCollector(src Source, opt Options) *Collector {
-	if opt.CacheFor <= 0 {
-		opt.CacheFor = 15 * time.Second
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt = opt.withDefaults()
 	l := []string{"category", "status"}
 	return &Collector{
 		now:   opt.Now,
