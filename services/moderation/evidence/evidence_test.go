@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/evidence"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 )
 
 type fixedClock time.Time
@@ -148,23 +148,13 @@ func TestPackage(t *testing.T) {
 	t.Parallel()
 	st := newStore()
 	p, b := export(t, st)
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
+	entries, files := moderationtest.Unzip(t, b)
 	var names []string
-	for _, f := range zr.File {
+	for _, f := range entries {
 		names = append(names, f.Name)
 		if !f.Modified.Equal(at.Add(time.Second)) {
 			t.Errorf("%s stamped %v", f.Name, f.Modified)
 		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f.Name], _ = io.ReadAll(rc)
-		rc.Close()
 	}
 	bigName := "media/" + st.media[0].SHA256 + ".bin"
 	pngName := "media/" + st.media[1].SHA256 + ".png"

@@ -9,8 +9,6 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/engine"
-	"github.com/vigil-moderation/vigil/services/moderation/ruleset"
 )
 
 // recordingQueue records what each Enqueue call stored.
@@ -55,16 +52,7 @@ func (q *recordingQueue) Enqueue(_ context.Context, flags []moderation.Flag) err
 // media × media-max-bytes) was held at once.
 func TestEvidenceBudget(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	rules := "rules:\n  - id: t.attack\n    description: a\n    category: violent_threat\n    severity: high\n    keywords: [attack the]\n"
-	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := ruleset.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engine.New(set)
+	eng := testEngine(t)
 	img := image.NewGray(image.Rect(0, 0, 64, 64))
 	for i := range img.Pix {
 		img.Pix[i] = byte(i * 7)

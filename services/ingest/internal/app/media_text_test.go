@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/engine"
-	"github.com/vigil-moderation/vigil/services/moderation/ruleset"
 )
 
 // recordingWriter records the dead letters written.
@@ -39,16 +36,7 @@ func (w *recordingWriter) WriteMessages(_ context.Context, msgs ...kafkago.Messa
 // undecodable or unfetchable image kept flagged text out of review.
 func TestMediaFailureKeepsTextFlag(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	rules := "rules:\n  - id: t.attack\n    description: a\n    category: violent_threat\n    severity: high\n    keywords: [attack the]\n"
-	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := ruleset.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := engine.New(set)
+	eng := testEngine(t)
 	broken := moderation.Media{ID: "m", MIME: "image/png", Data: []byte("\x89PNG\r\n\x1a\nthis is not really a png")}
 	fetched := moderation.Media{ID: "m", MIME: "image/png", URL: "https://img.example/x.png"} // fetching is disabled here
 	posts := []moderation.Post{

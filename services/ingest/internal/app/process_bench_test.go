@@ -27,22 +27,29 @@ type nopWriter struct{}
 
 func (nopWriter) WriteMessages(context.Context, ...kafkago.Message) error { return nil }
 
+// testEngine runs two keyword rules ("attack the", "bomb the"), for the
+// tests and benchmarks that drive the processor without a worker.
+func testEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	rules := "rules:\n  - id: t.attack\n    description: a\n    category: violent_threat\n    severity: high\n    keywords: [attack the]\n" +
+		"  - id: t.bomb\n    description: b\n    category: terrorist_content\n    severity: critical\n    keywords: [bomb the]\n"
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := ruleset.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine.New(set)
+}
+
 // BenchmarkProcessText measures the processor's CPU per batch of 500
 // text-only posts shaped like vigil-firehose's (1% matching), with the
 // queue and the dead-letter writer stubbed out: decode, validate, keyword
 // rules, flag bookkeeping and metrics.
 func BenchmarkProcessText(b *testing.B) {
-	dir := b.TempDir()
-	rules := "rules:\n  - id: t.attack\n    description: a\n    category: violent_threat\n    severity: high\n    keywords: [attack the]\n" +
-		"  - id: t.bomb\n    description: b\n    category: terrorist_content\n    severity: critical\n    keywords: [bomb the]\n"
-	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(rules), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	set, err := ruleset.LoadDir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng := engine.New(set)
+	eng := testEngine(b)
 	texts := []string{"Just finished a great book, highly recommend it #reading", "Coffee first, then everything else",
 		"Сегодня наконец-то выпал первый снег", "今日は天気が良いので公園を散歩しました", "@user42 Anyone watching the game tonight?"}
 	batch := make([]kafkago.Message, 500)

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/vigil-moderation/vigil/services/moderation"
 	"github.com/vigil-moderation/vigil/services/moderation/evidence"
+	"github.com/vigil-moderation/vigil/services/moderation/moderationtest"
 	"github.com/vigil-moderation/vigil/services/moderation/postgres"
 	"github.com/vigil-moderation/vigil/services/review/internal/httpapi"
 )
@@ -68,29 +67,6 @@ func evidenceItem(t *testing.T, e *env) (int64, []byte, []byte) {
 		t.Fatal(err)
 	}
 	return id, big, small
-}
-
-// unzip reads an archive, checking it is complete, and returns its
-// entries in order with their contents.
-func unzip(t *testing.T, b []byte) ([]*zip.File, map[string][]byte) {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatalf("reading the archive: %v", err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f.Name], err = io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatalf("reading %s: %v", f.Name, err)
-		}
-	}
-	return zr.File, files
 }
 
 // TestEvidencePackage: a lead downloads the evidence package of a
@@ -151,7 +127,7 @@ func TestEvidencePackage(t *testing.T) {
 	if cd := r.header.Get("Content-Disposition"); cd != fmt.Sprintf("attachment; filename=vigil-evidence-item-%d.zip", id) {
 		t.Fatalf("Content-Disposition %q", cd)
 	}
-	entries, files := unzip(t, r.body)
+	entries, files := moderationtest.Unzip(t, r.body)
 	names := make([]string, len(entries))
 	for i, f := range entries {
 		names[i] = f.Name
@@ -294,7 +270,7 @@ func TestEvidencePackage(t *testing.T) {
 	// An admin may too, and a lead's token scoped evidence:export; the
 	// second package lists the first export among the item's events.
 	r = e.must(e.do(admin, "GET", fmt.Sprintf("/api/v1/items/%d/evidence", id), nil), 200)
-	_, files = unzip(t, r.body)
+	_, files = moderationtest.Unzip(t, r.body)
 	var m2 evidence.Manifest
 	if err := json.Unmarshal(files["manifest.json"], &m2); err != nil {
 		t.Fatal(err)

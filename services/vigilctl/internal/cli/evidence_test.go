@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,17 +119,10 @@ func TestEvidenceExport(t *testing.T) {
 	if st, _ := os.Stat(file); st.Mode().Perm() != 0o600 {
 		t.Errorf("the package is mode %v, want 0600", st.Mode().Perm())
 	}
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
+	entries, files := moderationtest.Unzip(t, b)
 	var names []string
-	for _, f := range zr.File {
+	for _, f := range entries {
 		names = append(names, f.Name)
-		rc, _ := f.Open()
-		files[f.Name], _ = io.ReadAll(rc)
-		rc.Close()
 	}
 	imgName := "media/" + hexSHA(img) + ".jpg"
 	if !slices.Equal(names, []string{"manifest.json", "README.txt", imgName}) || !bytes.Equal(files[imgName], img) {
@@ -167,7 +159,7 @@ func TestEvidenceExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err = zip.NewReader(strings.NewReader(out), int64(len(out)))
+	zr, err := zip.NewReader(strings.NewReader(out), int64(len(out)))
 	if err != nil {
 		t.Fatalf("standard output is not a zip: %v", err)
 	}
